@@ -1,0 +1,272 @@
+/* Linux area: anonymous (or file/shared) mappings with a kernel memory
+ * policy applied by mbind over exactly the node subset asked for. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <aml/area/linux.h>
+#include "internal.h"
+
+#define LINUX_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
+
+static const char *const policy_names[] = {
+	[AML_AREA_LINUX_POLICY_DEFAULT] = "default",
+	[AML_AREA_LINUX_POLICY_BIND] = "bind",
+	[AML_AREA_LINUX_POLICY_PREFERRED] = "preferred",
+	[AML_AREA_LINUX_POLICY_INTERLEAVE] = "interleave",
+	[AML_AREA_LINUX_POLICY_PREFERRED_MANY] = "preferred-many",
+	[AML_AREA_LINUX_POLICY_LOCAL] = "local",
+};
+
+const char *aml_area_linux_policy_name(enum aml_area_linux_policy policy)
+{
+	if ((unsigned)policy >= sizeof(policy_names) / sizeof(policy_names[0]))
+		return "unknown";
+	return policy_names[policy];
+}
+
+static int kernel_mode(enum aml_area_linux_policy policy)
+{
+	switch (policy) {
+	case AML_AREA_LINUX_POLICY_BIND: return AML_MPOL_BIND;
+	case AML_AREA_LINUX_POLICY_PREFERRED: return AML_MPOL_PREFERRED;
+	case AML_AREA_LINUX_POLICY_INTERLEAVE: return AML_MPOL_INTERLEAVE;
+	case AML_AREA_LINUX_POLICY_PREFERRED_MANY: return AML_MPOL_PREFERRED_MANY;
+	case AML_AREA_LINUX_POLICY_LOCAL: return AML_MPOL_LOCAL;
+	default: return AML_MPOL_DEFAULT;
+	}
+}
+
+static int errno_to_aml(int err)
+{
+	switch (err) {
+	case ENOMEM: return AML_ENOMEM;
+	case EINVAL: case EBADF: case EOVERFLOW: return AML_EINVAL;
+	case EPERM: case EACCES: return AML_EPERM;
+	case EBUSY: return AML_EBUSY;
+	case ENOSYS: return AML_ENOTSUP;
+	default: return AML_FAILURE;
+	}
+}
+
+int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t size)
+{
+	if (!data || !ptr)
+		return -(aml_errno = AML_EINVAL);
+	if (data->policy == AML_AREA_LINUX_POLICY_DEFAULT)
+		return AML_SUCCESS;
+	unsigned long single[AML_MASK_WORDS] = {0};
+	const unsigned long *mask = data->raw_mask;
+	unsigned long maxnode = LINUX_MAXNODE;
+	if (data->policy == AML_AREA_LINUX_POLICY_PREFERRED) {
+		/* The kernel prefers one node: say which, rather than rely on it
+		 * picking the lowest. */
+		single[data->first_node / AML_MASK_BITS] = 1UL << (data->first_node % AML_MASK_BITS);
+		mask = single;
+	} else if (data->policy == AML_AREA_LINUX_POLICY_LOCAL) {
+		mask = NULL;
+		maxnode = 0;
+	}
+	int saved = errno;
+	if (aml_os_mbind(ptr, size, kernel_mode(data->policy), mask, maxnode, 0) != 0) {
+		int err = errno_to_aml(errno);
+		errno = saved;
+		return -(aml_errno = err);
+	}
+	return AML_SUCCESS;
+}
+
+int aml_area_linux_check_binding(struct aml_area_linux_data *data, void *ptr, size_t size)
+{
+	if (!data || !ptr)
+		return -(aml_errno = AML_EINVAL);
+	size_t page = aml_os_page_size();
+	int want_mode = kernel_mode(data->policy);
+	for (size_t off = 0; off < size; off += page) {
+		int mode = -1;
+		unsigned long mask[AML_MASK_WORDS] = {0};
+		if (aml_os_get_mempolicy(&mode, mask, LINUX_MAXNODE, (char *)ptr + off, 2 /* MPOL_F_ADDR */) != 0)
+			return -(aml_errno = errno_to_aml(errno));
+		mode &= 0xff; /* drop MPOL_F_* mode flags */
+		if (want_mode == AML_MPOL_LOCAL) {
+			/* Older kernels report local as "preferred, no node". */
+			int empty = 1;
+			for (size_t w = 0; w < AML_MASK_WORDS; w++)
+				empty &= mask[w] == 0;
+			if (mode != AML_MPOL_LOCAL && !(mode == AML_MPOL_PREFERRED && empty))
+				return 0;
+			continue;
+		}
+		if (mode != want_mode)
+			return 0;
+		if (want_mode == AML_MPOL_PREFERRED) {
+			int n = data->first_node;
+			if (!((mask[n / AML_MASK_BITS] >> (n % AML_MASK_BITS)) & 1UL))
+				return 0;
+		} else if (want_mode != AML_MPOL_DEFAULT &&
+		           memcmp(mask, data->raw_mask, sizeof(mask)) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
+                          struct aml_area_mmap_options *opts)
+{
+	struct aml_area_linux_data *data = (struct aml_area_linux_data *)area_data;
+	if (!data || size == 0) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	void *hint = NULL;
+	int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
+	off_t offset = 0;
+	if (opts) {
+		struct aml_area_linux_mmap_options *o = (struct aml_area_linux_mmap_options *)opts;
+		hint = o->ptr;
+		prot = o->mode;
+		flags = o->flags;
+		fd = o->fd;
+		offset = o->offset;
+	}
+	int saved = errno;
+	void *ptr = aml_os_mmap(hint, size, prot, flags, fd, offset);
+	if (ptr == MAP_FAILED) {
+		aml_errno = errno_to_aml(errno);
+		errno = saved;
+		return NULL;
+	}
+	int err = aml_area_linux_mbind(data, ptr, size);
+	if (err != AML_SUCCESS) {
+		aml_os_munmap(ptr, size);
+		errno = saved;
+		aml_errno = -err;
+		return NULL;
+	}
+	return ptr;
+}
+
+int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const size_t size)
+{
+	(void)data;
+	int saved = errno;
+	if (aml_os_munmap(ptr, size) != 0) {
+		int err = errno_to_aml(errno);
+		errno = saved;
+		return -(aml_errno = err);
+	}
+	return AML_SUCCESS;
+}
+
+int aml_area_linux_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
+{
+	const struct aml_area_linux_data *data = (const struct aml_area_linux_data *)area_data;
+	if (!stream)
+		return -(aml_errno = AML_EINVAL);
+	if (!prefix)
+		prefix = "";
+	if (!data) {
+		fprintf(stream, "%sarea-linux: (no data)\n", prefix);
+		return AML_SUCCESS;
+	}
+	char nodes[256];
+	aml_raw_mask_format(data->raw_mask, nodes, sizeof(nodes));
+	fprintf(stream, "%sarea-linux: policy %s, nodes %s\n", prefix,
+	        aml_area_linux_policy_name(data->policy), nodes[0] ? nodes : "all");
+	return AML_SUCCESS;
+}
+
+static struct aml_area_ops linux_ops = {
+	.mmap = aml_area_linux_mmap,
+	.munmap = aml_area_linux_munmap,
+	.fprintf = aml_area_linux_fprintf,
+};
+
+static struct aml_area_linux_data linux_default_data = {
+	.nodeset = NULL,
+	.policy = AML_AREA_LINUX_POLICY_DEFAULT,
+};
+
+struct aml_area aml_area_linux = {
+	.ops = &linux_ops,
+	.data = (struct aml_area_data *)&linux_default_data,
+};
+
+/* Whether the running kernel accepts a policy: mbind on a scratch page. */
+static int kernel_has_policy(struct aml_area_linux_data *data)
+{
+	size_t page = aml_os_page_size();
+	void *scratch = aml_os_mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (scratch == MAP_FAILED)
+		return 1; /* cannot tell; mmap will report */
+	int ret = aml_area_linux_mbind(data, scratch, page);
+	aml_os_munmap(scratch, page);
+	return ret != -AML_EINVAL;
+}
+
+int aml_area_linux_create(struct aml_area **area, const struct bitmask *nodemask,
+                          const enum aml_area_linux_policy policy)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if ((unsigned)policy > AML_AREA_LINUX_POLICY_LOCAL)
+		return -(aml_errno = AML_EINVAL);
+	if (numa_available() < 0)
+		return -(aml_errno = AML_ENOTSUP);
+
+	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
+	                                        struct aml_area_linux_data);
+	if (!ret)
+		return -(aml_errno = AML_ENOMEM);
+	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
+	                                      struct aml_area_linux_data);
+	*ret->ops = linux_ops;
+	struct aml_area_linux_data *data = AML_INNER_MALLOC_GET_FIELD(
+		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_linux_data);
+	ret->data = (struct aml_area_data *)data;
+	data->policy = policy;
+
+	int err = aml_nodemask_to_raw(nodemask, data->raw_mask);
+	if (err != AML_SUCCESS)
+		goto fail;
+	int nodes[1];
+	data->num_nodes = 0;
+	for (size_t w = 0; w < AML_MASK_WORDS; w++)
+		data->num_nodes += __builtin_popcountl(data->raw_mask[w]);
+	aml_raw_mask_nodes(data->raw_mask, nodes, 1);
+	data->first_node = nodes[0];
+	if (nodemask) {
+		data->nodeset = numa_allocate_nodemask();
+		if (!data->nodeset) {
+			err = -AML_ENOMEM;
+			goto fail;
+		}
+		copy_bitmask_to_bitmask((struct bitmask *)nodemask, data->nodeset);
+	}
+	if ((policy == AML_AREA_LINUX_POLICY_PREFERRED_MANY || policy == AML_AREA_LINUX_POLICY_LOCAL) &&
+	    !kernel_has_policy(data)) {
+		err = -AML_ENOTSUP;
+		goto fail;
+	}
+	*area = ret;
+	return AML_SUCCESS;
+fail:
+	if (data->nodeset)
+		numa_bitmask_free(data->nodeset);
+	free(ret);
+	return -(aml_errno = -err);
+}
+
+void aml_area_linux_destroy(struct aml_area **area)
+{
+	if (!area || !*area)
+		return;
+	struct aml_area_linux_data *data = (struct aml_area_linux_data *)(*area)->data;
+	if (data && data->nodeset)
+		numa_bitmask_free(data->nodeset);
+	free(*area);
+	*area = NULL;
+}

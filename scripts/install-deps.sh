@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages that building and testing amlshim need, when
+# they are missing. `install-deps.sh` (build + tests + test VM),
+# `install-deps.sh --bench` adds the allocators the benchmarks compare with.
+set -eu
+
+packages="gcc make pkg-config libc6-dev libnuma-dev libhwloc-dev libjemalloc-dev
+binutils numactl hwloc bats bats-support bats-assert
+python3 perl git xz-utils tar findutils coreutils g++
+qemu-system-x86 busybox-static cpio"
+if [ "${1:-}" = "--bench" ]; then
+	packages="$packages libmimalloc2.0 libtcmalloc-minimal4 libmemkind0 valgrind"
+fi
+
+missing=""
+for pkg in $packages; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	case $status in
+	*"install ok installed"*) ;;
+	*) missing="$missing $pkg" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps: need root (or sudo) to install:$missing" >&2
+		exit 1
+	}
+	sudo=sudo
+fi
+echo "install-deps: installing$missing"
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
