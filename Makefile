@@ -26,11 +26,15 @@ AREA_OBJS := $(AREA_SRCS:%.c=$(BUILD)/%.o)
 LIBAML_SO := $(BUILD)/lib/libaml.so
 LIBAML_A := $(BUILD)/lib/libaml.a
 
+POLICY_SRCS := $(sort $(wildcard policy/*.c))
+POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
+
 TEST_COMMON_SRCS := $(sort $(wildcard tests/common/*.c))
 TEST_COMMON_OBJS := $(TEST_COMMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(sort $(wildcard tests/unit/*.c)))
 TUTORIALS := $(patsubst tests/tutorials/%.c,$(BUILD)/tests/tutorials/%,$(sort $(wildcard tests/tutorials/*.c)))
-C_TESTS := $(UNIT_TESTS) $(TUTORIALS)
+POLICY_TESTS := $(patsubst tests/policy/%.c,$(BUILD)/tests/policy/%,$(sort $(wildcard tests/policy/*.c)))
+C_TESTS := $(UNIT_TESTS) $(TUTORIALS) $(POLICY_TESTS)
 # Test binaries find libaml next to them, here and inside the test VM.
 TEST_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib'
 
@@ -43,7 +47,7 @@ lib: $(LIBAML_SO) $(LIBAML_A) $(BUILD)/aml.pc
 $(BUILD)/areas/cuda%.o: areas/cuda%.c $(wildcard include/*.h include/aml/*/*.h areas/*.h) | $(BUILD)/areas
 	$(CC) $(ALL_CFLAGS) $(CUDA_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c $(wildcard include/*.h include/aml/*/*.h areas/*.h tests/common/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h include/aml/*/*.h areas/*.h policy/*.h tests/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -75,6 +79,11 @@ $(BUILD)/aml.pc: Makefile
 $(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJS) $(LIBAML_SO)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(CUDA_CFLAGS) -Itests/common $< $(TEST_COMMON_OBJS) -o $@ $(TEST_LDFLAGS) -laml $(LIBS)
+
+# Policy tests link the parser's objects directly (it is not in libaml).
+$(BUILD)/tests/policy/%: tests/policy/%.c $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(LIBAML_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Itests/common -Ipolicy $< $(TEST_COMMON_OBJS) $(POLICY_OBJS) -o $@ $(TEST_LDFLAGS) -laml $(LIBS)
 
 tests: lib $(C_TESTS)
 

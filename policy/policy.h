@@ -1,0 +1,100 @@
+/* The shim's policy: what the AMLSHIM_* environment asks for, parsed into an
+ * immutable table. Parsing is a pure function of the variables' text: no
+ * allocation, no topology, no I/O (messages go through a callback), so it
+ * runs inside the shim's lazy init and is unit-testable without preloading. */
+#ifndef AMLSHIM_POLICY_H
+#define AMLSHIM_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AMLSHIM_MAX_RULES 16
+#define AMLSHIM_MAX_NODES 1024
+#define AMLSHIM_NODE_WORDS (AMLSHIM_MAX_NODES / (8 * sizeof(unsigned long)))
+#define AMLSHIM_DEFAULT_THRESHOLD ((size_t)1 << 20)
+#define AMLSHIM_PATH_MAX 256
+
+/* Where a range of allocation sizes is placed. */
+enum amlshim_placement_kind {
+	AMLSHIM_PLACE_DEFAULT,          /* kernel default (first touch) */
+	AMLSHIM_PLACE_LOCAL,            /* the allocating CPU's node */
+	AMLSHIM_PLACE_BIND,             /* bind:NODES */
+	AMLSHIM_PLACE_PREFERRED,        /* preferred:NODE */
+	AMLSHIM_PLACE_INTERLEAVE,       /* interleave[:NODES] */
+	AMLSHIM_PLACE_BLOCK_INTERLEAVE, /* block-interleave:SIZE[:NODES] */
+	AMLSHIM_PLACE_BANDWIDTH,        /* highest bandwidth from the thread */
+	AMLSHIM_PLACE_LATENCY,          /* lowest latency from the thread */
+	AMLSHIM_PLACE_CAPACITY,         /* largest node */
+	AMLSHIM_PLACE_CUDA_MAPPED,      /* cuda-mapped[:DEV] */
+	AMLSHIM_PLACE_CUDA_MANAGED,     /* cuda-managed[:DEV] */
+	AMLSHIM_PLACE_KIND_COUNT
+};
+
+struct amlshim_placement {
+	enum amlshim_placement_kind kind;
+	int all_nodes;                              /* no node list given, or "all" */
+	unsigned long nodes[AMLSHIM_NODE_WORDS];    /* node list (bit per node) */
+	size_t block_size;                          /* block-interleave only */
+	int device;                                 /* cuda-* only, default 0 */
+	char text[96];                              /* canonical spelling, e.g. "interleave:0-3" */
+};
+
+/* Sizes in [min, max) use placement; max == SIZE_MAX means no upper bound. */
+struct amlshim_rule {
+	size_t min;
+	size_t max;
+	struct amlshim_placement placement;
+};
+
+enum amlshim_stats_mode { AMLSHIM_STATS_OFF, AMLSHIM_STATS_TEXT, AMLSHIM_STATS_JSON };
+enum amlshim_log_level { AMLSHIM_LOG_ERROR, AMLSHIM_LOG_WARN, AMLSHIM_LOG_INFO, AMLSHIM_LOG_DEBUG };
+
+struct amlshim_policy {
+	/* Sorted by min, non-overlapping. Sizes no rule covers are served with
+	 * the kernel default like a plain allocator would. With no AMLSHIM_RULES:
+	 * one rule [threshold, SIZE_MAX) -> AMLSHIM_POLICY, or none if the
+	 * policy is "default". */
+	struct amlshim_rule rules[AMLSHIM_MAX_RULES];
+	int num_rules;
+	size_t threshold;                  /* AMLSHIM_THRESHOLD (informative with RULES) */
+	struct amlshim_placement small;    /* AMLSHIM_SMALL */
+	int mmap_on;                       /* AMLSHIM_MMAP, default 1 (on) */
+	enum amlshim_stats_mode stats;     /* AMLSHIM_STATS */
+	char stats_file[AMLSHIM_PATH_MAX]; /* AMLSHIM_STATS_FILE, "" = stderr */
+	enum amlshim_log_level log_level;  /* AMLSHIM_LOG, default warn */
+	int strict;                        /* AMLSHIM_STRICT */
+	int errors;                        /* bad values found (each reported once) */
+};
+
+/* Reads a variable by name; NULL when unset. The shim passes a
+ * secure_getenv-like reader; tests pass a table. */
+typedef const char *(*amlshim_env_reader)(const char *name, void *ctx);
+/* Receives each message line (no trailing newline). */
+typedef void (*amlshim_message_sink)(const char *line, void *ctx);
+
+/* Parses every AMLSHIM_* variable into *out. Never fails: a bad value is
+ * reported as one line naming the variable, the value and what is accepted,
+ * and then:
+ *  - a bad POLICY, THRESHOLD, RULES or SMALL: all placement falls back to the
+ *    kernel default (no rules, small = default);
+ *  - a bad MMAP, STATS, STATS_FILE, LOG or STRICT: that one takes its default.
+ * Unknown AMLSHIM_* names are not read here (the shim warns about them). */
+void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, void *env_ctx,
+                          amlshim_message_sink sink, void *sink_ctx);
+
+/* "1M" -> 1048576. Accepts decimal digits with an optional K, M, G or T
+ * (powers of 1024, either case, optional trailing B/iB). Returns 0 on
+ * success, -1 on bad text or overflow. */
+int amlshim_parse_size(const char *text, size_t *out);
+/* numactl-style node list ("0-3,6", "all") into a bit mask; all_nodes is
+ * set for "all". Returns 0 or -1. Nodes >= AMLSHIM_MAX_NODES are an error. */
+int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes);
+/* One placement ("interleave:0-3"); 0 or -1, with a reason in why. */
+int amlshim_parse_placement(const char *text, struct amlshim_placement *out,
+                            char *why, size_t why_len);
+/* The rule covering size, or NULL. */
+const struct amlshim_rule *amlshim_policy_rule_for(const struct amlshim_policy *policy, size_t size);
+/* Name of a placement kind ("block-interleave"). */
+const char *amlshim_placement_kind_name(enum amlshim_placement_kind kind);
+
+#endif
