@@ -38,11 +38,42 @@ C_TESTS := $(UNIT_TESTS) $(TUTORIALS) $(POLICY_TESTS)
 # Test binaries find libaml next to them, here and inside the test VM.
 TEST_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../../lib'
 
+# The shim: interposition (shim/), policy (policy/), areas (libaml.a), and
+# Debian's jemalloc made private: its objects are combined, its public names
+# (and its mmap/munmap imports) renamed, and nothing of it exported.
+SHIM_SRCS := $(sort $(wildcard shim/*.c))
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
+LIBAMLSHIM := $(BUILD)/lib/libamlshim.so
+JEMALLOC_PIC ?= $(shell $(CC) -print-file-name=libjemalloc_pic.a)
+JEMALLOC_PRIVATE := $(BUILD)/jemalloc/jemalloc-private.o
+SHIM_CFLAGS := -fvisibility=hidden -ftls-model=initial-exec -Ipolicy -Ishim
+
 .SECONDARY:
 .PHONY: all lib tests check check-unit install uninstall clean deps
 all: lib
 
-lib: $(LIBAML_SO) $(LIBAML_A) $(BUILD)/aml.pc
+lib: $(LIBAML_SO) $(LIBAML_A) $(BUILD)/aml.pc $(LIBAMLSHIM)
+
+$(JEMALLOC_PRIVATE): shim/jemalloc-rename.txt
+	@test -f "$(JEMALLOC_PIC)" || { echo "libjemalloc_pic.a not found: run 'make deps' (libjemalloc-dev)" >&2; exit 1; }
+	rm -rf $(BUILD)/jemalloc && mkdir -p $(BUILD)/jemalloc/objs
+	cd $(BUILD)/jemalloc/objs && ar x "$(JEMALLOC_PIC)" && rm -f *cpp*.o
+	ld -r -o $@.tmp $(BUILD)/jemalloc/objs/*.o
+	objcopy --redefine-syms=shim/jemalloc-rename.txt $@.tmp $@
+	rm -rf $@.tmp $(BUILD)/jemalloc/objs
+
+$(BUILD)/shim/%.o: shim/%.c $(wildcard include/*.h include/aml/*/*.h policy/*.h shim/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+
+$(BUILD)/policy/%.o: policy/%.c $(wildcard include/*.h include/aml/*/*.h policy/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) -c $< -o $@
+
+$(LIBAMLSHIM): $(SHIM_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(JEMALLOC_PRIVATE) shim/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libamlshim.so -Wl,-z,defs -Wl,--version-script=shim/exports.map \
+	  -Wl,-Bsymbolic -o $@ $(SHIM_OBJS) $(POLICY_OBJS) $(JEMALLOC_PRIVATE) $(LIBAML_A) $(LIBS) -lm
 
 $(BUILD)/areas/cuda%.o: areas/cuda%.c $(wildcard include/*.h include/aml/*/*.h areas/*.h) | $(BUILD)/areas
 	$(CC) $(ALL_CFLAGS) $(CUDA_CFLAGS) -c $< -o $@
@@ -88,11 +119,33 @@ $(BUILD)/tests/policy/%: tests/policy/%.c $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(L
 tests: lib $(C_TESTS)
 
 # Every test, named, with a closing "N passed, N failed, N skipped".
-check: tests
-	tests/run-tests.sh $(C_TESTS)
+# Then the test VM (check-vm), whose last line sums up both stages.
+check: tests vm-tests
+	@mkdir -p $(BUILD)/vm
+	@{ tests/run-tests.sh $(C_TESTS); echo $$? >$(BUILD)/vm/host-tests.rc; } | tee $(BUILD)/vm/host-tests.log
+	@$(MAKE) --no-print-directory check-vm VM_HOST_LOG=$(BUILD)/vm/host-tests.log VM_HOST_RC=$(BUILD)/vm/host-tests.rc
 
 check-unit: tests
 	tests/run-tests.sh $(C_TESTS)
+
+# ---- Test VM (tests/vm/README.md) ------------------------------------------
+# A NUMA machine with HMAT under QEMU (VM_NODES=2|4|8, default 4) runs every
+# C test above and the VM's own placement tests (tests/vm/*.c), which are
+# built like the unit tests but only run inside the VM.
+VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(sort $(wildcard tests/vm/*.c)))
+VM_NODES ?= 4
+VM_HOST_LOG ?=
+VM_HOST_RC ?=
+.PHONY: check-vm vm-tests
+
+$(VM_TESTS): tests/vm/vmtest.h $(wildcard include/*.h include/aml/*/*.h tests/common/*.h)
+
+vm-tests: lib $(C_TESTS) $(VM_TESTS)
+
+check-vm: vm-tests
+	@VM_NODES=$(VM_NODES) VM_HOST_LOG=$(VM_HOST_LOG) VM_HOST_RC=$(VM_HOST_RC) \
+	  tests/vm/run-vm.sh $(BUILD) $(C_TESTS) $(VM_TESTS)
+# ---- end of the test VM section ---------------------------------------------
 
 # Installs the Debian packages the build and tests need, when missing.
 deps:

@@ -1,0 +1,194 @@
+/* Placement -> area. Runs once at start-up, outside any shim lock, when
+ * libnuma, hwloc and libcudart may allocate freely. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <numa.h>
+
+#include <aml/area/block.h>
+#include <aml/area/cuda.h>
+#include <aml/area/hwloc.h>
+#include <aml/area/linux.h>
+#include "resolve.h"
+
+static int node_set(const unsigned long *nodes, unsigned node)
+{
+	return (nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
+}
+
+int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len)
+{
+	if (placement->all_nodes)
+		return 0;
+	struct bitmask *allowed = numa_get_mems_allowed();
+	int ret = 0;
+	for (unsigned node = 0; node < AMLSHIM_MAX_NODES && ret == 0; node++) {
+		if (!node_set(placement->nodes, node))
+			continue;
+		if (!allowed || node >= allowed->size || !numa_bitmask_isbitset(allowed, node)) {
+			char list[128] = "";
+			size_t used = 0;
+			for (unsigned n = 0; allowed && n < allowed->size && used + 8 < sizeof(list); n++)
+				if (numa_bitmask_isbitset(allowed, n))
+					used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%u", used ? "," : "", n);
+			snprintf(why, why_len, "node %u is not available to this process (allowed: %s)", node, list);
+			ret = -1;
+		}
+	}
+	if (allowed)
+		numa_bitmask_free(allowed);
+	return ret;
+}
+
+static struct bitmask *mask_of(const struct amlshim_placement *placement)
+{
+	if (placement->all_nodes)
+		return NULL;
+	struct bitmask *mask = numa_allocate_nodemask();
+	for (unsigned node = 0; mask && node < AMLSHIM_MAX_NODES && node < mask->size; node++)
+		if (node_set(placement->nodes, node))
+			numa_bitmask_setbit(mask, node);
+	return mask;
+}
+
+int amlshim_cpu_nodes(int *nodes, int max)
+{
+	int count = 0, last = numa_max_node();
+	struct bitmask *cpus = numa_allocate_cpumask();
+	for (int node = 0; cpus && node <= last && count < max; node++) {
+		if (numa_node_to_cpus(node, cpus) == 0 && numa_bitmask_weight(cpus) > 0)
+			nodes[count++] = node;
+	}
+	if (cpus)
+		numa_bitmask_free(cpus);
+	return count;
+}
+
+static int linux_area(const struct amlshim_placement *placement, enum aml_area_linux_policy policy,
+                      struct amlshim_resolved *out, char *why, size_t why_len)
+{
+	struct bitmask *mask = mask_of(placement);
+	int err = aml_area_linux_create(&out->area, mask, policy);
+	if (mask)
+		numa_bitmask_free(mask);
+	if (err != AML_SUCCESS)
+		snprintf(why, why_len, "%s", aml_strerror(err));
+	out->can_remap = 1;
+	return err == AML_SUCCESS ? 0 : -1;
+}
+
+static int ranked_area(const struct amlshim_placement *placement, int initiator_node,
+                       struct amlshim_resolved *out, char *why, size_t why_len)
+{
+	if (!aml_support_backends(AML_BACKEND_HWLOC)) {
+		snprintf(why, why_len, "the hwloc topology cannot be loaded");
+		return -1;
+	}
+	enum aml_hwloc_rank rank = placement->kind == AMLSHIM_PLACE_BANDWIDTH ? AML_HWLOC_RANK_BANDWIDTH
+	                           : placement->kind == AMLSHIM_PLACE_LATENCY ? AML_HWLOC_RANK_LATENCY
+	                                                                      : AML_HWLOC_RANK_CAPACITY;
+	hwloc_obj_t initiator = hwloc_get_numanode_obj_by_os_index(aml_topology, (unsigned)initiator_node);
+	if (!initiator)
+		initiator = hwloc_get_root_obj(aml_topology);
+	int err = aml_area_hwloc_ranked_create(&out->area, initiator, rank);
+	if (err != AML_SUCCESS) {
+		snprintf(why, why_len, "no ranking from node %d: %s", initiator_node, aml_strerror(err));
+		return -1;
+	}
+	const struct aml_area_hwloc_preferred_data *data =
+		(const struct aml_area_hwloc_preferred_data *)out->area->data;
+	snprintf(out->source, sizeof(out->source), "%s", aml_hwloc_rank_source_name(data->source));
+	out->can_remap = 1;
+	out->per_node = rank != AML_HWLOC_RANK_CAPACITY;
+	return 0;
+}
+
+static int cuda_area(const struct amlshim_placement *placement, struct amlshim_resolved *out,
+                     char *why, size_t why_len)
+{
+	int err = placement->kind == AMLSHIM_PLACE_CUDA_MAPPED
+	                  ? aml_area_cuda_mapped_create(&out->area, placement->device, NULL)
+	                  : aml_area_cuda_create(&out->area, placement->device, AML_AREA_CUDA_FLAG_ALLOC_UNIFIED);
+	if (err != AML_SUCCESS) {
+		if (err == -AML_ENOTSUP)
+			snprintf(why, why_len, "no usable CUDA device");
+		else if (err == -AML_EDOM)
+			snprintf(why, why_len, "CUDA device %d does not exist", placement->device);
+		else
+			snprintf(why, why_len, "CUDA: %s", aml_strerror(err));
+		return -1;
+	}
+	out->is_cuda = 1;
+	return 0;
+}
+
+int amlshim_resolve(const struct amlshim_placement *placement, int initiator_node,
+                    struct amlshim_resolved *out, char *why, size_t why_len)
+{
+	memset(out, 0, sizeof(*out));
+	why[0] = '\0';
+	if (amlshim_check_nodes(placement, why, why_len) != 0)
+		return -1;
+	switch (placement->kind) {
+	case AMLSHIM_PLACE_DEFAULT:
+		out->can_remap = 1;
+		return 0;
+	case AMLSHIM_PLACE_LOCAL:
+		return linux_area(placement, AML_AREA_LINUX_POLICY_LOCAL, out, why, why_len);
+	case AMLSHIM_PLACE_BIND:
+		return linux_area(placement, AML_AREA_LINUX_POLICY_BIND, out, why, why_len);
+	case AMLSHIM_PLACE_PREFERRED:
+		return linux_area(placement, AML_AREA_LINUX_POLICY_PREFERRED, out, why, why_len);
+	case AMLSHIM_PLACE_INTERLEAVE:
+		return linux_area(placement, AML_AREA_LINUX_POLICY_INTERLEAVE, out, why, why_len);
+	case AMLSHIM_PLACE_BLOCK_INTERLEAVE: {
+		struct bitmask *mask = mask_of(placement);
+		int err = aml_area_block_create(&out->area, placement->block_size, mask);
+		if (mask)
+			numa_bitmask_free(mask);
+		if (err != AML_SUCCESS)
+			snprintf(why, why_len, "%s", aml_strerror(err));
+		return err == AML_SUCCESS ? 0 : -1;
+	}
+	case AMLSHIM_PLACE_BANDWIDTH:
+	case AMLSHIM_PLACE_LATENCY:
+	case AMLSHIM_PLACE_CAPACITY:
+		return ranked_area(placement, initiator_node, out, why, why_len);
+	case AMLSHIM_PLACE_CUDA_MAPPED:
+	case AMLSHIM_PLACE_CUDA_MANAGED:
+		return cuda_area(placement, out, why, why_len);
+	default:
+		snprintf(why, why_len, "unknown placement");
+		return -1;
+	}
+}
+
+void amlshim_resolved_destroy(const struct amlshim_placement *placement, struct amlshim_resolved *resolved)
+{
+	if (!resolved->area)
+		return;
+	switch (placement->kind) {
+	case AMLSHIM_PLACE_BLOCK_INTERLEAVE: aml_area_block_destroy(&resolved->area); break;
+	case AMLSHIM_PLACE_BANDWIDTH:
+	case AMLSHIM_PLACE_LATENCY:
+	case AMLSHIM_PLACE_CAPACITY: aml_area_hwloc_preferred_destroy(&resolved->area); break;
+	case AMLSHIM_PLACE_CUDA_MAPPED:
+	case AMLSHIM_PLACE_CUDA_MANAGED: aml_area_cuda_destroy(&resolved->area); break;
+	default: aml_area_linux_destroy(&resolved->area); break;
+	}
+}
+
+void amlshim_describe_area(const struct aml_area *area, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	FILE *out = fmemopen(buf, len, "w");
+	if (!out)
+		return;
+	aml_area_fprintf(out, "", area ? area : &aml_area_linux);
+	fclose(out);
+	buf[len - 1] = '\0';
+	/* One line: the first line, without its newline. */
+	char *newline = strchr(buf, '\n');
+	if (newline)
+		*newline = '\0';
+}

@@ -1,0 +1,33 @@
+/* Turning a parsed placement into an area on this machine: node checks
+ * against what the process may use, and the topology queries that need. */
+#ifndef AMLSHIM_RESOLVE_H
+#define AMLSHIM_RESOLVE_H
+
+#include <stddef.h>
+#include <aml.h>
+#include "policy.h"
+
+struct amlshim_resolved {
+	struct aml_area *area; /* NULL: the kernel default (aml_area_linux) */
+	int can_remap;         /* mremap keeps the placement (mbind-based areas) */
+	int is_cuda;           /* calls into libcudart */
+	int per_node;          /* depends on the allocating thread's node */
+	char source[48];       /* what decided a ranking ("memory attributes", ...) */
+};
+
+/* Creates the area for a placement as seen from initiator_node (used by
+ * bandwidth/latency/capacity). Returns 0, or -1 with a one-line reason in
+ * why (the caller falls back to the kernel default or, strict, exits). */
+int amlshim_resolve(const struct amlshim_placement *placement, int initiator_node,
+                    struct amlshim_resolved *out, char *why, size_t why_len);
+void amlshim_resolved_destroy(const struct amlshim_placement *placement,
+                              struct amlshim_resolved *resolved);
+/* Checks the placement's nodes against the process's allowed memory nodes;
+ * 0 or -1 with a reason. */
+int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len);
+/* Nodes that have CPUs (initiators), increasing; returns the count. */
+int amlshim_cpu_nodes(int *nodes, int max);
+/* The area's one-line description (aml_area_fprintf without the prefix). */
+void amlshim_describe_area(const struct aml_area *area, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,209 @@
+/* The exported malloc family, with glibc's semantics. Each call is routed
+ * by size: the small path (private jemalloc), a rule's area (large path),
+ * or glibc for pointers that are not ours and while the shim starts. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <amlshim.h>
+#include "shim.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+unsigned long shim_foreign_frees, shim_bootstrap_allocs;
+
+static void count_bootstrap(void)
+{
+	__atomic_add_fetch(&shim_bootstrap_allocs, 1, __ATOMIC_RELAXED);
+}
+
+/* Sizes at or above shim_large_min: a rule's area, or the small path. */
+static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
+{
+	struct shim_route *route = shim_thread_busy ? NULL : shim_route_for(size);
+	if (route)
+		return shim_large_alloc(route, size, alignment, zero);
+	if (zero)
+		return shim_small_calloc(size);
+	return alignment > SHIM_MIN_ALIGN ? shim_small_aligned(alignment, size) : shim_small_malloc(size);
+}
+
+static void *alloc_aligned(size_t alignment, size_t size)
+{
+	if (!shim_ready()) {
+		count_bootstrap();
+		return __libc_memalign(alignment, size);
+	}
+	if (size >= shim_large_min)
+		return alloc_large_or_small(size, alignment, 0);
+	return shim_small_aligned(alignment, size);
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (SHIM_LIKELY(shim_ready())) {
+		if (SHIM_LIKELY(size < shim_large_min))
+			return shim_small_malloc(size);
+		return alloc_large_or_small(size, SHIM_MIN_ALIGN, 0);
+	}
+	count_bootstrap();
+	return __libc_malloc(size);
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (SHIM_LIKELY(shim_ready())) {
+		if (SHIM_LIKELY(total < shim_large_min))
+			return shim_small_calloc(total);
+		return alloc_large_or_small(total, SHIM_MIN_ALIGN, 1);
+	}
+	count_bootstrap();
+	return __libc_calloc(count, size);
+}
+
+EXPORT void free(void *ptr)
+{
+	if (!ptr)
+		return;
+	int saved = errno;
+	if (SHIM_LIKELY(shim_small_owns(ptr))) {
+		shim_small_free(ptr);
+	} else {
+		struct shim_block *block = shim_registry_lookup(ptr);
+		if (block && block->kind == SHIM_BLOCK_MALLOC) {
+			shim_large_free(block);
+		} else {
+			__atomic_add_fetch(&shim_foreign_frees, 1, __ATOMIC_RELAXED);
+			__libc_free(ptr);
+		}
+	}
+	errno = saved;
+}
+
+/* Moves a pointer into a new home: copy what fits, free the old one. */
+static void *move_to(void *fresh, void *old, size_t old_size, size_t size)
+{
+	if (fresh) {
+		memcpy(fresh, old, old_size < size ? old_size : size);
+		free(old);
+	}
+	return fresh;
+}
+
+EXPORT void *realloc(void *ptr, size_t size)
+{
+	if (!ptr)
+		return malloc(size);
+	if (size == 0) { /* glibc: frees and returns NULL */
+		free(ptr);
+		return NULL;
+	}
+	int wants_rule = size >= shim_large_min && shim_ready() && !shim_thread_busy && shim_route_for(size);
+	if (shim_small_owns(ptr)) {
+		if (wants_rule)
+			return move_to(malloc(size), ptr, shim_small_usable(ptr), size);
+		return shim_small_realloc(ptr, size);
+	}
+	struct shim_block *block = shim_registry_lookup(ptr);
+	if (block && block->kind == SHIM_BLOCK_MALLOC)
+		return shim_large_realloc(block, size);
+	/* glibc's: stays there unless a rule now wants it. */
+	if (wants_rule)
+		return move_to(malloc(size), ptr, shim_glibc_usable_size(ptr), size);
+	return __libc_realloc(ptr, size);
+}
+
+EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(count, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, total);
+}
+
+static int power_of_two(size_t value)
+{
+	return value && !(value & (value - 1));
+}
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+	if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
+		return EINVAL;
+	int saved = errno;
+	void *ptr = alloc_aligned(alignment, size);
+	errno = saved;
+	if (!ptr)
+		return ENOMEM;
+	*out = ptr;
+	return 0;
+}
+
+EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+	if (!power_of_two(alignment)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(alignment, size);
+}
+
+EXPORT void *memalign(size_t alignment, size_t size)
+{
+	if (alignment > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* glibc rounds a non-power-of-two alignment up. */
+	size_t rounded = SHIM_MIN_ALIGN;
+	while (rounded < alignment)
+		rounded <<= 1;
+	return alloc_aligned(rounded, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	return alloc_aligned(SHIM_PAGE, size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (size > SIZE_MAX - SHIM_PAGE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t rounded = size ? (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1) : SHIM_PAGE;
+	return alloc_aligned(SHIM_PAGE, rounded);
+}
+
+EXPORT size_t malloc_usable_size(void *ptr)
+{
+	if (!ptr)
+		return 0;
+	if (shim_small_owns(ptr))
+		return shim_small_usable(ptr);
+	struct shim_block *block = shim_registry_lookup(ptr);
+	if (block && block->kind == SHIM_BLOCK_MALLOC)
+		return shim_large_usable(block);
+	return shim_glibc_usable_size(ptr);
+}
+
+EXPORT const char *amlshim_version(void)
+{
+	return AMLSHIM_VERSION;
+}
+
+EXPORT int amlshim_write_report(int fd, int json)
+{
+	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_READY)
+		return -1;
+	return shim_report_write(fd, json);
+}

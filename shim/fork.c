@@ -1,0 +1,58 @@
+/* fork: our locks are taken before and released after, so the child never
+ * inherits one held by a thread that does not exist there; CUDA contexts do
+ * not survive fork, so the child's CUDA rules fall back to the kernel
+ * default. jemalloc handles its own locks. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+
+#include "large.h"
+#include "shim.h"
+
+int shim_in_forked_child;
+
+static void lock(int *flag)
+{
+	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void unlock(int *flag)
+{
+	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+}
+
+static void for_each_pool_lock(void (*action)(int *))
+{
+	for (int r = 0; r < shim_num_routes; r++) {
+		action(&shim_routes[r].fallback.lock);
+		for (int p = 0; p < SHIM_MAX_NODES; p++)
+			if (shim_routes[r].pools[p].present)
+				action(&shim_routes[r].pools[p].lock);
+	}
+}
+
+static void before_fork(void)
+{
+	for_each_pool_lock(lock);
+	shim_registry_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+	shim_registry_after_fork();
+	for_each_pool_lock(unlock);
+}
+
+static void after_fork_child(void)
+{
+	shim_registry_after_fork();
+	for_each_pool_lock(unlock);
+	shim_in_forked_child = 1;
+	shim_large_after_fork_child();
+}
+
+void shim_fork_install(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}

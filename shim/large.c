@@ -1,0 +1,498 @@
+/* The large path: sizes a rule selects are served through the rule's area.
+ * Each area has a pool that keeps a few freed blocks for reuse (so a
+ * malloc/free loop costs no mmap/munmap) and gives them back to the kernel
+ * when they sit unused for a second or the pool holds too much. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <aml/area/linux.h>
+#include "resolve.h"
+#include "shim.h"
+#include "large.h"
+
+#define CACHE_SLOTS SHIM_CACHE_SLOTS
+#define CACHE_MAX_BYTES ((size_t)1 << 30)
+#define CACHE_MAX_AGE_NS 1000000000ULL
+
+struct shim_route shim_routes[AMLSHIM_MAX_RULES];
+int shim_num_routes;
+static unsigned long global_live, sampled_peak_live;
+static int sample_due, sampling;
+long shim_node_pages_peak[SHIM_MAX_NODES];
+
+static void lock(int *flag)
+{
+	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void unlock(int *flag)
+{
+	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+static void add(unsigned long *counter, unsigned long value)
+{
+	__atomic_add_fetch(counter, value, __ATOMIC_RELAXED);
+}
+
+int shim_large_init(void)
+{
+	shim_num_routes = shim_policy.num_rules;
+	for (int i = 0; i < shim_num_routes; i++) {
+		struct shim_route *route = &shim_routes[i];
+		route->rule = &shim_policy.rules[i];
+		route->fallback.route = route;
+		route->fallback.can_remap = 1;
+		for (int n = 0; n < SHIM_MAX_NODES; n++)
+			route->pools[n].route = route;
+	}
+	return 0;
+}
+
+struct shim_route *shim_route_for(size_t size)
+{
+	const struct amlshim_rule *rule = amlshim_policy_rule_for(&shim_policy, size);
+	if (!rule)
+		return NULL;
+	return &shim_routes[rule - shim_policy.rules];
+}
+
+/* The pool serving this thread: per node for rankings seen from a CPU. */
+static struct shim_pool *pool_for(struct shim_route *route)
+{
+	if (!__atomic_load_n(&route->ready, __ATOMIC_ACQUIRE) || route->use_fallback)
+		return &route->fallback;
+	if (!route->per_node)
+		return &route->pools[0];
+	int node = shim_os_current_node();
+	if (node < 0 || node >= SHIM_MAX_NODES || !route->pools[node].present)
+		node = route->first_node;
+	return &route->pools[node];
+}
+
+static const struct aml_area *area_of(const struct shim_pool *pool)
+{
+	return pool->area ? pool->area : &aml_area_linux;
+}
+
+static void *area_map(struct shim_pool *pool, size_t size)
+{
+	/* CUDA and hwloc allocate: this thread's own calls take the plain path. */
+	shim_thread_busy++;
+	void *ptr = aml_area_mmap(area_of(pool), size, NULL);
+	shim_thread_busy--;
+	return ptr;
+}
+
+static void area_unmap(struct shim_pool *pool, void *base, size_t size)
+{
+	shim_thread_busy++;
+	aml_area_munmap(area_of(pool), base, size);
+	shim_thread_busy--;
+}
+
+/* Drops cached blocks that are too old; they are unmapped by the caller. */
+static int take_expired(struct shim_pool *pool, struct shim_block **out, unsigned long long now)
+{
+	int count = 0;
+	for (int i = 0; i < pool->num_cached;) {
+		if (now - pool->cached_at[i] > CACHE_MAX_AGE_NS) {
+			out[count++] = pool->cache[i];
+			pool->cached_bytes -= pool->cache[i]->mapped;
+			pool->num_cached--;
+			pool->cache[i] = pool->cache[pool->num_cached];
+			pool->cached_at[i] = pool->cached_at[pool->num_cached];
+		} else {
+			i++;
+		}
+	}
+	return count;
+}
+
+static void release(struct shim_pool *pool, struct shim_block **blocks, int count)
+{
+	for (int i = 0; i < count; i++) {
+		area_unmap(pool, blocks[i]->base, blocks[i]->mapped);
+		shim_block_delete(blocks[i]);
+	}
+}
+
+/* A cached block no more than a quarter larger than needed. */
+static struct shim_block *take_cached(struct shim_pool *pool, size_t need)
+{
+	struct shim_block *best = NULL;
+	int best_i = -1;
+	for (int i = 0; i < pool->num_cached; i++) {
+		size_t have = pool->cache[i]->mapped;
+		if (have >= need && have - need <= need / 4 && (!best || have < best->mapped)) {
+			best = pool->cache[i];
+			best_i = i;
+		}
+	}
+	if (best) {
+		pool->cached_bytes -= best->mapped;
+		pool->num_cached--;
+		pool->cache[best_i] = pool->cache[pool->num_cached];
+		pool->cached_at[best_i] = pool->cached_at[pool->num_cached];
+	}
+	return best;
+}
+
+static void live_insert(struct shim_pool *pool, struct shim_block *block)
+{
+	block->prev = NULL;
+	block->next = pool->live;
+	if (pool->live)
+		pool->live->prev = block;
+	pool->live = block;
+}
+
+static void live_remove(struct shim_pool *pool, struct shim_block *block)
+{
+	if (block->prev)
+		block->prev->next = block->next;
+	else
+		pool->live = block->next;
+	if (block->next)
+		block->next->prev = block->prev;
+}
+
+static void account_alloc(struct shim_route *route, size_t size, int kind)
+{
+	add(&route->count, 1);
+	add(&route->bytes, size);
+	if (kind == SHIM_BLOCK_MMAP)
+		add(&route->mmaps, 1);
+	unsigned long live = __atomic_add_fetch(&route->live, size, __ATOMIC_RELAXED);
+	unsigned long peak = __atomic_load_n(&route->peak, __ATOMIC_RELAXED);
+	while (live > peak && !__atomic_compare_exchange_n(&route->peak, &peak, live, 1,
+	                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	unsigned long total = __atomic_add_fetch(&global_live, size, __ATOMIC_RELAXED);
+	if (total > sampled_peak_live + sampled_peak_live / 8)
+		__atomic_store_n(&sample_due, 1, __ATOMIC_RELAXED);
+}
+
+/* Samples where the pages of every live block are, after a new peak of
+ * live bytes: by then the program has touched what it allocated. */
+static void maybe_sample_peak(void)
+{
+	if (!__atomic_load_n(&sample_due, __ATOMIC_RELAXED) || __atomic_exchange_n(&sampling, 1, __ATOMIC_ACQUIRE))
+		return;
+	unsigned long live = __atomic_load_n(&global_live, __ATOMIC_RELAXED);
+	if (live > sampled_peak_live) {
+		long pages[SHIM_MAX_NODES] = {0};
+		shim_large_sample_nodes(pages);
+		memcpy(shim_node_pages_peak, pages, sizeof(pages));
+		sampled_peak_live = live;
+	}
+	__atomic_store_n(&sample_due, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
+}
+
+static void *finish_alloc(struct shim_pool *pool, struct shim_block *block, size_t size,
+                          size_t alignment, int kind)
+{
+	uintptr_t ptr = ((uintptr_t)block->base + alignment - 1) & ~(uintptr_t)(alignment - 1);
+	block->ptr = (void *)ptr;
+	block->requested = size;
+	block->pool = pool;
+	block->kind = (uint8_t)kind;
+	if (shim_registry_set(block->ptr, block) != 0) {
+		area_unmap(pool, block->base, block->mapped);
+		shim_block_delete(block);
+		errno = ENOMEM;
+		return NULL;
+	}
+	lock(&pool->lock);
+	live_insert(pool, block);
+	unlock(&pool->lock);
+	account_alloc(pool->route, size, kind);
+	return block->ptr;
+}
+
+static void *map_block(struct shim_pool **pool, struct shim_block *block, size_t need)
+{
+	void *base = area_map(*pool, need);
+	if (!base && *pool != &(*pool)->route->fallback) {
+		struct shim_route *route = (*pool)->route;
+		add(&route->fallbacks, 1);
+		if (shim_policy.strict)
+			return NULL;
+		*pool = &route->fallback;
+		base = area_map(*pool, need);
+	}
+	block->base = base;
+	block->mapped = need;
+	return base;
+}
+
+void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, int zero)
+{
+	maybe_sample_peak();
+	if (alignment < SHIM_PAGE)
+		alignment = SHIM_PAGE;
+	size_t extra = alignment - SHIM_PAGE;
+	if (size > SIZE_MAX - extra - SHIM_PAGE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t need = (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	struct shim_pool *pool = pool_for(route);
+
+	struct shim_block *expired[CACHE_SLOTS];
+	lock(&pool->lock);
+	struct shim_block *block = take_cached(pool, need);
+	int num_expired = take_expired(pool, expired, now_ns());
+	unlock(&pool->lock);
+	release(pool, expired, num_expired);
+
+	if (block) {
+		add(&route->reuses, 1);
+		void *ptr = finish_alloc(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
+		if (ptr && zero)
+			memset(ptr, 0, size);
+		return ptr;
+	}
+	block = shim_block_new();
+	if (!block) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!map_block(&pool, block, need)) {
+		shim_block_delete(block);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return finish_alloc(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
+}
+
+static void account_free(struct shim_block *block)
+{
+	struct shim_route *route = block->pool->route;
+	__atomic_sub_fetch(&route->live, block->requested, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&global_live, block->requested, __ATOMIC_RELAXED);
+}
+
+void shim_large_free(struct shim_block *block)
+{
+	maybe_sample_peak();
+	struct shim_pool *pool = block->pool;
+	shim_registry_set(block->ptr, NULL);
+	account_free(block);
+
+	struct shim_block *expired[CACHE_SLOTS + 1];
+	int num_expired;
+	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;
+	unsigned long long now = now_ns();
+	lock(&pool->lock);
+	live_remove(pool, block);
+	num_expired = take_expired(pool, expired, now);
+	if (cacheable && pool->num_cached == CACHE_SLOTS) {
+		/* Full: the oldest block goes back to the kernel. */
+		int oldest = 0;
+		for (int i = 1; i < pool->num_cached; i++)
+			if (pool->cached_at[i] < pool->cached_at[oldest])
+				oldest = i;
+		expired[num_expired++] = pool->cache[oldest];
+		pool->cached_bytes -= pool->cache[oldest]->mapped;
+		pool->num_cached--;
+		pool->cache[oldest] = pool->cache[pool->num_cached];
+		pool->cached_at[oldest] = pool->cached_at[pool->num_cached];
+	}
+	if (cacheable && pool->cached_bytes + block->mapped <= CACHE_MAX_BYTES) {
+		pool->cache[pool->num_cached] = block;
+		pool->cached_at[pool->num_cached++] = now;
+		pool->cached_bytes += block->mapped;
+		block = NULL;
+	}
+	unlock(&pool->lock);
+	release(pool, expired, num_expired);
+	if (block) {
+		area_unmap(pool, block->base, block->mapped);
+		shim_block_delete(block);
+	}
+}
+
+size_t shim_large_usable(const struct shim_block *block)
+{
+	return (size_t)((char *)block->base + block->mapped - (char *)block->ptr);
+}
+
+/* Moves a block in place with mremap: the kernel keeps the range's policy
+ * for the moved and the grown part alike. */
+static void *remap_block(struct shim_block *block, size_t size)
+{
+	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	void *moved = shim_os_mremap(block->base, block->mapped, need, MREMAP_MAYMOVE, NULL);
+	if (moved == MAP_FAILED)
+		return NULL;
+	struct shim_pool *pool = block->pool;
+	shim_registry_set(block->ptr, NULL);
+	account_free(block);
+	block->base = block->ptr = moved;
+	block->mapped = need;
+	block->requested = size;
+	shim_registry_set(moved, block);
+	struct shim_route *route = pool->route;
+	add(&route->remaps, 1);
+	unsigned long live = __atomic_add_fetch(&route->live, size, __ATOMIC_RELAXED);
+	unsigned long peak = __atomic_load_n(&route->peak, __ATOMIC_RELAXED);
+	while (live > peak && !__atomic_compare_exchange_n(&route->peak, &peak, live, 1,
+	                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	__atomic_add_fetch(&global_live, size, __ATOMIC_RELAXED);
+	return moved;
+}
+
+void *shim_large_realloc(struct shim_block *block, size_t size)
+{
+	struct shim_route *target = size >= shim_large_min ? shim_route_for(size) : NULL;
+	struct shim_pool *pool = block->pool;
+	if (target == pool->route && block->kind == SHIM_BLOCK_MALLOC) {
+		size_t usable = shim_large_usable(block);
+		if (size <= usable && size >= usable / 2) {
+			__atomic_add_fetch(&pool->route->live, size - block->requested, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&global_live, size - block->requested, __ATOMIC_RELAXED);
+			block->requested = size;
+			return block->ptr;
+		}
+		if (pool->can_remap && block->base == block->ptr) {
+			void *moved = remap_block(block, size);
+			if (moved)
+				return moved;
+		}
+	}
+	void *fresh = target ? shim_large_alloc(target, size, SHIM_MIN_ALIGN, 0) : shim_small_malloc(size);
+	if (!fresh)
+		return NULL;
+	memcpy(fresh, block->ptr, block->requested < size ? block->requested : size);
+	add(&pool->route->moves, 1);
+	shim_large_free(block);
+	return fresh;
+}
+
+void *shim_large_mmap(struct shim_route *route, size_t len)
+{
+	struct shim_pool *pool = pool_for(route);
+	if (pool->is_cuda)
+		return NULL;
+	maybe_sample_peak();
+	struct shim_block *block = shim_block_new();
+	if (!block)
+		return NULL;
+	size_t need = (len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	if (!map_block(&pool, block, need)) {
+		shim_block_delete(block);
+		return NULL;
+	}
+	return finish_alloc(pool, block, len, SHIM_PAGE, SHIM_BLOCK_MMAP);
+}
+
+/* The program unmaps all or part of a mapping we placed. */
+int shim_large_munmap(struct shim_block *block, void *addr, size_t len)
+{
+	size_t span = (len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	if (addr == block->ptr && span >= block->mapped) {
+		struct shim_pool *pool = block->pool;
+		shim_registry_set(block->ptr, NULL);
+		account_free(block);
+		lock(&pool->lock);
+		live_remove(pool, block);
+		unlock(&pool->lock);
+		int ret = shim_os_munmap(addr, len);
+		shim_block_delete(block);
+		return ret;
+	}
+	int ret = shim_os_munmap(addr, len);
+	if (ret == 0 && addr == block->ptr && span < block->mapped) {
+		/* Head trimmed: the block now starts after it. */
+		shim_registry_set(block->ptr, NULL);
+		block->ptr = block->base = (char *)block->ptr + span;
+		block->mapped -= span;
+		shim_registry_set(block->ptr, block);
+	}
+	return ret;
+}
+
+void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr)
+{
+	void *moved = shim_os_mremap(block->ptr, block->mapped, new_len, flags, new_addr);
+	if (moved == MAP_FAILED)
+		return moved;
+	shim_registry_set(block->ptr, NULL);
+	block->ptr = block->base = moved;
+	block->mapped = (new_len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	shim_registry_set(moved, block);
+	return moved;
+}
+
+/* Pages of every live block, per node: move_pages with no target node
+ * reports where each page is. Large totals are sampled with an odd stride
+ * (so that round-robin patterns do not alias) and scaled back. */
+void shim_large_sample_nodes(long *pages_per_node)
+{
+	enum { BATCH = 256, BUDGET = 1 << 20 };
+	unsigned long total = __atomic_load_n(&global_live, __ATOMIC_RELAXED) / SHIM_PAGE;
+	unsigned long stride = total > BUDGET ? (total / BUDGET) | 1 : 1;
+	void *addrs[BATCH];
+	int status[BATCH];
+	for (int r = 0; r < shim_num_routes; r++) {
+		struct shim_route *route = &shim_routes[r];
+		for (int p = -1; p < SHIM_MAX_NODES; p++) {
+			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
+			if (p >= 0 && !pool->present)
+				continue;
+			lock(&pool->lock);
+			for (struct shim_block *b = pool->live; b; b = b->next) {
+				if (pool->is_cuda && pool->route->rule->placement.kind == AMLSHIM_PLACE_CUDA_MANAGED)
+					continue;
+				size_t npages = (b->requested + SHIM_PAGE - 1) / SHIM_PAGE;
+				size_t n = 0;
+				for (size_t i = 0; i < npages; i += stride) {
+					addrs[n++] = (char *)b->ptr + i * SHIM_PAGE;
+					if (n == BATCH || i + stride >= npages) {
+						if (syscall(SYS_move_pages, 0, n, addrs, NULL, status, 0) == 0)
+							for (size_t k = 0; k < n; k++)
+								if (status[k] >= 0 && status[k] < SHIM_MAX_NODES)
+									pages_per_node[status[k]] += (long)stride;
+						n = 0;
+					}
+				}
+			}
+			unlock(&pool->lock);
+		}
+	}
+}
+
+void shim_large_after_fork_child(void)
+{
+	/* Locks held by threads that no longer exist in the child. */
+	for (int r = 0; r < shim_num_routes; r++) {
+		shim_routes[r].fallback.lock = 0;
+		for (int p = 0; p < SHIM_MAX_NODES; p++)
+			shim_routes[r].pools[p].lock = 0;
+		/* The child reports what it does itself. */
+		shim_routes[r].count = shim_routes[r].bytes = shim_routes[r].moves = 0;
+		shim_routes[r].remaps = shim_routes[r].reuses = shim_routes[r].fallbacks = 0;
+		shim_routes[r].mmaps = 0;
+		/* CUDA contexts do not survive fork. */
+		if (shim_routes[r].is_cuda)
+			shim_routes[r].use_fallback = 1;
+	}
+	sampling = 0;
+}

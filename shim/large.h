@@ -1,0 +1,40 @@
+/* Routes and pools of the large path, shared with start-up and the report. */
+#ifndef AMLSHIM_LARGE_H
+#define AMLSHIM_LARGE_H
+
+#include "shim.h"
+
+#define SHIM_CACHE_SLOTS 8
+
+struct shim_pool {
+	struct aml_area *area;        /* NULL: kernel default */
+	struct shim_route *route;
+	int present;                  /* per-node pools: this node has one */
+	int can_remap, is_cuda;
+	int lock;
+	struct shim_block *live;      /* blocks the program holds */
+	struct shim_block *cache[SHIM_CACHE_SLOTS]; /* freed blocks kept for reuse */
+	unsigned long long cached_at[SHIM_CACHE_SLOTS];
+	int num_cached;
+	size_t cached_bytes;
+};
+
+struct shim_route {
+	const struct amlshim_rule *rule;
+	struct shim_pool pools[SHIM_MAX_NODES]; /* [0], or one per initiator node */
+	struct shim_pool fallback;              /* kernel default */
+	int ready;                              /* areas resolved */
+	int per_node, first_node;
+	int use_fallback;                       /* could not be applied */
+	int is_cuda;
+	char area_text[256];                    /* what the report prints */
+	char note[256];                         /* why it fell back, source of a ranking */
+	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps;
+};
+
+extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];
+extern int shim_num_routes;
+extern long shim_node_pages_peak[SHIM_MAX_NODES];
+void shim_large_sample_nodes(long *pages_per_node);
+
+#endif

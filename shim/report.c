@@ -1,0 +1,224 @@
+/* The placement report: per rule what was allocated and where its pages
+ * are, per node the resident pages of live large blocks at exit and at the
+ * peak of live bytes. Human text or one JSON object, written with raw
+ * writes (stderr may be closed or redirected by then). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <amlshim.h>
+#include "large.h"
+#include "shim.h"
+
+/* Output through a stack buffer flushed with write(2). */
+struct out {
+	int fd;
+	size_t used;
+	char buf[4096];
+};
+
+static void flush(struct out *out)
+{
+	size_t done = 0;
+	while (done < out->used) {
+		ssize_t n = write(out->fd, out->buf + done, out->used - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	out->used = 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *out, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	if (out->used + len > sizeof(out->buf))
+		flush(out);
+	memcpy(out->buf + out->used, line, len);
+	out->used += len;
+}
+
+/* A JSON string body: quotes, backslashes and control bytes escaped. */
+static void put_json_string(struct out *out, const char *text)
+{
+	put(out, "\"");
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			put(out, "\\%c", *c);
+		else if (*c < 0x20)
+			put(out, "\\u%04x", *c);
+		else
+			put(out, "%c", *c);
+	}
+	put(out, "\"");
+}
+
+static unsigned long load(const unsigned long *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+static void format_size(char *buf, size_t len, size_t size)
+{
+	static const char suffix[] = "KMGTPE";
+	if (size == SIZE_MAX) {
+		snprintf(buf, len, "inf");
+		return;
+	}
+	int unit = -1;
+	while (size >= 1024 && size % 1024 == 0 && unit < 5) {
+		size /= 1024;
+		unit++;
+	}
+	if (unit < 0)
+		snprintf(buf, len, "%zu", size);
+	else
+		snprintf(buf, len, "%zu%c", size, suffix[unit]);
+}
+
+static int last_node(const long *exit_pages)
+{
+	int last = 0;
+	for (int n = 0; n < SHIM_MAX_NODES; n++)
+		if (exit_pages[n] || shim_node_pages_peak[n] || n == 0)
+			last = n;
+	return last;
+}
+
+static void write_text(struct out *out, const long *exit_pages)
+{
+	char small[160];
+	shim_small_describe(small, sizeof(small));
+	put(out, "amlshim report (pid %d)\n", (int)getpid());
+	if (shim_num_routes == 0)
+		put(out, "  no placement rule: every allocation took the plain path\n");
+	else
+		put(out, "  %-14s %-26s %9s %14s %14s %6s %6s %6s %9s\n", "sizes", "policy", "allocs",
+		    "bytes", "peak bytes", "moves", "remaps", "reuses", "fallbacks");
+	for (int i = 0; i < shim_num_routes; i++) {
+		const struct shim_route *route = &shim_routes[i];
+		char min[24], max[24], range[56];
+		format_size(min, sizeof(min), route->rule->min);
+		format_size(max, sizeof(max), route->rule->max);
+		snprintf(range, sizeof(range), "%s-%s", min, route->rule->max == SIZE_MAX ? "" : max);
+		put(out, "  %-14s %-26s %9lu %14lu %14lu %6lu %6lu %6lu %9lu\n", range,
+		    route->rule->placement.text, load(&route->count), load(&route->bytes), load(&route->peak),
+		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks));
+		put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
+		    route->note[0] ? "; " : "", route->note);
+	}
+	put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
+	for (int n = 0; n <= last_node(exit_pages); n++)
+		put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_node_pages_peak[n]);
+	put(out, "  small objects: %s\n", small);
+	put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_foreign_frees),
+	    load(&shim_bootstrap_allocs));
+}
+
+static void write_json(struct out *out, const long *exit_pages)
+{
+	char small[160];
+	shim_small_describe(small, sizeof(small));
+	put(out, "{\"amlshim\":\"%s\",\"pid\":%d,\"rules\":[", AMLSHIM_VERSION, (int)getpid());
+	for (int i = 0; i < shim_num_routes; i++) {
+		const struct shim_route *route = &shim_routes[i];
+		put(out, "%s{\"min\":%zu,\"max\":", i ? "," : "", route->rule->min);
+		if (route->rule->max == SIZE_MAX)
+			put(out, "null");
+		else
+			put(out, "%zu", route->rule->max);
+		put(out, ",\"policy\":");
+		put_json_string(out, route->rule->placement.text);
+		put(out, ",\"area\":");
+		put_json_string(out, route->area_text);
+		put(out, ",\"note\":");
+		put_json_string(out, route->note);
+		put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
+		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
+		         "\"mmaps\":%lu}",
+		    load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
+		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
+		    load(&route->mmaps));
+	}
+	put(out, "],\"nodes\":[");
+	for (int n = 0; n <= last_node(exit_pages); n++)
+		put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
+		    n, exit_pages[n], shim_node_pages_peak[n]);
+	put(out, "],\"small\":");
+	put_json_string(out, small);
+	put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_foreign_frees),
+	    load(&shim_bootstrap_allocs));
+}
+
+int shim_report_write(int fd, int json)
+{
+	long exit_pages[SHIM_MAX_NODES] = {0};
+	shim_large_sample_nodes(exit_pages);
+	struct out out = {.fd = fd};
+	if (json)
+		write_json(&out, exit_pages);
+	else
+		write_text(&out, exit_pages);
+	flush(&out);
+	return 0;
+}
+
+/* AMLSHIM_STATS_FILE with each %p replaced by the pid, %% by %. */
+static int open_stats_file(void)
+{
+	char path[AMLSHIM_PATH_MAX + 32];
+	size_t used = 0;
+	for (const char *c = shim_policy.stats_file; *c && used + 24 < sizeof(path); c++) {
+		if (c[0] == '%' && c[1] == 'p') {
+			used += (size_t)snprintf(path + used, sizeof(path) - used, "%d", (int)getpid());
+			c++;
+		} else if (c[0] == '%' && c[1] == '%') {
+			path[used++] = '%';
+			c++;
+		} else {
+			path[used++] = *c;
+		}
+	}
+	path[used] = '\0';
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE='%s': cannot write %s: %s", shim_policy.stats_file,
+		         path, strerror(errno));
+	return fd;
+}
+
+void shim_report_at_exit(void)
+{
+	if (shim_policy.stats == AMLSHIM_STATS_OFF)
+		return;
+	/* A forked child that never allocated through a rule (a shell's
+	 * subshell, say) has nothing of its own to report. */
+	unsigned long activity = 0;
+	for (int i = 0; i < shim_num_routes; i++)
+		activity += load(&shim_routes[i].count);
+	if (shim_in_forked_child && activity == 0)
+		return;
+	int saved = errno;
+	int fd = STDERR_FILENO;
+	if (shim_policy.stats_file[0] && !shim_secure_mode)
+		fd = open_stats_file();
+	if (fd >= 0) {
+		shim_report_write(fd, shim_policy.stats == AMLSHIM_STATS_JSON);
+		if (fd != STDERR_FILENO)
+			close(fd);
+	}
+	errno = saved;
+}

@@ -1,0 +1,118 @@
+/* Internal interfaces of the shim, one section per file. */
+#ifndef AMLSHIM_SHIM_H
+#define AMLSHIM_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <aml.h>
+#include "policy.h"
+
+#define SHIM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SHIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SHIM_TLS __thread __attribute__((tls_model("initial-exec")))
+#define SHIM_MIN_ALIGN 16
+#define SHIM_PAGE 4096UL
+#define SHIM_MAX_NODES 64 /* nodes the shim tracks for per-thread areas and reports */
+
+/* ---- init.c: lazy start-up that never waits ---- */
+enum shim_state { SHIM_UNINIT, SHIM_BOOTING, SHIM_READY };
+extern int shim_state;
+extern int shim_secure_mode; /* setuid: no environment, no files */
+extern struct amlshim_policy shim_policy;
+/* Sizes at or above this may match a rule (SIZE_MAX: no rule). */
+extern size_t shim_large_min;
+/* Starts the shim if nobody has; 1 when the shim's allocators can serve this
+ * call, 0 when the caller must use glibc (start-up in progress). */
+int shim_start(void);
+static inline int shim_ready(void)
+{
+	return SHIM_LIKELY(__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY) || shim_start();
+}
+/* This thread is inside shim code that may call out (hwloc, CUDA, dlsym):
+ * its allocations take the plain path and its mmaps pass through. */
+extern SHIM_TLS int shim_thread_busy;
+
+/* ---- glibc.c: the allocator behind us, for pointers that are not ours ---- */
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *ptr, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+extern void __libc_free(void *ptr);
+size_t shim_glibc_usable_size(void *ptr);
+void shim_glibc_resolve(void);
+
+/* ---- os.c: raw system calls (never re-enter our mmap) ---- */
+void *shim_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+int shim_os_munmap(void *addr, size_t len);
+void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+int shim_os_current_node(void);
+
+/* ---- log.c: messages with raw write(2) ---- */
+void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_log_line(const char *line, void *ctx); /* a policy message sink */
+
+/* ---- small.c: jemalloc arenas on a reserved range ---- */
+extern uintptr_t shim_small_base, shim_small_size;
+static inline int shim_small_owns(const void *ptr)
+{
+	return (uintptr_t)ptr - shim_small_base < shim_small_size;
+}
+int shim_small_init(void);
+/* AMLSHIM_SMALL, once its nodes are checked: extents allocated from now on. */
+void shim_small_set_placement(const struct amlshim_placement *placement);
+void *shim_small_malloc(size_t size);
+void *shim_small_calloc(size_t size);
+void *shim_small_aligned(size_t alignment, size_t size);
+void *shim_small_realloc(void *ptr, size_t size);
+void shim_small_free(void *ptr);
+size_t shim_small_usable(void *ptr);
+void shim_small_describe(char *buf, size_t len);
+
+/* ---- registry.c: large blocks by address ---- */
+enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP };
+struct shim_block {
+	void *ptr;              /* what the program holds */
+	void *base;             /* what the area returned */
+	size_t mapped;          /* bytes the area returned */
+	size_t requested;       /* bytes asked for */
+	struct shim_pool *pool; /* where it came from and goes back */
+	uint8_t kind;
+	struct shim_block *prev, *next; /* the pool's live list */
+};
+int shim_registry_init(void);
+struct shim_block *shim_registry_lookup(const void *ptr);
+int shim_registry_set(const void *ptr, struct shim_block *block);
+struct shim_block *shim_block_new(void);
+void shim_block_delete(struct shim_block *block);
+void shim_registry_before_fork(void);
+void shim_registry_after_fork(void);
+
+/* ---- large.c: rules served through areas ---- */
+struct shim_route;
+int shim_large_init(void);
+/* The route for a size, or NULL for the plain path. */
+struct shim_route *shim_route_for(size_t size);
+void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, int zero);
+void shim_large_free(struct shim_block *block);
+void *shim_large_realloc(struct shim_block *block, size_t size);
+size_t shim_large_usable(const struct shim_block *block);
+void *shim_large_mmap(struct shim_route *route, size_t len);
+int shim_large_munmap(struct shim_block *block, void *addr, size_t len);
+void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr);
+void shim_large_after_fork_child(void);
+
+/* ---- routes.c: phase 2, areas for the rules; returns failures ---- */
+int shim_routes_resolve(void);
+
+/* ---- report.c ---- */
+extern unsigned long shim_foreign_frees, shim_bootstrap_allocs;
+int shim_report_write(int fd, int json);
+void shim_report_at_exit(void);
+
+/* ---- fork.c ---- */
+void shim_fork_install(void);
+extern int shim_in_forked_child;
+
+#endif
