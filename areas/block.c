@@ -1,0 +1,260 @@
+/* Block-interleave area: blocks of block_size bytes placed round-robin over
+ * a node set, block 0 of every allocation on the first node.
+ *
+ * How a range is placed without one VMA per block:
+ *  1. mmap the range with the default (no) VMA policy, so faults follow the
+ *     calling thread's policy;
+ *  2. for each node k of the rotation, set the thread's policy to
+ *     MPOL_PREFERRED {k} and populate the blocks i with i % n == k;
+ *  3. restore the thread's own policy (on every path, errors included);
+ *  4. mbind the whole range once to MPOL_INTERLEAVE over the set: pages
+ *     already there stay put (no MPOL_MF_MOVE), later faults (after swap,
+ *     MADV_DONTNEED, migration) stay spread, and the range stays one VMA.
+ * An mbind per block would instead cut the range into one VMA per block
+ * and exhaust vm.max_map_count (65530) at 64K blocks.
+ *
+ * PREFERRED rather than BIND: a full node falls back to another node
+ * instead of invoking the OOM killer, so placement is best effort.
+ *
+ * The thread policy differs from the caller's only during mmap. A signal
+ * handler running on this thread meanwhile has its own page faults
+ * preferred to node k (harmless); one that calls this mmap again saves and
+ * restores the preferred policy, so nesting is safe. Other threads are
+ * never affected: set_mempolicy is per thread.
+ *
+ * Transparent huge pages would place a whole 2 MiB page on one node and so
+ * break blocks smaller than that, at fault time or later by khugepaged:
+ * such ranges get MADV_NOHUGEPAGE. Blocks made of whole huge pages get a
+ * huge-page-aligned range instead, so THP can still serve them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <aml/area/block.h>
+#include "internal.h"
+
+#define BLOCK_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
+#define THP_SIZE_FILE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
+
+static int errno_to_aml(int err)
+{
+	switch (err) {
+	case ENOMEM: case EFAULT: case EHWPOISON: return AML_ENOMEM;
+	case EINVAL: return AML_EINVAL;
+	case EPERM: case EACCES: return AML_EPERM;
+	case ENOSYS: return AML_ENOTSUP;
+	default: return AML_FAILURE;
+	}
+}
+
+/* The thread's memory policy, saved so it can be put back exactly
+ * (mode flags such as MPOL_F_STATIC_NODES included). */
+struct thread_policy {
+	int mode;
+	unsigned long mask[AML_MASK_WORDS];
+};
+
+static int save_thread_policy(struct thread_policy *saved)
+{
+	memset(saved, 0, sizeof(*saved));
+	if (aml_os_get_mempolicy(&saved->mode, saved->mask, BLOCK_MAXNODE, NULL, 0) != 0)
+		return -errno_to_aml(errno);
+	return AML_SUCCESS;
+}
+
+static int restore_thread_policy(const struct thread_policy *saved)
+{
+	if (aml_os_set_mempolicy(saved->mode, saved->mask, BLOCK_MAXNODE) != 0)
+		return -errno_to_aml(errno);
+	return AML_SUCCESS;
+}
+
+static int prefer_node(int node)
+{
+	unsigned long mask[AML_MASK_WORDS] = {0};
+	mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
+	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, BLOCK_MAXNODE) != 0)
+		return -errno_to_aml(errno);
+	return AML_SUCCESS;
+}
+
+/* Faults in, under the current thread policy, the blocks of the rotation
+ * that belong to position k (blocks k, k+n, k+2n, ...). */
+static int populate_position(const struct aml_area_block_data *data, char *ptr, size_t size, int k)
+{
+	const size_t block = data->block_size, stride = block * (size_t)data->num_nodes;
+	if (data->num_nodes == 1) /* every block is ours: one call */
+		return aml_os_populate_write(ptr, size) == 0 ? AML_SUCCESS : -errno_to_aml(errno);
+	for (size_t off = (size_t)k * block; off < size; off += stride) {
+		size_t len = size - off < block ? size - off : block; /* last block may be partial */
+		if (aml_os_populate_write(ptr + off, len) != 0)
+			return -errno_to_aml(errno);
+		if (size - off <= stride) /* off + stride would overflow or end */
+			break;
+	}
+	return AML_SUCCESS;
+}
+
+/* Steps 2 and 3: every block on its node, the thread policy put back. */
+static int place_blocks(const struct aml_area_block_data *data, char *ptr, size_t size)
+{
+	struct thread_policy saved;
+	int err = save_thread_policy(&saved);
+	if (err != AML_SUCCESS)
+		return err;
+	for (int k = 0; k < data->num_nodes && err == AML_SUCCESS; k++) {
+		err = prefer_node(data->nodes[k]);
+		if (err == AML_SUCCESS)
+			err = populate_position(data, ptr, size, k);
+	}
+	int restored = restore_thread_policy(&saved);
+	return err != AML_SUCCESS ? err : restored;
+}
+
+/* A private anonymous range of size bytes whose start is aligned to align
+ * (a power of two, or 0/page for no constraint); MAP_FAILED on failure. */
+static char *map_aligned(size_t size, size_t align)
+{
+	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	const size_t page = aml_os_page_size();
+	if (align <= page)
+		return aml_os_mmap(NULL, size, prot, flags, -1, 0);
+	size_t len = (size + page - 1) & ~(page - 1);
+	if (len < size || len + align < len) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	char *raw = aml_os_mmap(NULL, len + align - page, prot, flags, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	char *start = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	char *end = raw + len + align - page;
+	if (start > raw)
+		aml_os_munmap(raw, (size_t)(start - raw));
+	if (end > start + len)
+		aml_os_munmap(start + len, (size_t)(end - (start + len)));
+	return start;
+}
+
+static void *block_mmap(const struct aml_area_data *area_data, size_t size,
+                        struct aml_area_mmap_options *opts)
+{
+	(void)opts; /* private anonymous memory only */
+	const struct aml_area_block_data *data = (const struct aml_area_block_data *)area_data;
+	if (!data || size == 0 || data->num_nodes <= 0) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	int saved_errno = errno;
+	const size_t huge = data->huge_page_size;
+	const int huge_blocks = huge && data->block_size % huge == 0;
+	char *ptr = map_aligned(size, huge_blocks ? huge : 0);
+	if (ptr == MAP_FAILED) {
+		aml_errno = errno_to_aml(errno);
+		errno = saved_errno;
+		return NULL;
+	}
+	/* Fails with EINVAL on kernels without THP: then there is nothing to stop. */
+	if (!huge_blocks)
+		aml_os_madvise(ptr, size, MADV_NOHUGEPAGE);
+	int err = place_blocks(data, ptr, size);
+	if (err == AML_SUCCESS &&
+	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, BLOCK_MAXNODE, 0) != 0)
+		err = -errno_to_aml(errno);
+	if (err != AML_SUCCESS) {
+		aml_os_munmap(ptr, size);
+		aml_errno = -err;
+		errno = saved_errno;
+		return NULL;
+	}
+	errno = saved_errno;
+	return ptr;
+}
+
+static int block_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
+{
+	const struct aml_area_block_data *data = (const struct aml_area_block_data *)area_data;
+	if (!stream)
+		return -(aml_errno = AML_EINVAL);
+	if (!prefix)
+		prefix = "";
+	if (!data) {
+		fprintf(stream, "%sarea-block: (no data)\n", prefix);
+		return AML_SUCCESS;
+	}
+	char nodes[256];
+	aml_raw_mask_format(data->raw_mask, nodes, sizeof(nodes));
+	fprintf(stream, "%sarea-block: block size %zu, nodes %s\n", prefix, data->block_size, nodes);
+	return AML_SUCCESS;
+}
+
+static struct aml_area_ops block_ops = {
+	.mmap = block_mmap,
+	.munmap = aml_area_linux_munmap,
+	.fprintf = block_fprintf,
+};
+
+/* The PMD (transparent huge page) size, or 0 when the kernel has no THP. */
+static size_t thp_size(void)
+{
+	int fd = open(THP_SIZE_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char text[32];
+	ssize_t len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	text[len] = '\0';
+	unsigned long long value = strtoull(text, NULL, 10);
+	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
+}
+
+int aml_area_block_create(struct aml_area **area, size_t block_size, const struct bitmask *nodemask)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if (block_size == 0 || block_size % aml_os_page_size() != 0)
+		return -(aml_errno = AML_EINVAL);
+	if (numa_available() < 0)
+		return -(aml_errno = AML_ENOTSUP);
+
+	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
+	                                        struct aml_area_block_data);
+	if (!ret)
+		return -(aml_errno = AML_ENOMEM);
+	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
+	                                      struct aml_area_block_data);
+	*ret->ops = block_ops;
+	struct aml_area_block_data *data = AML_INNER_MALLOC_GET_FIELD(
+		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_block_data);
+	ret->data = (struct aml_area_data *)data;
+
+	int saved_errno = errno;
+	int err = aml_nodemask_to_raw(nodemask, data->raw_mask);
+	if (err != AML_SUCCESS) {
+		free(ret);
+		errno = saved_errno;
+		return -(aml_errno = -err);
+	}
+	data->block_size = block_size;
+	data->num_nodes = aml_raw_mask_nodes(data->raw_mask, data->nodes, AML_AREA_LINUX_MAX_NODES);
+	data->huge_page_size = thp_size();
+	errno = saved_errno;
+	*area = ret;
+	return AML_SUCCESS;
+}
+
+void aml_area_block_destroy(struct aml_area **area)
+{
+	if (!area || !*area)
+		return;
+	free(*area);
+	*area = NULL;
+}
