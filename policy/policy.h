@@ -13,6 +13,9 @@
 #define AMLSHIM_NODE_WORDS (AMLSHIM_MAX_NODES / (8 * sizeof(unsigned long)))
 #define AMLSHIM_DEFAULT_THRESHOLD ((size_t)1 << 20)
 #define AMLSHIM_PATH_MAX 256
+#define AMLSHIM_MAX_DEVICES 1024     /* cuda-*:DEV takes 0..1023 */
+#define AMLSHIM_QUOTE_MAX 64         /* value bytes shown in a message */
+#define AMLSHIM_MESSAGE_MAX 2048     /* longest message line, NUL included */
 
 /* Where a range of allocation sizes is placed. */
 enum amlshim_placement_kind {
@@ -39,7 +42,8 @@ struct amlshim_placement {
 	char text[96];                              /* canonical spelling, e.g. "interleave:0-3" */
 };
 
-/* Sizes in [min, max) use placement; max == SIZE_MAX means no upper bound. */
+/* Sizes in [min, max) use placement; max == SIZE_MAX means no upper bound
+ * (SIZE_MAX itself included). */
 struct amlshim_rule {
 	size_t min;
 	size_t max;
@@ -64,6 +68,8 @@ struct amlshim_policy {
 	enum amlshim_log_level log_level;  /* AMLSHIM_LOG, default warn */
 	int strict;                        /* AMLSHIM_STRICT */
 	int errors;                        /* bad values found (each reported once) */
+	int rules_override;                /* RULES set along with POLICY or THRESHOLD,
+	                                      which were then ignored (the shim may say so) */
 };
 
 /* Reads a variable by name; NULL when unset. The shim passes a
@@ -83,18 +89,32 @@ void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, vo
                           amlshim_message_sink sink, void *sink_ctx);
 
 /* "1M" -> 1048576. Accepts decimal digits with an optional K, M, G or T
- * (powers of 1024, either case, optional trailing B/iB). Returns 0 on
- * success, -1 on bad text or overflow. */
+ * (powers of 1024, either case, optional trailing B/iB), or digits then B.
+ * No sign, spaces or fractions. Returns 0 on success, -1 on bad text or
+ * overflow. */
 int amlshim_parse_size(const char *text, size_t *out);
 /* numactl-style node list ("0-3,6", "all") into a bit mask; all_nodes is
- * set for "all". Returns 0 or -1. Nodes >= AMLSHIM_MAX_NODES are an error. */
+ * set for "all" (and the mask left empty). Returns 0 or -1 (mask cleared).
+ * Nodes >= AMLSHIM_MAX_NODES are an error; whether nodes exist is not
+ * checked here. */
 int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes);
-/* One placement ("interleave:0-3"); 0 or -1, with a reason in why. */
+/* One placement ("interleave:0-3"); 0 or -1, with a reason in why (one
+ * clause, values quoted and escaped). On failure *out is "default". */
 int amlshim_parse_placement(const char *text, struct amlshim_placement *out,
                             char *why, size_t why_len);
-/* The rule covering size, or NULL. */
+/* The rule covering size, or NULL. A short scan of the sorted table,
+ * cheap enough for every allocation. */
 const struct amlshim_rule *amlshim_policy_rule_for(const struct amlshim_policy *policy, size_t size);
 /* Name of a placement kind ("block-interleave"). */
 const char *amlshim_placement_kind_name(enum amlshim_placement_kind kind);
+
+/* Writes size with the largest exact suffix ("2M", "1536", "0") into buf
+ * (always terminated); returns buf. 24 bytes always suffice. */
+char *amlshim_format_size(size_t size, char *buf, size_t len);
+/* Writes value quoted for a message line: 'text' with bytes outside
+ * printable ASCII (and ' and \) escaped as \xNN, \' and \\, at most
+ * AMLSHIM_QUOTE_MAX bytes of it, then "...(N bytes)" when it was longer.
+ * Always terminated; returns buf. 320 bytes always suffice. */
+char *amlshim_quote_value(const char *value, char *buf, size_t len);
 
 #endif

@@ -47,7 +47,7 @@ void shim_log_line(const char *text, void *ctx)
 {
 	(void)ctx;
 	int saved = errno;
-	char line[1024];
+	char line[AMLSHIM_MESSAGE_MAX + 2];
 	size_t len = strnlen(text, sizeof(line) - 2);
 	memcpy(line, text, len);
 	line[len++] = '\n';

@@ -1,0 +1,146 @@
+/* Node lists in numactl syntax: "all", or comma-separated entries that are
+ * a node ("6") or an inclusive range ("0-3"). Nodes are 0..1023; repeats
+ * and overlapping ranges are allowed (a list is a set). Whether the nodes
+ * exist is checked later by the shim, against the machine. */
+#include <string.h>
+
+#include "internal.h"
+
+#define WORD_BITS (8 * sizeof(unsigned long))
+
+static int test_node(const unsigned long *nodes, unsigned node)
+{
+	return (nodes[node / WORD_BITS] >> (node % WORD_BITS)) & 1UL;
+}
+
+/* One node number; 0 or -1 with a reason. */
+static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_text *why)
+{
+	unsigned value = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			amlshim_text_quoted(why, s, n);
+			amlshim_text_str(why, " is not a node number");
+			return -1;
+		}
+		/* Saturate: a 30-digit node is out of range, not wrapped. */
+		if (value < AMLSHIM_MAX_NODES)
+			value = value * 10 + (unsigned)(s[i] - '0');
+	}
+	if (value >= AMLSHIM_MAX_NODES) {
+		amlshim_text_str(why, "node ");
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " is out of range (the largest is ");
+		amlshim_text_uint(why, AMLSHIM_MAX_NODES - 1);
+		amlshim_text_str(why, ")");
+		return -1;
+	}
+	*out = value;
+	return 0;
+}
+
+/* One entry, "6" or "0-3", into the mask. */
+static int parse_entry(const char *s, size_t n, unsigned long *nodes, struct amlshim_text *why)
+{
+	const char *dash = memchr(s, '-', n);
+	unsigned first, last;
+	if (!dash) {
+		if (n == 0 || parse_node(s, n, &first, why) != 0)
+			return -1;
+		last = first;
+	} else {
+		size_t first_len = (size_t)(dash - s), last_len = n - first_len - 1;
+		const char *problem = NULL;
+		if (first_len == 0)
+			problem = " has no start";
+		else if (last_len == 0)
+			problem = " has no end";
+		if (problem) {
+			amlshim_text_str(why, "node range ");
+			amlshim_text_quoted(why, s, n);
+			amlshim_text_str(why, problem);
+			return -1;
+		}
+		if (parse_node(s, first_len, &first, why) != 0 ||
+		    parse_node(dash + 1, last_len, &last, why) != 0)
+			return -1;
+		if (first > last) {
+			amlshim_text_str(why, "node range ");
+			amlshim_text_quoted(why, s, n);
+			amlshim_text_str(why, " goes down");
+			return -1;
+		}
+	}
+	for (unsigned node = first; node <= last; node++)
+		nodes[node / WORD_BITS] |= 1UL << (node % WORD_BITS);
+	return 0;
+}
+
+int amlshim_parse_nodes_span(const char *s, size_t n, unsigned long *nodes, int *all_nodes,
+                             struct amlshim_text *why)
+{
+	memset(nodes, 0, AMLSHIM_NODE_WORDS * sizeof(*nodes));
+	*all_nodes = 0;
+	if (n == 0) {
+		amlshim_text_str(why, "empty node list");
+		return -1;
+	}
+	if (amlshim_keyword_is(s, n, "all")) {
+		*all_nodes = 1;
+		return 0;
+	}
+	const char *end = s + n, *entry = s;
+	for (int more = 1; more;) {
+		const char *comma = memchr(entry, ',', (size_t)(end - entry));
+		const char *entry_end = comma ? comma : end;
+		size_t len = (size_t)(entry_end - entry);
+		more = comma != NULL;
+		int failed = 0;
+		if (len == 0) {
+			amlshim_text_str(why, "empty entry in node list");
+			failed = 1;
+		} else if (amlshim_keyword_is(entry, len, "all")) {
+			amlshim_text_str(why, "'all' must stand alone in a node list");
+			failed = 1;
+		} else {
+			failed = parse_entry(entry, len, nodes, why) != 0;
+		}
+		if (failed) {
+			memset(nodes, 0, AMLSHIM_NODE_WORDS * sizeof(*nodes));
+			return -1;
+		}
+		if (more)
+			entry = comma + 1;
+	}
+	return 0;
+}
+
+int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes)
+{
+	char scratch[1];
+	struct amlshim_text why;
+	amlshim_text_init(&why, scratch, sizeof(scratch));
+	return text ? amlshim_parse_nodes_span(text, strlen(text), nodes, all_nodes, &why) : -1;
+}
+
+void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes)
+{
+	int first_entry = 1;
+	for (unsigned node = 0; node < AMLSHIM_MAX_NODES; node++) {
+		if (!test_node(nodes, node))
+			continue;
+		unsigned last = node;
+		while (last + 1 < AMLSHIM_MAX_NODES && test_node(nodes, last + 1))
+			last++;
+		if (!first_entry)
+			amlshim_text_mem(text, ",", 1);
+		first_entry = 0;
+		amlshim_text_uint(text, node);
+		/* Two neighbours read better as "0,1"; three or more as "0-2". */
+		if (last > node) {
+			amlshim_text_mem(text, last == node + 1 ? "," : "-", 1);
+			amlshim_text_uint(text, last);
+		}
+		node = last;
+	}
+}

@@ -1,0 +1,237 @@
+/* One placement: "NAME[:ARGUMENTS]" into a struct amlshim_placement with
+ * its canonical spelling. Names are matched ASCII case-insensitively; the
+ * canonical text is lower case and leaves out defaults ("interleave" for
+ * interleave over all nodes, "cuda-mapped" for device 0). */
+#include <string.h>
+
+#include "internal.h"
+
+/* What follows the name and its ':'. */
+enum argument {
+	ARG_NONE,           /* local */
+	ARG_NODES,          /* bind:NODES */
+	ARG_ONE_NODE,       /* preferred:NODE */
+	ARG_OPTIONAL_NODES, /* interleave[:NODES] */
+	ARG_SIZE_NODES,     /* block-interleave:SIZE[:NODES] */
+	ARG_DEVICE,         /* cuda-mapped[:DEV] */
+};
+
+static const struct {
+	const char *name;
+	enum argument argument;
+	const char *usage; /* said when a required argument is missing */
+} kinds[AMLSHIM_PLACE_KIND_COUNT] = {
+	[AMLSHIM_PLACE_DEFAULT] = {"default", ARG_NONE, NULL},
+	[AMLSHIM_PLACE_LOCAL] = {"local", ARG_NONE, NULL},
+	[AMLSHIM_PLACE_BIND] = {"bind", ARG_NODES, "bind needs a node list (bind:NODES)"},
+	[AMLSHIM_PLACE_PREFERRED] = {"preferred", ARG_ONE_NODE, "preferred needs a node (preferred:NODE)"},
+	[AMLSHIM_PLACE_INTERLEAVE] = {"interleave", ARG_OPTIONAL_NODES, NULL},
+	[AMLSHIM_PLACE_BLOCK_INTERLEAVE] = {"block-interleave", ARG_SIZE_NODES,
+	                                    "block-interleave needs a block size (block-interleave:SIZE[:NODES])"},
+	[AMLSHIM_PLACE_BANDWIDTH] = {"bandwidth", ARG_NONE, NULL},
+	[AMLSHIM_PLACE_LATENCY] = {"latency", ARG_NONE, NULL},
+	[AMLSHIM_PLACE_CAPACITY] = {"capacity", ARG_NONE, NULL},
+	[AMLSHIM_PLACE_CUDA_MAPPED] = {"cuda-mapped", ARG_DEVICE, NULL},
+	[AMLSHIM_PLACE_CUDA_MANAGED] = {"cuda-managed", ARG_DEVICE, NULL},
+};
+
+const char *amlshim_placement_kind_name(enum amlshim_placement_kind kind)
+{
+	if ((unsigned)kind >= AMLSHIM_PLACE_KIND_COUNT)
+		return "unknown";
+	return kinds[kind].name;
+}
+
+void amlshim_placement_default(struct amlshim_placement *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = AMLSHIM_PLACE_DEFAULT;
+	out->all_nodes = 1;
+	memcpy(out->text, "default", sizeof("default"));
+}
+
+static int count_nodes(const unsigned long *nodes)
+{
+	int count = 0;
+	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
+		for (unsigned long bits = nodes[w]; bits; bits &= bits - 1)
+			count++;
+	return count;
+}
+
+static int parse_device(const char *s, size_t n, int *out, struct amlshim_text *why)
+{
+	int value = 0;
+	for (size_t i = 0; i < n && value < AMLSHIM_MAX_DEVICES; i++) {
+		if (s[i] < '0' || s[i] > '9') {
+			value = AMLSHIM_MAX_DEVICES;
+			break;
+		}
+		value = value * 10 + (s[i] - '0');
+	}
+	if (n == 0 || value >= AMLSHIM_MAX_DEVICES) {
+		amlshim_text_str(why, "device ");
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " is not a number from 0 to ");
+		amlshim_text_uint(why, AMLSHIM_MAX_DEVICES - 1);
+		return -1;
+	}
+	*out = value;
+	return 0;
+}
+
+static int parse_block_size(const char *s, size_t n, size_t *out, struct amlshim_text *why)
+{
+	if (amlshim_parse_size_span(s, n, out, why) != 0)
+		return -1;
+	if (*out == 0) {
+		amlshim_text_str(why, "block size must be greater than 0");
+		return -1;
+	}
+	if (*out % AMLSHIM_BLOCK_ALIGN) {
+		amlshim_text_str(why, "block size ");
+		amlshim_text_size(why, *out);
+		amlshim_text_str(why, " is not a multiple of ");
+		amlshim_text_size(why, AMLSHIM_BLOCK_ALIGN);
+		amlshim_text_str(why, " (the page size)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The argument after "NAME:", per kind; has_arg says whether ':' was there. */
+static int parse_argument(struct amlshim_placement *p, int has_arg, const char *arg, size_t n,
+                          struct amlshim_text *why)
+{
+	const char *name = kinds[p->kind].name;
+	switch (kinds[p->kind].argument) {
+	case ARG_NONE:
+		if (!has_arg)
+			return 0;
+		amlshim_text_str(why, name);
+		amlshim_text_str(why, " takes no argument");
+		return -1;
+	case ARG_OPTIONAL_NODES:
+		if (!has_arg)
+			return 0;
+		return amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why);
+	case ARG_NODES:
+		if (!has_arg)
+			break;
+		return amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why);
+	case ARG_ONE_NODE:
+		if (!has_arg)
+			break;
+		if (amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why) != 0)
+			return -1;
+		if (p->all_nodes || count_nodes(p->nodes) != 1) {
+			amlshim_text_str(why, "preferred takes exactly one node, not ");
+			amlshim_text_quoted(why, arg, n);
+			return -1;
+		}
+		return 0;
+	case ARG_SIZE_NODES: {
+		if (!has_arg)
+			break;
+		const char *colon = memchr(arg, ':', n);
+		size_t size_len = colon ? (size_t)(colon - arg) : n;
+		if (parse_block_size(arg, size_len, &p->block_size, why) != 0)
+			return -1;
+		if (!colon)
+			return 0;
+		return amlshim_parse_nodes_span(colon + 1, n - size_len - 1, p->nodes, &p->all_nodes, why);
+	}
+	case ARG_DEVICE:
+		if (!has_arg)
+			return 0;
+		return parse_device(arg, n, &p->device, why);
+	}
+	amlshim_text_str(why, kinds[p->kind].usage);
+	return -1;
+}
+
+/* Canonical text: lower case, defaults left out, "..." if it is too long
+ * for the field (a long scattered node list). */
+static void spell(struct amlshim_placement *p)
+{
+	struct amlshim_text text;
+	amlshim_text_init(&text, p->text, sizeof(p->text));
+	amlshim_text_str(&text, kinds[p->kind].name);
+	switch (kinds[p->kind].argument) {
+	case ARG_NODES:
+	case ARG_ONE_NODE:
+		amlshim_text_str(&text, ":");
+		if (p->all_nodes)
+			amlshim_text_str(&text, "all");
+		else
+			amlshim_text_nodes(&text, p->nodes);
+		break;
+	case ARG_SIZE_NODES:
+		amlshim_text_str(&text, ":");
+		amlshim_text_size(&text, p->block_size);
+		/* fall through */
+	case ARG_OPTIONAL_NODES:
+		if (!p->all_nodes) {
+			amlshim_text_str(&text, ":");
+			amlshim_text_nodes(&text, p->nodes);
+		}
+		break;
+	case ARG_DEVICE:
+		if (p->device) {
+			amlshim_text_str(&text, ":");
+			amlshim_text_uint(&text, (unsigned)p->device);
+		}
+		break;
+	case ARG_NONE:
+		break;
+	}
+	amlshim_text_ellipsize(&text);
+}
+
+int amlshim_parse_placement_span(const char *s, size_t n, struct amlshim_placement *out,
+                                 struct amlshim_text *why)
+{
+	amlshim_placement_default(out);
+	if (n == 0) {
+		amlshim_text_str(why, "empty policy");
+		return -1;
+	}
+	const char *colon = memchr(s, ':', n);
+	size_t name_len = colon ? (size_t)(colon - s) : n;
+	struct amlshim_placement parsed;
+	amlshim_placement_default(&parsed);
+	int kind = 0;
+	while (kind < AMLSHIM_PLACE_KIND_COUNT && !amlshim_keyword_is(s, name_len, kinds[kind].name))
+		kind++;
+	if (kind == AMLSHIM_PLACE_KIND_COUNT) {
+		amlshim_text_str(why, "unknown policy ");
+		amlshim_text_quoted(why, s, name_len);
+		return -1;
+	}
+	parsed.kind = (enum amlshim_placement_kind)kind;
+	const char *arg = colon ? colon + 1 : s + n;
+	if (parse_argument(&parsed, colon != NULL, arg, colon ? n - name_len - 1 : 0, why) != 0)
+		return -1;
+	spell(&parsed);
+	*out = parsed;
+	return 0;
+}
+
+int amlshim_parse_placement(const char *text, struct amlshim_placement *out, char *why,
+                            size_t why_len)
+{
+	char scratch[1];
+	struct amlshim_text reason;
+	if (why && why_len)
+		amlshim_text_init(&reason, why, why_len);
+	else
+		amlshim_text_init(&reason, scratch, sizeof(scratch));
+	if (!text) {
+		amlshim_placement_default(out);
+		amlshim_text_str(&reason, "no policy given");
+		return -1;
+	}
+	int ret = amlshim_parse_placement_span(text, strlen(text), out, &reason);
+	amlshim_text_ellipsize(&reason);
+	return ret;
+}
