@@ -75,15 +75,12 @@ $(LIBAMLSHIM): $(SHIM_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(JEMALLOC_PRIVATE) shim/
 	$(CC) -shared -Wl,-soname,libamlshim.so -Wl,-z,defs -Wl,--version-script=shim/exports.map \
 	  -Wl,-Bsymbolic -o $@ $(SHIM_OBJS) $(POLICY_OBJS) $(JEMALLOC_PRIVATE) $(LIBAML_A) $(LIBS) -lm
 
-$(BUILD)/areas/cuda%.o: areas/cuda%.c $(wildcard include/*.h include/aml/*/*.h areas/*.h) | $(BUILD)/areas
-	$(CC) $(ALL_CFLAGS) $(CUDA_CFLAGS) -c $< -o $@
+# The CUDA files are checked against the CUDA headers when they exist.
+$(BUILD)/areas/cuda.o $(BUILD)/areas/cuda_runtime.o: ALL_CFLAGS += $(CUDA_CFLAGS)
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h include/aml/*/*.h areas/*.h policy/*.h tests/common/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
-
-$(BUILD)/areas:
-	@mkdir -p $@
 
 $(LIBAML_SO): $(AREA_OBJS)
 	@mkdir -p $(dir $@)
@@ -107,12 +104,12 @@ $(BUILD)/aml.pc: Makefile
 	@mkdir -p $(dir $@)
 	$(call write_pc,$@)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJS) $(LIBAML_SO)
+$(BUILD)/tests/%: tests/%.c $(TEST_COMMON_OBJS) $(LIBAML_SO) $(wildcard tests/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE $(CUDA_CFLAGS) -Itests/common $< $(TEST_COMMON_OBJS) -o $@ $(TEST_LDFLAGS) -laml $(LIBS)
 
 # Policy tests link the parser's objects directly (it is not in libaml).
-$(BUILD)/tests/policy/%: tests/policy/%.c $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(LIBAML_SO)
+$(BUILD)/tests/policy/%: tests/policy/%.c $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(LIBAML_SO) $(wildcard tests/policy/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Itests/common -Ipolicy $< $(TEST_COMMON_OBJS) $(POLICY_OBJS) -o $@ $(TEST_LDFLAGS) -laml $(LIBS)
 
@@ -122,11 +119,41 @@ tests: lib $(C_TESTS)
 # Then the test VM (check-vm), whose last line sums up both stages.
 check: tests vm-tests
 	@mkdir -p $(BUILD)/vm
-	@{ tests/run-tests.sh $(C_TESTS); echo $$? >$(BUILD)/vm/host-tests.rc; } | tee $(BUILD)/vm/host-tests.log
-	@$(MAKE) --no-print-directory check-vm VM_HOST_LOG=$(BUILD)/vm/host-tests.log VM_HOST_RC=$(BUILD)/vm/host-tests.rc
+	@{ AMLSHIM_TEST_BUILD=$(BUILD) tests/run-tests.sh $(C_TESTS) $(BATS_TESTS); echo $$? >$(BUILD)/vm/host-tests.rc; } | tee $(BUILD)/vm/host-tests.log
+	@VM_HOST_LOG=$(BUILD)/vm/host-tests.log VM_HOST_RC=$(BUILD)/vm/host-tests.rc $(VM_RUN)
 
 check-unit: tests
 	tests/run-tests.sh $(C_TESTS)
+
+# ---- Shim tests (tests/shim/) -----------------------------------------------
+# Plain programs that re-execute themselves under $(BUILD)/lib/libamlshim.so
+# (tests/shim/shim_test.h); they join C_TESTS, so check, check-unit and the
+# test VM run them. Helper libraries (tests/shim/lib/*.c) are embedded in
+# the tests that dlopen them, so the binaries stand alone in the VM.
+SHIM_TEST_HELPERS := $(patsubst tests/shim/lib/%.c,$(BUILD)/tests/shim/lib/%.so,$(sort $(wildcard tests/shim/lib/*.c)))
+SHIM_TESTS := $(patsubst tests/shim/%.c,$(BUILD)/tests/shim/%,$(sort $(wildcard tests/shim/*.c))) \
+              $(patsubst tests/shim/%.cc,$(BUILD)/tests/shim/%,$(sort $(wildcard tests/shim/*.cc)))
+C_TESTS += $(SHIM_TESTS)
+SHIM_TEST_FLAGS := -D_GNU_SOURCE -fno-builtin -Iinclude -Itests/common -Itests/shim \
+                   -DSHIM_TEST_HELPER_DIR='"$(BUILD)/tests/shim/lib"'
+SHIM_TEST_DEPS := tests/shim/shim_test.h include/amlshim.h $(TEST_COMMON_OBJS) $(SHIM_TEST_HELPERS)
+SHIM_TEST_LIBS := -lnuma -ldl -lpthread
+SHIM_CXXFLAGS := -std=gnu++17 $(WARN) $(CFLAGS)
+
+tests: $(SHIM_TESTS)
+
+$(BUILD)/tests/shim/lib/%.so: tests/shim/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fno-builtin -shared -o $@ $<
+
+$(BUILD)/tests/shim/%: tests/shim/%.c $(SHIM_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SHIM_TEST_FLAGS) $< $(TEST_COMMON_OBJS) -o $@ $(SHIM_TEST_LIBS)
+
+$(BUILD)/tests/shim/%: tests/shim/%.cc $(SHIM_TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SHIM_CXXFLAGS) $(SHIM_TEST_FLAGS) $< $(TEST_COMMON_OBJS) -o $@ $(SHIM_TEST_LIBS)
+# ---- end of the shim tests section ------------------------------------------
 
 # ---- Test VM (tests/vm/README.md) ------------------------------------------
 # A NUMA machine with HMAT under QEMU (VM_NODES=2|4|8, default 4) runs every
@@ -134,22 +161,66 @@ check-unit: tests
 # built like the unit tests but only run inside the VM.
 VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(sort $(wildcard tests/vm/*.c)))
 VM_NODES ?= 4
-VM_HOST_LOG ?=
-VM_HOST_RC ?=
+VM_RUN = VM_NODES=$(VM_NODES) tests/vm/run-vm.sh $(BUILD) $(C_TESTS) $(VM_TESTS)
 .PHONY: check-vm vm-tests
 
-$(VM_TESTS): tests/vm/vmtest.h $(wildcard include/*.h include/aml/*/*.h tests/common/*.h)
+$(VM_TESTS): tests/vm/vmtest.h $(wildcard include/*.h include/aml/*/*.h tests/common/*.h tests/tutorials/*.h)
 
 vm-tests: lib $(C_TESTS) $(VM_TESTS)
 
 check-vm: vm-tests
-	@VM_NODES=$(VM_NODES) VM_HOST_LOG=$(VM_HOST_LOG) VM_HOST_RC=$(VM_HOST_RC) \
-	  tests/vm/run-vm.sh $(BUILD) $(C_TESTS) $(VM_TESTS)
+	@$(VM_RUN)
 # ---- end of the test VM section ---------------------------------------------
+
+# ---- amlshim command and bats tests (scripts/amlshim/, tests/bats/) ---------
+# The command links the policy parser and libaml statically (it never links
+# the shim) and finds the shim at ../lib/libamlshim.so from its own path.
+# The bats suites run under `make check` (and alone: `make check-bats`) and
+# find the built command and library through AMLSHIM_TEST_BUILD.
+CLI_SRCS := $(sort $(wildcard scripts/amlshim/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+AMLSHIM_BIN := $(BUILD)/bin/amlshim
+BATS_TESTS := $(sort $(wildcard tests/bats/*.bats))
+.PHONY: cli check-bats install-cli
+
+all: $(AMLSHIM_BIN)
+cli: $(AMLSHIM_BIN)
+check: $(AMLSHIM_BIN)
+install: install-cli
+
+$(BUILD)/scripts/amlshim/%.o: scripts/amlshim/%.c scripts/amlshim/cli.h $(wildcard include/*.h include/aml/*/*.h policy/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ipolicy -c $< -o $@
+
+$(AMLSHIM_BIN): $(CLI_OBJS) $(POLICY_OBJS) $(LIBAML_A)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(CLI_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(LIBS)
+
+check-bats: lib $(AMLSHIM_BIN)
+	AMLSHIM_TEST_BUILD=$(BUILD) TEST_LOG_DIR=$(BUILD)/test-logs tests/run-tests.sh $(BATS_TESTS)
+
+install-cli: lib $(AMLSHIM_BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(AMLSHIM_BIN) $(DESTDIR)$(BINDIR)/amlshim
+	install -m 755 $(LIBAMLSHIM) $(DESTDIR)$(LIBDIR)/libamlshim.so
+# ---- end of the amlshim command section -------------------------------------
 
 # Installs the Debian packages the build and tests need, when missing.
 deps:
 	scripts/install-deps.sh
+
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+# The README's two commands: each installs what it needs first.
+.PHONY: test demo
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$(NPROC) check
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory -j$(NPROC) all
+	scripts/demo.sh $(BUILD)
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/aml/area $(DESTDIR)$(INCLUDEDIR)/aml/utils

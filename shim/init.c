@@ -4,6 +4,7 @@
  * never wait. The constructor then resolves areas (phase 2: libnuma, hwloc,
  * CUDA), applies AMLSHIM_STRICT, and arms the report. */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -41,8 +42,12 @@ static void warn_unknown_variables(void)
 		int known = 0;
 		for (size_t i = 0; i < sizeof(known_variables) / sizeof(known_variables[0]); i++)
 			known |= strlen(known_variables[i]) == len && strncmp(*env, known_variables[i], len) == 0;
-		if (!known)
-			shim_log(AMLSHIM_LOG_WARN, "unknown variable %.*s ignored (see amlshim --help)", (int)len, *env);
+		if (!known) {
+			char name[AMLSHIM_QUOTE_MAX * 4 + 32], quoted[AMLSHIM_QUOTE_MAX * 4 + 32];
+			snprintf(name, sizeof(name), "%.*s", (int)(len < 128 ? len : 128), *env);
+			shim_log(AMLSHIM_LOG_WARN, "unknown variable %s ignored (see amlshim --help)",
+			         amlshim_quote_value(name, quoted, sizeof(quoted)));
+		}
 	}
 }
 

@@ -181,8 +181,10 @@ int shim_small_init(void)
 		if (range == MAP_FAILED)
 			continue;
 		reserve_next = (uintptr_t)range;
-		shim_small_size = size;
-		shim_small_base = (uintptr_t)range;
+		/* Base before size: with size set first, every pointer below it
+		 * would look like ours for a moment. */
+		__atomic_store_n(&shim_small_base, (uintptr_t)range, __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_small_size, size, __ATOMIC_RELEASE);
 		break;
 	}
 	if (!shim_small_size) {
