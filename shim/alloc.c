@@ -22,8 +22,14 @@ static void count_bootstrap(void)
 static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 {
 	struct shim_route *route = shim_thread_busy ? NULL : shim_route_for(size);
-	if (route)
+	if (route) {
+		int class_index = shim_route_small_class(route);
+		if (class_index && size < SHIM_LARGE_FLOOR) {
+			shim_route_count_small(route, size);
+			return shim_small_class_alloc(class_index, size, alignment, zero);
+		}
 		return shim_large_alloc(route, size, alignment, zero);
+	}
 	if (zero)
 		return shim_small_calloc(size);
 	return alignment > SHIM_MIN_ALIGN ? shim_small_aligned(alignment, size) : shim_small_malloc(size);
@@ -104,17 +110,22 @@ EXPORT void *realloc(void *ptr, size_t size)
 		free(ptr);
 		return NULL;
 	}
-	int wants_rule = size >= shim_large_min && shim_ready() && !shim_thread_busy && shim_route_for(size);
+	struct shim_route *route = size >= shim_large_min && shim_ready() && !shim_thread_busy
+	                                   ? shim_route_for(size) : NULL;
 	if (shim_small_owns(ptr)) {
-		if (wants_rule)
-			return move_to(malloc(size), ptr, shim_small_usable(ptr), size);
-		return shim_small_realloc(ptr, size);
+		/* Stays in its class (0: no rule), or moves where the size belongs. */
+		int target = !route ? 0
+		             : shim_route_small_class(route) && size < SHIM_LARGE_FLOOR ? shim_route_small_class(route)
+		                                                                      : -1;
+		if (target == shim_small_class_of(ptr))
+			return shim_small_realloc(ptr, size);
+		return move_to(malloc(size), ptr, shim_small_usable(ptr), size);
 	}
 	struct shim_block *block = shim_registry_lookup(ptr);
 	if (block && block->kind == SHIM_BLOCK_MALLOC)
 		return shim_large_realloc(block, size);
 	/* glibc's: stays there unless a rule now wants it. */
-	if (wants_rule)
+	if (route)
 		return move_to(malloc(size), ptr, shim_glibc_usable_size(ptr), size);
 	return __libc_realloc(ptr, size);
 }

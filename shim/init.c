@@ -10,6 +10,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "large.h"
 #include "resolve.h"
 #include "shim.h"
 
@@ -57,15 +58,21 @@ static void boot(void)
 	amlshim_policy_parse(&shim_policy, read_env, NULL, shim_log_line, NULL);
 	if (!shim_secure_mode)
 		warn_unknown_variables();
-	shim_small_init();
 	shim_registry_init();
 	shim_large_init();
+	/* Rules that cover small sizes get arenas of their own. */
+	int classes = 0;
 	size_t large_min = SIZE_MAX;
-	for (int i = 0; i < shim_policy.num_rules; i++)
-		if (shim_policy.rules[i].min < large_min)
-			large_min = shim_policy.rules[i].min;
-	/* Rules start at a page: smaller objects always take the small path. */
-	shim_large_min = large_min < SHIM_PAGE ? SHIM_PAGE : large_min;
+	for (int i = 0; i < shim_policy.num_rules; i++) {
+		const struct amlshim_rule *rule = &shim_policy.rules[i];
+		if (rule->min < SHIM_LARGE_FLOOR && shim_small_placeable(&rule->placement) &&
+		    classes + 1 < SHIM_MAX_CLASSES)
+			shim_routes[i].small_class = ++classes;
+		if (rule->min < large_min)
+			large_min = rule->min;
+	}
+	shim_small_init(classes);
+	shim_large_min = large_min;
 }
 
 int shim_start(void)

@@ -4,6 +4,7 @@
  * when they sit unused for a second or the pool holds too much. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -61,6 +62,18 @@ int shim_large_init(void)
 			route->pools[n].route = route;
 	}
 	return 0;
+}
+
+int shim_route_small_class(const struct shim_route *route)
+{
+	return route->small_class;
+}
+
+void shim_route_count_small(struct shim_route *route, size_t size)
+{
+	add(&route->count, 1);
+	add(&route->bytes, size);
+	add(&route->small_allocs, 1);
 }
 
 struct shim_route *shim_route_for(size_t size)
@@ -377,7 +390,7 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 				return moved;
 		}
 	}
-	void *fresh = target ? shim_large_alloc(target, size, SHIM_MIN_ALIGN, 0) : shim_small_malloc(size);
+	void *fresh = malloc(size); /* routed again: another rule, a class or the plain path */
 	if (!fresh)
 		return NULL;
 	memcpy(fresh, block->ptr, block->requested < size ? block->requested : size);
@@ -489,7 +502,7 @@ void shim_large_after_fork_child(void)
 		/* The child reports what it does itself. */
 		shim_routes[r].count = shim_routes[r].bytes = shim_routes[r].moves = 0;
 		shim_routes[r].remaps = shim_routes[r].reuses = shim_routes[r].fallbacks = 0;
-		shim_routes[r].mmaps = 0;
+		shim_routes[r].mmaps = shim_routes[r].small_allocs = 0;
 		/* CUDA contexts do not survive fork. */
 		if (shim_routes[r].is_cuda)
 			shim_routes[r].use_fallback = 1;

@@ -27,9 +27,10 @@ struct shim_route {
 	int per_node, first_node;
 	int use_fallback;                       /* could not be applied */
 	int is_cuda;
+	int small_class;                        /* small sizes: this small-path class */
 	char area_text[256];                    /* what the report prints */
 	char note[256];                         /* why it fell back, source of a ranking */
-	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps;
+	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;
 };
 
 extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];

@@ -119,6 +119,9 @@ static void write_text(struct out *out, const long *exit_pages)
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks));
 		put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
 		    route->note[0] ? "; " : "", route->note);
+		if (route->small_class)
+			put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
+			    load(&route->small_allocs));
 	}
 	put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
 	for (int n = 0; n <= last_node(exit_pages); n++)
@@ -148,10 +151,10 @@ static void write_json(struct out *out, const long *exit_pages)
 		put_json_string(out, route->note);
 		put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
 		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
-		         "\"mmaps\":%lu}",
+		         "\"mmaps\":%lu,\"small_allocs\":%lu}",
 		    load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
-		    load(&route->mmaps));
+		    load(&route->mmaps), load(&route->small_allocs));
 	}
 	put(out, "],\"nodes\":[");
 	for (int n = 0; n <= last_node(exit_pages); n++)

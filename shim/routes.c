@@ -46,6 +46,8 @@ static int resolve_route(struct shim_route *route)
 		return -1;
 	}
 	route->is_cuda = resolved.is_cuda;
+	if (route->small_class)
+		shim_small_set_placement(route->small_class, placement);
 	route->per_node = resolved.per_node;
 	int slot = resolved.per_node ? cpu_nodes[0] : 0;
 	set_pool(&route->pools[slot], &resolved);
@@ -75,7 +77,7 @@ static void resolve_small(void)
 	case AMLSHIM_PLACE_PREFERRED:
 	case AMLSHIM_PLACE_INTERLEAVE:
 		if (amlshim_check_nodes(small, why, sizeof(why)) == 0) {
-			shim_small_set_placement(small);
+			shim_small_set_placement(0, small);
 			return;
 		}
 		break;

@@ -15,6 +15,10 @@
 #define SHIM_MIN_ALIGN 16
 #define SHIM_PAGE 4096UL
 #define SHIM_MAX_NODES 64 /* nodes the shim tracks for per-thread areas and reports */
+#define SHIM_MAX_CLASSES (1 + AMLSHIM_MAX_RULES) /* small-path placements */
+/* Below this, a rule whose placement jemalloc's arenas can carry is served
+ * by a small-path class; from it on, by the rule's area. */
+#define SHIM_LARGE_FLOOR ((size_t)64 << 10)
 
 /* ---- init.c: lazy start-up that never waits ---- */
 enum shim_state { SHIM_UNINIT, SHIM_BOOTING, SHIM_READY };
@@ -59,9 +63,14 @@ static inline int shim_small_owns(const void *ptr)
 {
 	return (uintptr_t)ptr - shim_small_base < shim_small_size;
 }
-int shim_small_init(void);
-/* AMLSHIM_SMALL, once its nodes are checked: extents allocated from now on. */
-void shim_small_set_placement(const struct amlshim_placement *placement);
+/* Reserves the range for class 0 (AMLSHIM_SMALL) and extra_classes more. */
+int shim_small_init(int extra_classes);
+/* Whether arenas can carry a placement (an mbind policy, or default). */
+int shim_small_placeable(const struct amlshim_placement *placement);
+/* A class's placement, once its nodes are checked: extents from now on. */
+void shim_small_set_placement(int class_index, const struct amlshim_placement *placement);
+void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero);
+int shim_small_class_of(const void *ptr);
 void *shim_small_malloc(size_t size);
 void *shim_small_calloc(size_t size);
 void *shim_small_aligned(size_t alignment, size_t size);
@@ -95,6 +104,9 @@ int shim_large_init(void);
 /* The route for a size, or NULL for the plain path. */
 struct shim_route *shim_route_for(size_t size);
 void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, int zero);
+/* The small-path class serving a route's sizes below SHIM_LARGE_FLOOR (0: none). */
+int shim_route_small_class(const struct shim_route *route);
+void shim_route_count_small(struct shim_route *route, size_t size);
 void shim_large_free(struct shim_block *block);
 void *shim_large_realloc(struct shim_block *block, size_t size);
 size_t shim_large_usable(const struct shim_block *block);

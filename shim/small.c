@@ -1,7 +1,11 @@
 /* The small path: the private jemalloc, with arenas whose extents are carved
- * from one reserved virtual range and placed by AMLSHIM_SMALL. Ownership of
- * a pointer is one range compare; each thread is bound to one of our arenas
- * once, then calls plain jemalloc malloc/free (thread cache kept). */
+ * from one reserved virtual range. The range is cut into slices, one per
+ * placement class: class 0 is AMLSHIM_SMALL (every allocation no rule
+ * claims), classes 1.. serve rules that cover small sizes ("0-64K=local").
+ * Ownership is one range compare, the class one shift. Each thread is bound
+ * once to a class-0 arena and then calls plain jemalloc malloc/free with its
+ * thread cache; other classes take an explicit arena without thread cache
+ * (a cache hit would ignore the arena and mix placements). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -24,31 +28,37 @@ const char *je_malloc_conf = "narenas:1,background_thread:false,abort_conf:false
 #define RESERVE_MIN ((size_t)1 << 28)
 #define MAX_ARENAS 64
 
+struct small_class {
+	extent_hooks_t hooks; /* first: a hook finds its class from its hooks pointer */
+	uintptr_t begin, end;
+	uintptr_t next; /* bump pointer, advanced with CAS */
+	/* Placement, precomputed: hooks run under jemalloc locks and may only
+	 * make system calls. */
+	int mode;
+	unsigned long mask[AMLSHIM_NODE_WORDS];
+	char text[96];
+	unsigned arena[MAX_ARENAS];
+	int created[MAX_ARENAS];
+	int lock;
+};
+
 uintptr_t shim_small_base, shim_small_size;
-static uintptr_t reserve_next; /* bump pointer, advanced with CAS */
+static unsigned slice_shift;
+static struct small_class classes[SHIM_MAX_CLASSES];
+static int num_classes;
 static int small_enabled;
-
-/* Placement of extents, precomputed: hooks run under jemalloc locks and may
- * only make system calls. */
-static int place_mode;
-static unsigned long place_mask[AMLSHIM_NODE_WORDS];
-static const char *place_text = "default";
-
-static unsigned arena_index[MAX_ARENAS];
-static int arena_created[MAX_ARENAS];
 static unsigned num_arenas;
 static unsigned next_slot;
-static int arena_lock;
 static size_t thread_arena_mib[3], thread_arena_miblen = 3;
 static SHIM_TLS int thread_bound;
+static SHIM_TLS unsigned thread_slot;
 
 static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment,
                         bool *zero, bool *commit, unsigned arena_ind)
 {
-	(void)hooks;
 	(void)arena_ind;
-	uintptr_t end = shim_small_base + shim_small_size;
-	uintptr_t cur = __atomic_load_n(&reserve_next, __ATOMIC_RELAXED), start;
+	struct small_class *class = (struct small_class *)hooks;
+	uintptr_t cur = __atomic_load_n(&class->next, __ATOMIC_RELAXED), start;
 	do {
 		if (new_addr) {
 			/* Growing in place works only at the bump pointer. */
@@ -58,13 +68,14 @@ static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size
 		} else {
 			start = (cur + alignment - 1) & ~(uintptr_t)(alignment - 1);
 		}
-		if (start < cur || start + size > end || start + size < start)
+		if (start < cur || start + size > class->end || start + size < start)
 			return NULL;
-	} while (!__atomic_compare_exchange_n(&reserve_next, &cur, start + size, true,
+	} while (!__atomic_compare_exchange_n(&class->next, &cur, start + size, true,
 	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	if (place_mode != 0) {
+	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
+	if (mode != 0) {
 		int saved = errno;
-		syscall(SYS_mbind, (void *)start, size, place_mode, place_mask,
+		syscall(SYS_mbind, (void *)start, size, mode, class->mask,
 		        (unsigned long)AMLSHIM_MAX_NODES + 1, 0U);
 		errno = saved;
 	}
@@ -126,13 +137,14 @@ static bool hook_split(extent_hooks_t *h, void *addr, size_t size, size_t a, siz
 	return false;
 }
 
+/* Only extents of one class merge: a class is one slice of the range. */
 static bool hook_merge(extent_hooks_t *h, void *a, size_t sa, void *b, size_t sb, bool committed, unsigned ind)
 {
 	(void)h, (void)a, (void)sa, (void)b, (void)sb, (void)committed, (void)ind;
 	return false;
 }
 
-static extent_hooks_t small_hooks = {
+static const extent_hooks_t hooks_template = {
 	hook_alloc, hook_dalloc, hook_destroy, hook_commit, hook_decommit,
 	hook_purge_lazy, hook_purge_forced, hook_split, hook_merge,
 };
@@ -160,31 +172,53 @@ static int placement_mode(const struct amlshim_placement *placement)
 	}
 }
 
-void shim_small_set_placement(const struct amlshim_placement *placement)
+int shim_small_placeable(const struct amlshim_placement *placement)
 {
-	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
-		place_mask[w] = placement->all_nodes ? ~0UL : placement->nodes[w];
-	if (placement->all_nodes) {
-		/* "all": the nodes this process may use, as the kernel wants them. */
-		syscall(SYS_get_mempolicy, NULL, place_mask, (unsigned long)AMLSHIM_MAX_NODES + 1, NULL,
-		        4 /* MPOL_F_MEMS_ALLOWED */);
-	}
-	place_text = placement->text;
-	__atomic_store_n(&place_mode, placement_mode(placement), __ATOMIC_RELEASE);
+	return placement->kind == AMLSHIM_PLACE_DEFAULT || placement_mode(placement) != 0;
 }
 
-int shim_small_init(void)
+void shim_small_set_placement(int class_index, const struct amlshim_placement *placement)
 {
+	if (class_index < 0 || class_index >= num_classes)
+		return;
+	struct small_class *class = &classes[class_index];
+	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
+		class->mask[w] = placement->nodes[w];
+	if (placement->all_nodes) {
+		/* "all": the nodes this process may use, as the kernel says. */
+		syscall(SYS_get_mempolicy, NULL, class->mask, (unsigned long)AMLSHIM_MAX_NODES + 1, NULL,
+		        4 /* MPOL_F_MEMS_ALLOWED */);
+	}
+	snprintf(class->text, sizeof(class->text), "%s", placement->text);
+	__atomic_store_n(&class->mode, placement_mode(placement), __ATOMIC_RELEASE);
+}
+
+int shim_small_init(int extra_classes)
+{
+	num_classes = 1 + extra_classes;
+	if (num_classes > SHIM_MAX_CLASSES)
+		num_classes = SHIM_MAX_CLASSES;
+	for (int c = 0; c < num_classes; c++) {
+		classes[c].hooks = hooks_template;
+		snprintf(classes[c].text, sizeof(classes[c].text), "default");
+	}
 	for (size_t size = reservation_size(); size >= RESERVE_MIN; size >>= 1) {
 		void *range = shim_os_mmap(NULL, size, PROT_READ | PROT_WRITE,
 		                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (range == MAP_FAILED)
 			continue;
-		reserve_next = (uintptr_t)range;
+		/* Power-of-two slices, so a pointer's class is one shift. */
+		slice_shift = 63 - (unsigned)__builtin_clzl(size);
+		while ((1UL << slice_shift) * (unsigned long)num_classes > size)
+			slice_shift--;
+		for (int c = 0; c < num_classes; c++) {
+			classes[c].begin = classes[c].next = (uintptr_t)range + ((uintptr_t)c << slice_shift);
+			classes[c].end = classes[c].begin + (1UL << slice_shift);
+		}
 		/* Base before size: with size set first, every pointer below it
 		 * would look like ours for a moment. */
 		__atomic_store_n(&shim_small_base, (uintptr_t)range, __ATOMIC_RELEASE);
-		__atomic_store_n(&shim_small_size, size, __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_small_size, (uintptr_t)num_classes << slice_shift, __ATOMIC_RELEASE);
 		break;
 	}
 	if (!shim_small_size) {
@@ -214,21 +248,33 @@ static void spin_unlock(int *lock)
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Binds this thread to one of our arenas, created on first use. */
+/* The arena of a class for this thread's slot, created on first use. */
+static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
+{
+	if (!__atomic_load_n(&class->created[slot], __ATOMIC_ACQUIRE)) {
+		spin_lock(&class->lock);
+		if (!class->created[slot]) {
+			extent_hooks_t *hooks = &class->hooks;
+			size_t len = sizeof(unsigned);
+			if (je_mallctl("arenas.create", &class->arena[slot], &len, &hooks, sizeof(hooks)) == 0)
+				__atomic_store_n(&class->created[slot], 1, __ATOMIC_RELEASE);
+		}
+		spin_unlock(&class->lock);
+		if (!class->created[slot])
+			return -1;
+	}
+	*index = class->arena[slot];
+	return 0;
+}
+
+/* Binds this thread to a class-0 arena: from then on plain jemalloc calls
+ * (with the thread cache) serve it. */
 static int bind_thread(void)
 {
-	unsigned slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED) % num_arenas;
-	spin_lock(&arena_lock);
-	if (!arena_created[slot]) {
-		extent_hooks_t *hooks = &small_hooks;
-		size_t len = sizeof(unsigned);
-		if (je_mallctl("arenas.create", &arena_index[slot], &len, &hooks, sizeof(hooks)) == 0)
-			arena_created[slot] = 1;
-	}
-	int ok = arena_created[slot];
-	spin_unlock(&arena_lock);
-	if (!ok || je_mallctlbymib(thread_arena_mib, thread_arena_miblen, NULL, NULL,
-	                           &arena_index[slot], sizeof(unsigned)) != 0)
+	thread_slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED) % num_arenas;
+	unsigned index;
+	if (arena_of(&classes[0], thread_slot, &index) != 0 ||
+	    je_mallctlbymib(thread_arena_mib, thread_arena_miblen, NULL, NULL, &index, sizeof(index)) != 0)
 		return -1;
 	thread_bound = 1;
 	return 0;
@@ -239,11 +285,24 @@ static inline int small_usable_here(void)
 	return SHIM_LIKELY(thread_bound) || (small_enabled && bind_thread() == 0);
 }
 
+/* jemalloc's realloc leaves errno alone when a size is too large. */
+static void *nonnull_or_enomem(void *ptr)
+{
+	if (!ptr)
+		errno = ENOMEM;
+	return ptr;
+}
+
+static inline size_t at_least_min(size_t size)
+{
+	return size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size;
+}
+
 void *shim_small_malloc(size_t size)
 {
 	if (!small_usable_here())
 		return __libc_malloc(size);
-	void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
+	void *ptr = je_malloc(at_least_min(size));
 	return ptr ? ptr : __libc_malloc(size); /* range exhausted: glibc still works */
 }
 
@@ -251,7 +310,7 @@ void *shim_small_calloc(size_t size)
 {
 	if (!small_usable_here())
 		return __libc_calloc(1, size);
-	void *ptr = je_calloc(1, size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
+	void *ptr = je_calloc(1, at_least_min(size));
 	return ptr ? ptr : __libc_calloc(1, size);
 }
 
@@ -259,33 +318,70 @@ void *shim_small_aligned(size_t alignment, size_t size)
 {
 	if (alignment < SHIM_MIN_ALIGN)
 		alignment = SHIM_MIN_ALIGN;
-	if (size < SHIM_MIN_ALIGN)
-		size = SHIM_MIN_ALIGN;
 	if (!small_usable_here())
 		return __libc_memalign(alignment, size);
-	void *ptr = je_mallocx(size, MALLOCX_ALIGN(alignment));
+	void *ptr = je_mallocx(at_least_min(size), MALLOCX_ALIGN(alignment));
 	return ptr ? ptr : __libc_memalign(alignment, size);
+}
+
+/* Flags that put an allocation of a class's arena, cache bypassed. */
+static int class_flags(int class_index, unsigned *index)
+{
+	if (!small_usable_here() || class_index <= 0 || class_index >= num_classes ||
+	    arena_of(&classes[class_index], thread_slot, index) != 0)
+		return -1;
+	return MALLOCX_ARENA(*index) | MALLOCX_TCACHE_NONE;
+}
+
+void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
+{
+	unsigned index;
+	int flags = class_flags(class_index, &index);
+	if (flags < 0)
+		return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
+	if (alignment > SHIM_MIN_ALIGN)
+		flags |= MALLOCX_ALIGN(alignment);
+	if (zero)
+		flags |= MALLOCX_ZERO;
+	void *ptr = je_mallocx(at_least_min(size), flags);
+	if (!ptr) /* slice exhausted: the plain path still works */
+		return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
+	return ptr;
+}
+
+int shim_small_class_of(const void *ptr)
+{
+	return (int)(((uintptr_t)ptr - shim_small_base) >> slice_shift);
 }
 
 void *shim_small_realloc(void *ptr, size_t size)
 {
-	if (!small_usable_here()) {
-		/* Never let jemalloc's automatic arena serve the program: its
-		 * memory lies outside our range and would look foreign. */
-		void *moved = __libc_malloc(size);
-		if (moved) {
-			size_t old = je_malloc_usable_size(ptr);
-			memcpy(moved, ptr, old < size ? old : size);
-			je_free(ptr);
-		}
-		return moved;
+	int class_index = shim_small_class_of(ptr);
+	unsigned index;
+	if (class_index > 0) {
+		int flags = class_flags(class_index, &index);
+		if (flags >= 0)
+			return nonnull_or_enomem(je_rallocx(ptr, at_least_min(size), flags));
+	} else if (small_usable_here()) {
+		return nonnull_or_enomem(je_realloc(ptr, at_least_min(size)));
 	}
-	return je_realloc(ptr, size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
+	/* Never let jemalloc's automatic arena serve the program: its memory
+	 * lies outside our range and would look foreign. */
+	void *moved = __libc_malloc(size);
+	if (moved) {
+		size_t old = je_malloc_usable_size(ptr);
+		memcpy(moved, ptr, old < size ? old : size);
+		shim_small_free(ptr);
+	}
+	return moved;
 }
 
 void shim_small_free(void *ptr)
 {
-	je_free(ptr);
+	if (SHIM_LIKELY(shim_small_class_of(ptr) == 0))
+		je_free(ptr);
+	else
+		je_dallocx(ptr, MALLOCX_TCACHE_NONE);
 }
 
 size_t shim_small_usable(void *ptr)
@@ -295,6 +391,6 @@ size_t shim_small_usable(void *ptr)
 
 void shim_small_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s (%s, %zu GiB reserved)", place_text,
+	snprintf(buf, len, "%s (%s, %zu GiB reserved)", classes[0].text,
 	         small_enabled ? "jemalloc arenas" : "glibc", (size_t)(shim_small_size >> 30));
 }
