@@ -41,17 +41,6 @@
 #define BLOCK_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
 #define THP_SIZE_FILE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
 
-static int errno_to_aml(int err)
-{
-	switch (err) {
-	case ENOMEM: case EFAULT: case EHWPOISON: return AML_ENOMEM;
-	case EINVAL: return AML_EINVAL;
-	case EPERM: case EACCES: return AML_EPERM;
-	case ENOSYS: return AML_ENOTSUP;
-	default: return AML_FAILURE;
-	}
-}
-
 /* The thread's memory policy, saved so it can be put back exactly
  * (mode flags such as MPOL_F_STATIC_NODES included). */
 struct thread_policy {
@@ -63,14 +52,14 @@ static int save_thread_policy(struct thread_policy *saved)
 {
 	memset(saved, 0, sizeof(*saved));
 	if (aml_os_get_mempolicy(&saved->mode, saved->mask, BLOCK_MAXNODE, NULL, 0) != 0)
-		return -errno_to_aml(errno);
+		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
 
 static int restore_thread_policy(const struct thread_policy *saved)
 {
 	if (aml_os_set_mempolicy(saved->mode, saved->mask, BLOCK_MAXNODE) != 0)
-		return -errno_to_aml(errno);
+		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
 
@@ -79,7 +68,7 @@ static int prefer_node(int node)
 	unsigned long mask[AML_MASK_WORDS] = {0};
 	mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
 	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, BLOCK_MAXNODE) != 0)
-		return -errno_to_aml(errno);
+		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
 
@@ -89,11 +78,11 @@ static int populate_position(const struct aml_area_block_data *data, char *ptr, 
 {
 	const size_t block = data->block_size, stride = block * (size_t)data->num_nodes;
 	if (data->num_nodes == 1) /* every block is ours: one call */
-		return aml_os_populate_write(ptr, size) == 0 ? AML_SUCCESS : -errno_to_aml(errno);
+		return aml_os_populate_write(ptr, size) == 0 ? AML_SUCCESS : -aml_errno_from_os(errno);
 	for (size_t off = (size_t)k * block; off < size; off += stride) {
 		size_t len = size - off < block ? size - off : block; /* last block may be partial */
 		if (aml_os_populate_write(ptr + off, len) != 0)
-			return -errno_to_aml(errno);
+			return -aml_errno_from_os(errno);
 		if (size - off <= stride) /* off + stride would overflow or end */
 			break;
 	}
@@ -155,7 +144,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	const int huge_blocks = huge && data->block_size % huge == 0;
 	char *ptr = map_aligned(size, huge_blocks ? huge : 0);
 	if (ptr == MAP_FAILED) {
-		aml_errno = errno_to_aml(errno);
+		aml_errno = aml_errno_from_os(errno);
 		errno = saved_errno;
 		return NULL;
 	}
@@ -165,7 +154,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	int err = place_blocks(data, ptr, size);
 	if (err == AML_SUCCESS &&
 	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, BLOCK_MAXNODE, 0) != 0)
-		err = -errno_to_aml(errno);
+		err = -aml_errno_from_os(errno);
 	if (err != AML_SUCCESS) {
 		aml_os_munmap(ptr, size);
 		aml_errno = -err;

@@ -34,6 +34,8 @@ AML_HIDDEN long aml_os_set_mempolicy(int mode, const unsigned long *mask, unsign
 AML_HIDDEN long aml_os_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
                                      void *addr, unsigned long flags);
 AML_HIDDEN size_t aml_os_page_size(void);
+/* The AML error code for a system call's errno. */
+AML_HIDDEN int aml_errno_from_os(int err);
 /* Touches every page of the range for writing (MADV_POPULATE_WRITE, or a
  * write per page on kernels without it). */
 AML_HIDDEN int aml_os_populate_write(void *addr, size_t len);

@@ -38,18 +38,6 @@ static int kernel_mode(enum aml_area_linux_policy policy)
 	}
 }
 
-static int errno_to_aml(int err)
-{
-	switch (err) {
-	case ENOMEM: return AML_ENOMEM;
-	case EINVAL: case EBADF: case EOVERFLOW: return AML_EINVAL;
-	case EPERM: case EACCES: return AML_EPERM;
-	case EBUSY: return AML_EBUSY;
-	case ENOSYS: return AML_ENOTSUP;
-	default: return AML_FAILURE;
-	}
-}
-
 int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t size)
 {
 	if (!data || !ptr)
@@ -70,7 +58,7 @@ int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t siz
 	}
 	int saved = errno;
 	if (aml_os_mbind(ptr, size, kernel_mode(data->policy), mask, maxnode, 0) != 0) {
-		int err = errno_to_aml(errno);
+		int err = aml_errno_from_os(errno);
 		errno = saved;
 		return -(aml_errno = err);
 	}
@@ -87,7 +75,7 @@ int aml_area_linux_check_binding(struct aml_area_linux_data *data, void *ptr, si
 		int mode = -1;
 		unsigned long mask[AML_MASK_WORDS] = {0};
 		if (aml_os_get_mempolicy(&mode, mask, LINUX_MAXNODE, (char *)ptr + off, 2 /* MPOL_F_ADDR */) != 0)
-			return -(aml_errno = errno_to_aml(errno));
+			return -(aml_errno = aml_errno_from_os(errno));
 		mode &= 0xff; /* drop MPOL_F_* mode flags */
 		if (want_mode == AML_MPOL_LOCAL) {
 			/* Older kernels report local as "preferred, no node". */
@@ -134,7 +122,7 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 	int saved = errno;
 	void *ptr = aml_os_mmap(hint, size, prot, flags, fd, offset);
 	if (ptr == MAP_FAILED) {
-		aml_errno = errno_to_aml(errno);
+		aml_errno = aml_errno_from_os(errno);
 		errno = saved;
 		return NULL;
 	}
@@ -153,7 +141,7 @@ int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const siz
 	(void)data;
 	int saved = errno;
 	if (aml_os_munmap(ptr, size) != 0) {
-		int err = errno_to_aml(errno);
+		int err = aml_errno_from_os(errno);
 		errno = saved;
 		return -(aml_errno = err);
 	}

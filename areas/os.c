@@ -45,6 +45,18 @@ long aml_os_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
 	return syscall(SYS_get_mempolicy, mode, mask, maxnode, addr, flags);
 }
 
+int aml_errno_from_os(int err)
+{
+	switch (err) {
+	case ENOMEM: return AML_ENOMEM;
+	case EINVAL: case EBADF: case EOVERFLOW: return AML_EINVAL;
+	case EPERM: case EACCES: return AML_EPERM;
+	case EBUSY: return AML_EBUSY;
+	case ENOSYS: return AML_ENOTSUP;
+	default: return AML_FAILURE;
+	}
+}
+
 size_t aml_os_page_size(void)
 {
 	static size_t page_size;

@@ -1,0 +1,374 @@
+/* hwloc "preferred" area: memory on the best node for an initiator by
+ * bandwidth, latency or capacity, spilling to the next ranked nodes when
+ * the best is full. The ranking (hwloc_rank.c) is made once at create time;
+ * mmap reads free memory from sysfs and calls mbind only, so it neither
+ * mallocs nor calls hwloc. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <aml/area/hwloc.h>
+#include <aml/area/linux.h>
+#include "internal.h"
+
+#define PREFERRED_MAXNODE (AML_AREA_HWLOC_MAX_NODES + 1) /* the kernel drops one bit */
+#define MIN_RESERVE ((uint64_t)4 << 20)
+
+/* What mmap needs per ranked node, ready to use. */
+struct ranked_target {
+	unsigned long mask[AML_MASK_WORDS];
+	char meminfo_path[64];
+	uint64_t reserve; /* bytes to leave free; 0: unknown, use 1/64 of total */
+};
+
+struct preferred_area {
+	struct aml_area_hwloc_preferred_data ranking; /* first: the area's data */
+	struct ranked_target *targets;                /* in ranking order */
+};
+
+/* The "N kB" value after name in a node meminfo text, in bytes. */
+static int meminfo_field(const char *text, const char *name, uint64_t *bytes)
+{
+	const char *at = strstr(text, name);
+	if (!at)
+		return 0;
+	at += strlen(name);
+	while (*at == ' ')
+		at++;
+	if (*at < '0' || *at > '9')
+		return 0;
+	uint64_t value = 0;
+	while (*at >= '0' && *at <= '9')
+		value = value * 10 + (uint64_t)(*at++ - '0');
+	*bytes = value * 1024; /* the kernel writes kB */
+	return 1;
+}
+
+/* Bytes the node can still take, page aligned: MemFree (not MemAvailable:
+ * a preferred allocation falls back to another node before it reclaims
+ * page cache) less the reserve. SIZE_MAX when sysfs cannot tell. No stdio,
+ * no malloc: this runs inside mmap. */
+static size_t node_room(const struct ranked_target *target, size_t page)
+{
+	char text[4096];
+	int fd = open(target->meminfo_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SIZE_MAX;
+	size_t used = 0;
+	while (used < sizeof(text) - 1) {
+		ssize_t n = read(fd, text + used, sizeof(text) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	text[used] = '\0';
+	uint64_t total, free_bytes;
+	if (!meminfo_field(text, "MemTotal:", &total) || !meminfo_field(text, "MemFree:", &free_bytes))
+		return SIZE_MAX;
+	uint64_t reserve = target->reserve;
+	if (!reserve)
+		reserve = total / 64 > MIN_RESERVE ? total / 64 : MIN_RESERVE;
+	if (free_bytes <= reserve)
+		return 0;
+	uint64_t room = (free_bytes - reserve) & ~(uint64_t)(page - 1);
+	return room > SIZE_MAX ? SIZE_MAX : (size_t)room;
+}
+
+static long prefer(void *addr, size_t len, const struct ranked_target *target)
+{
+	return aml_os_mbind(addr, len, AML_MPOL_PREFERRED, target->mask, PREFERRED_MAXNODE, 0);
+}
+
+static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
+                            struct aml_area_mmap_options *opts)
+{
+	(void)opts;
+	const struct preferred_area *area = (const struct preferred_area *)area_data;
+	if (!area || size == 0 || area->ranking.num_nodes == 0) {
+		aml_errno = AML_EINVAL;
+		return NULL;
+	}
+	int saved = errno;
+	char *ptr = aml_os_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ptr == MAP_FAILED) {
+		aml_errno = aml_errno_from_os(errno);
+		errno = saved;
+		return NULL;
+	}
+	/* One part per node, in ranking order, so the range costs at most one
+	 * VMA per node used. */
+	size_t page = aml_os_page_size();
+	size_t len = (size + page - 1) & ~(page - 1), done = 0;
+	unsigned last = 0;
+	for (unsigned i = 0; i < area->ranking.num_nodes && done < len; i++) {
+		size_t room = node_room(&area->targets[i], page);
+		if (room == 0)
+			continue;
+		size_t part = room < len - done ? room : len - done;
+		if (prefer(ptr + done, part, &area->targets[i]) != 0)
+			goto fail;
+		done += part;
+		last = i;
+	}
+	/* More than the nodes hold: extend the last part (its VMA merges). */
+	if (done < len && prefer(ptr + done, len - done, &area->targets[last]) != 0)
+		goto fail;
+	errno = saved;
+	return ptr;
+fail:
+	aml_errno = aml_errno_from_os(errno);
+	aml_os_munmap(ptr, size);
+	errno = saved;
+	return NULL;
+}
+
+static int preferred_munmap(const struct aml_area_data *data, void *ptr, size_t size)
+{
+	(void)data;
+	int saved = errno;
+	if (aml_os_munmap(ptr, size) != 0) {
+		int err = aml_errno_from_os(errno);
+		errno = saved;
+		return -(aml_errno = err);
+	}
+	return AML_SUCCESS;
+}
+
+/* "400000 MiB/s", "130 ns", "65536 MiB", "distance 10", "local", ... */
+static void format_value(const struct aml_area_hwloc_preferred_data *r, unsigned i, char *buf, size_t len)
+{
+	unsigned long long value = (unsigned long long)r->values[i];
+	int valued = i < r->num_valued;
+	int capacity = r->rank == AML_HWLOC_RANK_CAPACITY;
+	if (r->source == AML_HWLOC_SOURCE_LOCALITY && !capacity)
+		snprintf(buf, len, "%s", valued ? "local" : "remote");
+	else if (!valued)
+		snprintf(buf, len, "no value");
+	else if (r->source == AML_HWLOC_SOURCE_DISTANCES)
+		snprintf(buf, len, "distance %llu", value);
+	else if (capacity)
+		snprintf(buf, len, "%llu MiB", value >> 20);
+	else if (r->rank == AML_HWLOC_RANK_BANDWIDTH)
+		snprintf(buf, len, "%llu MiB/s", value);
+	else
+		snprintf(buf, len, "%llu ns", value);
+}
+
+static int preferred_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
+{
+	const struct aml_area_hwloc_preferred_data *r = (const struct aml_area_hwloc_preferred_data *)area_data;
+	if (!stream)
+		return -(aml_errno = AML_EINVAL);
+	if (!prefix)
+		prefix = "";
+	if (!r) {
+		fprintf(stream, "%sarea-hwloc-preferred: (no data)\n", prefix);
+		return AML_SUCCESS;
+	}
+	fprintf(stream, "%sarea-hwloc-preferred: rank %s (source: %s, ", prefix,
+	        aml_hwloc_rank_name(r->rank), aml_hwloc_rank_source_name(r->source));
+	if (r->initiator_os_index >= 0)
+		fprintf(stream, "initiator node %d):", r->initiator_os_index);
+	else
+		fprintf(stream, "no initiator node):");
+	for (unsigned i = 0; i < r->num_nodes; i++) {
+		char value[48];
+		format_value(r, i, value, sizeof(value));
+		fprintf(stream, "%s %u (%s)", i ? "," : "", r->os_index[i], value);
+	}
+	fputc('\n', stream);
+	return AML_SUCCESS;
+}
+
+static struct aml_area_ops preferred_ops = {
+	.mmap = preferred_mmap,
+	.munmap = preferred_munmap,
+	.fprintf = preferred_fprintf,
+};
+
+/* The free memory each ranked node keeps from a preferred allocation:
+ * below its zones' low watermarks the kernel takes pages from another node
+ * (and THP raises them to several percent of a node), so reserve each
+ * zone's high watermark plus its largest lowmem protection, from
+ * /proc/zoneinfo. Read once, at create time. */
+static void read_reserves(struct preferred_area *area)
+{
+	FILE *zoneinfo = fopen("/proc/zoneinfo", "re");
+	if (!zoneinfo)
+		return;
+	const uint64_t page = aml_os_page_size();
+	struct ranked_target *target = NULL;
+	char line[512];
+	while (fgets(line, sizeof(line), zoneinfo)) {
+		unsigned node;
+		unsigned long pages;
+		int at = 0;
+		if (sscanf(line, "Node %u, zone", &node) == 1) {
+			target = NULL;
+			for (unsigned i = 0; i < area->ranking.num_nodes; i++)
+				if (area->ranking.os_index[i] == node)
+					target = &area->targets[i];
+		} else if (!target) {
+			continue;
+		} else if (sscanf(line, " high %lu", &pages) == 1) {
+			target->reserve += pages * page;
+		} else if (sscanf(line, " protection: (%n", &at) == 0 && at > 0) {
+			unsigned long most = 0;
+			for (char *p = line + at, *end; *p && *p != ')'; p = end + (*end == ',')) {
+				unsigned long value = strtoul(p, &end, 10);
+				if (end == p)
+					break;
+				most = value > most ? value : most;
+			}
+			target->reserve += most * page;
+		}
+	}
+	fclose(zoneinfo);
+	for (unsigned i = 0; i < area->ranking.num_nodes; i++)
+		if (area->targets[i].reserve && area->targets[i].reserve < MIN_RESERVE)
+			area->targets[i].reserve = MIN_RESERVE;
+}
+
+static hwloc_topology_t resolve_topology(hwloc_topology_t topology)
+{
+	if (topology)
+		return topology;
+	return aml_hwloc_topology_init() == AML_SUCCESS ? aml_topology : NULL;
+}
+
+int aml_area_hwloc_ranked_create_cpuset(struct aml_area **area, hwloc_topology_t topology,
+                                        hwloc_const_cpuset_t initiator, const enum aml_hwloc_rank rank)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if (!initiator || (unsigned)rank > AML_HWLOC_RANK_CAPACITY)
+		return -(aml_errno = AML_EINVAL);
+	topology = resolve_topology(topology);
+	if (!topology)
+		return -(aml_errno = AML_ENOTSUP);
+	int count = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE);
+	if (count <= 0)
+		return -(aml_errno = AML_ENOTSUP);
+	size_t n = (size_t)count;
+
+	/* One block: area, ops, data, then targets, values, os_index. */
+	size_t extra = n * (sizeof(struct ranked_target) + sizeof(uint64_t) + sizeof(unsigned));
+	struct aml_area *ret = AML_INNER_MALLOC_EXTRA(extra, struct aml_area, struct aml_area_ops,
+	                                              struct preferred_area);
+	if (!ret)
+		return -(aml_errno = AML_ENOMEM);
+	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
+	                                      struct preferred_area);
+	*ret->ops = preferred_ops;
+	struct preferred_area *data = AML_INNER_MALLOC_GET_FIELD(ret, 3, struct aml_area,
+	                                                         struct aml_area_ops, struct preferred_area);
+	ret->data = (struct aml_area_data *)data;
+	data->targets = AML_INNER_MALLOC_GET_EXTRA(ret, struct aml_area, struct aml_area_ops,
+	                                           struct preferred_area);
+	data->ranking.values = (uint64_t *)(data->targets + n);
+	data->ranking.os_index = (unsigned *)(data->ranking.values + n);
+
+	int err = aml_hwloc_rank_nodes(topology, initiator, rank, (unsigned)n, &data->ranking);
+	for (unsigned i = 0; err == AML_SUCCESS && i < data->ranking.num_nodes; i++) {
+		unsigned node = data->ranking.os_index[i];
+		if (node >= AML_AREA_HWLOC_MAX_NODES) {
+			err = -AML_EDOM;
+			break;
+		}
+		data->targets[i].mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
+		snprintf(data->targets[i].meminfo_path, sizeof(data->targets[i].meminfo_path),
+		         "/sys/devices/system/node/node%u/meminfo", node);
+	}
+	if (err != AML_SUCCESS) {
+		free(ret);
+		return -(aml_errno = -err);
+	}
+	read_reserves(data);
+	*area = ret;
+	return AML_SUCCESS;
+}
+
+int aml_area_hwloc_ranked_create_in(struct aml_area **area, hwloc_topology_t topology,
+                                    hwloc_obj_t initiator, const enum aml_hwloc_rank rank)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if (!initiator)
+		return -(aml_errno = AML_EINVAL);
+	topology = resolve_topology(topology);
+	if (!topology)
+		return -(aml_errno = AML_ENOTSUP);
+	/* An object of another topology would be read as garbage. */
+	if (hwloc_get_obj_by_depth(topology, initiator->depth, initiator->logical_index) != initiator)
+		return -(aml_errno = AML_EDOM);
+	hwloc_obj_t with_cpus = initiator->cpuset ? initiator : hwloc_get_non_io_ancestor_obj(topology, initiator);
+	if (!with_cpus || !with_cpus->cpuset)
+		return -(aml_errno = AML_EINVAL);
+	return aml_area_hwloc_ranked_create_cpuset(area, topology, with_cpus->cpuset, rank);
+}
+
+int aml_area_hwloc_ranked_create(struct aml_area **area, hwloc_obj_t initiator,
+                                 const enum aml_hwloc_rank rank)
+{
+	return aml_area_hwloc_ranked_create_in(area, NULL, initiator, rank);
+}
+
+static enum aml_hwloc_rank rank_of_kind(enum hwloc_distances_kind_e kind)
+{
+	return (kind & HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH) ? AML_HWLOC_RANK_BANDWIDTH
+	                                                     : AML_HWLOC_RANK_LATENCY;
+}
+
+int aml_area_hwloc_preferred_create(struct aml_area **area, hwloc_obj_t initiator,
+                                    const enum hwloc_distances_kind_e kind)
+{
+	return aml_area_hwloc_ranked_create_in(area, NULL, initiator, rank_of_kind(kind));
+}
+
+int aml_area_hwloc_preferred_local_create(struct aml_area **area, const enum hwloc_distances_kind_e kind)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if (aml_hwloc_topology_init() != AML_SUCCESS)
+		return -(aml_errno = AML_ENOTSUP);
+	hwloc_const_cpuset_t all = hwloc_topology_get_topology_cpuset(aml_topology);
+	hwloc_cpuset_t where = hwloc_bitmap_alloc();
+	if (!where)
+		return -(aml_errno = AML_ENOMEM);
+	/* A bound thread ranks from its binding; an unbound one from the CPU
+	 * it runs on, rather than from the whole machine. */
+	if (hwloc_get_cpubind(aml_topology, where, HWLOC_CPUBIND_THREAD) != 0 ||
+	    hwloc_bitmap_isincluded(all, where)) {
+		hwloc_cpuset_t last = hwloc_bitmap_alloc();
+		if (last && hwloc_get_last_cpu_location(aml_topology, last, HWLOC_CPUBIND_THREAD) == 0 &&
+		    !hwloc_bitmap_iszero(last))
+			hwloc_bitmap_copy(where, last);
+		else
+			hwloc_bitmap_copy(where, all);
+		hwloc_bitmap_free(last);
+	}
+	hwloc_bitmap_and(where, where, all);
+	int err = aml_area_hwloc_ranked_create_cpuset(area, aml_topology, where,
+	                                              rank_of_kind(kind));
+	hwloc_bitmap_free(where);
+	return err;
+}
+
+void aml_area_hwloc_preferred_destroy(struct aml_area **area)
+{
+	if (!area || !*area)
+		return;
+	free(*area);
+	*area = NULL;
+}
