@@ -323,6 +323,26 @@ int aml_area_hwloc_ranked_create(struct aml_area **area, hwloc_obj_t initiator,
 	return aml_area_hwloc_ranked_create_in(area, NULL, initiator, rank);
 }
 
+int aml_area_hwloc_ranked_create_node(struct aml_area **area, int initiator_node,
+                                      const enum aml_hwloc_rank rank)
+{
+	if (!area)
+		return -(aml_errno = AML_EINVAL);
+	*area = NULL;
+	if (aml_hwloc_topology_init() != AML_SUCCESS)
+		return -(aml_errno = AML_ENOTSUP);
+	hwloc_obj_t initiator = hwloc_get_root_obj(aml_topology);
+	if (initiator_node >= 0) {
+		hwloc_obj_t node = hwloc_get_numanode_obj_by_os_index(aml_topology, (unsigned)initiator_node);
+		if (!node)
+			return -(aml_errno = AML_EDOM);
+		/* A memory-only node ranks as seen from the whole machine. */
+		if (node->cpuset && !hwloc_bitmap_iszero(node->cpuset))
+			initiator = node;
+	}
+	return aml_area_hwloc_ranked_create_in(area, aml_topology, initiator, rank);
+}
+
 static enum aml_hwloc_rank rank_of_kind(enum hwloc_distances_kind_e kind)
 {
 	return (kind & HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH) ? AML_HWLOC_RANK_BANDWIDTH

@@ -123,6 +123,12 @@ int aml_area_hwloc_ranked_create_in(struct aml_area **area, hwloc_topology_t top
 int aml_area_hwloc_ranked_create_cpuset(struct aml_area **area, hwloc_topology_t topology,
                                         hwloc_const_cpuset_t initiator,
                                         const enum aml_hwloc_rank rank);
+/* Same, seen from the CPUs of a NUMA node given by its kernel number (a
+ * node without CPUs, or -1: the whole machine). Loads aml_topology; a node
+ * the topology lacks gives -AML_EDOM. Needs no hwloc call from the caller,
+ * so a program can reach it through dlsym alone. */
+int aml_area_hwloc_ranked_create_node(struct aml_area **area, int initiator_node,
+                                      const enum aml_hwloc_rank rank);
 void aml_area_hwloc_preferred_destroy(struct aml_area **area);
 
 /* The ranking alone: fills ranking->rank, source, initiator_os_index,
