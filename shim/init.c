@@ -100,6 +100,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
 	shim_fork_install();
+	shim_report_prepare();
 	shim_thread_busy++;
 	int failures = shim_routes_resolve();
 	shim_thread_busy--;

@@ -102,6 +102,24 @@ static const struct aml_area *area_of(const struct shim_pool *pool)
 	return pool->area ? pool->area : &aml_area_linux;
 }
 
+/* Areas that place by populating (block-interleave) make a whole allocation
+ * resident at once. Programs often malloc far more than they touch (sort
+ * sizes its buffer from RAM): past half the available memory, the kernel
+ * default serves instead, lazily. */
+#define POPULATE_CHECK_BYTES ((size_t)64 << 20)
+
+static int populate_fits(struct shim_route *route, size_t need)
+{
+	if (need <= shim_os_available_memory() / 2)
+		return 1;
+	add(&route->fallbacks, 1);
+	if (!__atomic_exchange_n(&route->warned_populate, 1, __ATOMIC_RELAXED))
+		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu MiB allocation is more than half the available memory; "
+		         "it gets the kernel default instead of being populated (said once)",
+		         route->rule->placement.text, need >> 20);
+	return 0;
+}
+
 static void *area_map(struct shim_pool *pool, size_t size)
 {
 	/* CUDA and hwloc allocate: this thread's own calls take the plain path. */
@@ -266,6 +284,8 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	}
 	size_t need = (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
 	struct shim_pool *pool = pool_for(route);
+	if (SHIM_UNLIKELY(route->populates && need >= POPULATE_CHECK_BYTES) && !populate_fits(route, need))
+		pool = &route->fallback;
 
 	struct shim_block *expired[CACHE_SLOTS];
 	lock(&pool->lock);

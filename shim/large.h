@@ -28,6 +28,8 @@ struct shim_route {
 	int use_fallback;                       /* could not be applied */
 	int is_cuda;
 	int small_class;                        /* small sizes: this small-path class */
+	int populates;                          /* the area makes allocations resident */
+	int warned_populate;
 	char area_text[256];                    /* what the report prints */
 	char note[256];                         /* why it fell back, source of a ranking */
 	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;

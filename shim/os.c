@@ -1,7 +1,10 @@
 /* Raw system calls for the shim: they never reach our interposed mmap and
  * never allocate. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -28,6 +31,23 @@ int shim_os_current_node(void)
 	if (syscall(SYS_getcpu, &cpu, &node, NULL) != 0)
 		return 0;
 	return (int)node;
+}
+
+size_t shim_os_available_memory(void)
+{
+	char text[4096];
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/meminfo", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return SIZE_MAX;
+	ssize_t len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len <= 0)
+		return SIZE_MAX;
+	text[len] = '\0';
+	const char *field = strstr(text, "MemAvailable:");
+	if (!field)
+		return SIZE_MAX;
+	return (size_t)strtoull(field + 13, NULL, 10) * 1024;
 }
 
 /* jemalloc's own mappings (its imports renamed to these) bypass the shim. */

@@ -197,10 +197,24 @@ static int open_stats_file(void)
 	}
 	path[used] = '\0';
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE='%s': cannot write %s: %s", shim_policy.stats_file,
-		         path, strerror(errno));
+	if (fd < 0) {
+		/* Quoted: a path is any bytes, newlines included. */
+		char value[AMLSHIM_QUOTE_MAX * 4 + 32], expanded[AMLSHIM_QUOTE_MAX * 4 + 32];
+		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: cannot write %s: %s",
+		         amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)),
+		         amlshim_quote_value(path, expanded, sizeof(expanded)), strerror(errno));
+	}
 	return fd;
+}
+
+/* A copy of stderr taken at start-up: programs such as coreutils close
+ * stderr on their way out, before the report is written. */
+static int report_fd = -1;
+
+void shim_report_prepare(void)
+{
+	if (shim_policy.stats != AMLSHIM_STATS_OFF && !(shim_policy.stats_file[0] && !shim_secure_mode))
+		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
 void shim_report_at_exit(void)
@@ -215,7 +229,7 @@ void shim_report_at_exit(void)
 	if (shim_in_forked_child && activity == 0)
 		return;
 	int saved = errno;
-	int fd = STDERR_FILENO;
+	int fd = report_fd >= 0 ? report_fd : STDERR_FILENO;
 	if (shim_policy.stats_file[0] && !shim_secure_mode)
 		fd = open_stats_file();
 	if (fd >= 0) {
@@ -223,5 +237,6 @@ void shim_report_at_exit(void)
 		if (fd != STDERR_FILENO)
 			close(fd);
 	}
+	report_fd = -1;
 	errno = saved;
 }

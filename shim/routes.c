@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <aml/area/hwloc.h>
 #include "large.h"
 #include "resolve.h"
 #include "shim.h"
@@ -46,6 +47,7 @@ static int resolve_route(struct shim_route *route)
 		return -1;
 	}
 	route->is_cuda = resolved.is_cuda;
+	route->populates = placement->kind == AMLSHIM_PLACE_BLOCK_INTERLEAVE;
 	if (route->small_class)
 		shim_small_set_placement(route->small_class, placement);
 	route->per_node = resolved.per_node;
@@ -65,20 +67,58 @@ static int resolve_route(struct shim_route *route)
 	return 0;
 }
 
-static void resolve_small(void)
+/* A ranking for small objects: their extents prefer the best node as seen
+ * from the first CPU node (arenas are shared by threads, so one node). */
+static int ranked_small(const struct amlshim_placement *small, struct amlshim_placement *preferred,
+                        char *why, size_t why_len)
+{
+	int cpu_nodes[1];
+	struct amlshim_resolved resolved;
+	if (amlshim_cpu_nodes(cpu_nodes, 1) != 1)
+		cpu_nodes[0] = 0;
+	if (amlshim_resolve(small, cpu_nodes[0], &resolved, why, why_len) != 0)
+		return -1;
+	const struct aml_area_hwloc_preferred_data *ranking =
+		(const struct aml_area_hwloc_preferred_data *)resolved.area->data;
+	int best = ranking->num_nodes ? (int)ranking->os_index[0] : -1;
+	amlshim_resolved_destroy(small, &resolved);
+	if (best < 0 || best >= AMLSHIM_MAX_NODES) {
+		snprintf(why, why_len, "no node was ranked");
+		return -1;
+	}
+	*preferred = *small;
+	snprintf(preferred->text, sizeof(preferred->text), "%.60s (node %d preferred)", small->text, best);
+	preferred->kind = AMLSHIM_PLACE_PREFERRED;
+	preferred->all_nodes = 0;
+	memset(preferred->nodes, 0, sizeof(preferred->nodes));
+	preferred->nodes[best / (8 * sizeof(unsigned long))] |= 1UL << (best % (8 * sizeof(unsigned long)));
+	return 0;
+}
+
+/* AMLSHIM_SMALL; returns 0, or -1 when it fell back to the kernel default. */
+static int resolve_small(void)
 {
 	const struct amlshim_placement *small = &shim_policy.small;
+	struct amlshim_placement preferred;
 	char why[160];
 	switch (small->kind) {
 	case AMLSHIM_PLACE_DEFAULT:
-		return;
+		return 0;
 	case AMLSHIM_PLACE_LOCAL:
 	case AMLSHIM_PLACE_BIND:
 	case AMLSHIM_PLACE_PREFERRED:
 	case AMLSHIM_PLACE_INTERLEAVE:
 		if (amlshim_check_nodes(small, why, sizeof(why)) == 0) {
 			shim_small_set_placement(0, small);
-			return;
+			return 0;
+		}
+		break;
+	case AMLSHIM_PLACE_BANDWIDTH:
+	case AMLSHIM_PLACE_LATENCY:
+	case AMLSHIM_PLACE_CAPACITY:
+		if (ranked_small(small, &preferred, why, sizeof(why)) == 0) {
+			shim_small_set_placement(0, &preferred);
+			return 0;
 		}
 		break;
 	default:
@@ -87,12 +127,12 @@ static void resolve_small(void)
 	}
 	shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_SMALL='%s' cannot be applied: %s; using the kernel default",
 	         small->text, why);
+	return -1;
 }
 
 int shim_routes_resolve(void)
 {
-	int failures = 0;
-	resolve_small();
+	int failures = resolve_small() != 0;
 	for (int i = 0; i < shim_num_routes; i++) {
 		failures += resolve_route(&shim_routes[i]) != 0;
 		__atomic_store_n(&shim_routes[i].ready, 1, __ATOMIC_RELEASE);

@@ -52,6 +52,8 @@ void *shim_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 int shim_os_munmap(void *addr, size_t len);
 void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 int shim_os_current_node(void);
+/* MemAvailable in bytes (SIZE_MAX when unknown). */
+size_t shim_os_available_memory(void);
 
 /* ---- log.c: messages with raw write(2) ---- */
 void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -121,6 +123,7 @@ int shim_routes_resolve(void);
 /* ---- report.c ---- */
 extern unsigned long shim_foreign_frees, shim_bootstrap_allocs;
 int shim_report_write(int fd, int json);
+void shim_report_prepare(void); /* phase 2: keep a copy of stderr */
 void shim_report_at_exit(void);
 
 /* ---- fork.c ---- */

@@ -1,0 +1,46 @@
+/* The amlshim command: shared between its option handling (main.c) and
+ * its --explain report (explain.c). */
+#ifndef AMLSHIM_CLI_H
+#define AMLSHIM_CLI_H
+
+#include <stdio.h>
+
+#include "policy.h"
+
+/* The AMLSHIM_* variables the command sets, in the order the shim reads
+ * them. */
+enum cli_var {
+	CLI_POLICY,
+	CLI_THRESHOLD,
+	CLI_RULES,
+	CLI_SMALL,
+	CLI_MMAP,
+	CLI_STATS,
+	CLI_STATS_FILE,
+	CLI_LOG,
+	CLI_STRICT,
+	CLI_NUM_VARS
+};
+
+struct cli_var_info {
+	const char *name;   /* "AMLSHIM_POLICY" */
+	const char *option; /* "policy" */
+};
+extern const struct cli_var_info cli_vars[CLI_NUM_VARS];
+
+/* What the command line set (NULL: not given). */
+struct cli_settings {
+	const char *values[CLI_NUM_VARS];
+};
+
+/* The environment the program will see: a value from the command line,
+ * else the inherited variable. ctx is a struct cli_settings. */
+const char *cli_effective_env(const char *name, void *ctx);
+/* The command line alone (inherited variables are the shim's business).
+ * ctx is a struct cli_settings. */
+const char *cli_options_env(const char *name, void *ctx);
+
+/* Prints what the settings mean on this machine; returns the exit status. */
+int cli_explain(const struct cli_settings *settings, const char *library, FILE *out);
+
+#endif
