@@ -235,6 +235,21 @@ static void maybe_sample_peak(void)
 	__atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
 }
 
+/* An over-sized mapping made for a large alignment gives its slack back,
+ * where the area's memory is plain mappings (not registered, not CUDA). */
+static void trim_to_alignment(struct shim_block *block, size_t size, size_t alignment)
+{
+	uintptr_t base = (uintptr_t)block->base, end = base + block->mapped;
+	uintptr_t ptr = (base + alignment - 1) & ~(uintptr_t)(alignment - 1);
+	uintptr_t used_end = ptr + ((size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1));
+	if (ptr > base)
+		shim_os_munmap((void *)base, ptr - base);
+	if (end > used_end)
+		shim_os_munmap((void *)used_end, end - used_end);
+	block->base = (void *)ptr;
+	block->mapped = used_end - ptr;
+}
+
 static void *finish_alloc(struct shim_pool *pool, struct shim_block *block, size_t size,
                           size_t alignment, int kind)
 {
@@ -311,6 +326,8 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (extra && pool->can_remap)
+		trim_to_alignment(block, size, alignment);
 	return finish_alloc(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
 }
 
@@ -371,11 +388,15 @@ size_t shim_large_usable(const struct shim_block *block)
 static void *remap_block(struct shim_block *block, size_t size)
 {
 	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
-	void *moved = shim_os_mremap(block->base, block->mapped, need, MREMAP_MAYMOVE, NULL);
-	if (moved == MAP_FAILED)
-		return NULL;
-	struct shim_pool *pool = block->pool;
+	/* Unregistered first: once mremap releases the old range, another
+	 * thread's new block may land there and register itself. */
 	shim_registry_set(block->ptr, NULL);
+	void *moved = shim_os_mremap(block->base, block->mapped, need, MREMAP_MAYMOVE, NULL);
+	if (moved == MAP_FAILED) {
+		shim_registry_set(block->ptr, block);
+		return NULL;
+	}
+	struct shim_pool *pool = block->pool;
 	account_free(block);
 	block->base = block->ptr = moved;
 	block->mapped = need;
@@ -433,44 +454,113 @@ void *shim_large_mmap(struct shim_route *route, size_t len)
 		shim_block_delete(block);
 		return NULL;
 	}
-	return finish_alloc(pool, block, len, SHIM_PAGE, SHIM_BLOCK_MMAP);
+	void *ptr = finish_alloc(pool, block, need, SHIM_PAGE, SHIM_BLOCK_MMAP);
+	if (ptr)
+		__atomic_add_fetch(&shim_mmap_live_blocks, 1, __ATOMIC_RELAXED);
+	return ptr;
 }
 
-/* The program unmaps all or part of a mapping we placed. */
-int shim_large_munmap(struct shim_block *block, void *addr, size_t len)
+/* Placed mappings the program holds: munmap looks for them only when some
+ * exist, so programs that never mmap through a rule pay nothing. */
+unsigned long shim_mmap_live_blocks;
+
+static void forget_range(struct shim_block *block, size_t bytes)
 {
-	size_t span = (len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
-	if (addr == block->ptr && span >= block->mapped) {
-		struct shim_pool *pool = block->pool;
+	size_t gone = bytes < block->requested ? bytes : block->requested;
+	block->requested -= gone;
+	__atomic_sub_fetch(&block->pool->route->live, gone, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&global_live, gone, __ATOMIC_RELAXED);
+}
+
+/* Cuts [start, end) out of one placed mapping: the whole of it, its head,
+ * its tail, or its middle (the block splits in two). Called with the
+ * pool locked; returns a block to delete once unlocked, or NULL. */
+static struct shim_block *cut_block(struct shim_pool *pool, struct shim_block *block, uintptr_t start,
+                                    uintptr_t end)
+{
+	uintptr_t first = (uintptr_t)block->ptr, last = first + block->mapped;
+	if (start <= first && end >= last) {
 		shim_registry_set(block->ptr, NULL);
-		account_free(block);
-		lock(&pool->lock);
+		forget_range(block, block->mapped);
 		live_remove(pool, block);
-		unlock(&pool->lock);
-		int ret = shim_os_munmap(addr, len);
-		shim_block_delete(block);
-		return ret;
+		__atomic_sub_fetch(&shim_mmap_live_blocks, 1, __ATOMIC_RELAXED);
+		return block;
 	}
-	int ret = shim_os_munmap(addr, len);
-	if (ret == 0 && addr == block->ptr && span < block->mapped) {
-		/* Head trimmed: the block now starts after it. */
+	if (start <= first) {
 		shim_registry_set(block->ptr, NULL);
-		block->ptr = block->base = (char *)block->ptr + span;
-		block->mapped -= span;
+		forget_range(block, end - first);
+		block->ptr = block->base = (void *)end;
+		block->mapped = last - end;
 		shim_registry_set(block->ptr, block);
+	} else if (end >= last) {
+		forget_range(block, last - start);
+		block->mapped = start - first;
+	} else {
+		struct shim_block *tail = shim_block_new();
+		forget_range(block, last - start);
+		block->mapped = start - first;
+		block->requested = block->mapped;
+		if (tail) {
+			*tail = *block;
+			tail->ptr = tail->base = (void *)end;
+			tail->mapped = tail->requested = last - end;
+			__atomic_add_fetch(&pool->route->live, tail->requested, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&global_live, tail->requested, __ATOMIC_RELAXED);
+			live_insert(pool, tail);
+			shim_registry_set(tail->ptr, tail);
+			__atomic_add_fetch(&shim_mmap_live_blocks, 1, __ATOMIC_RELAXED);
+		}
 	}
-	return ret;
+	return NULL;
+}
+
+void shim_large_unmap_range(void *addr, size_t len)
+{
+	if (((uintptr_t)addr & (SHIM_PAGE - 1)) || len == 0 || len > SIZE_MAX - SHIM_PAGE)
+		return; /* the kernel refuses it */
+	uintptr_t start = (uintptr_t)addr, end = start + ((len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1));
+	for (int r = 0; r < shim_num_routes; r++) {
+		for (int p = -1; p < SHIM_MAX_NODES; p++) {
+			struct shim_pool *pool = p < 0 ? &shim_routes[r].fallback : &shim_routes[r].pools[p];
+			if (p >= 0 && !pool->present)
+				continue;
+			struct shim_block *gone[16];
+			int num_gone = 0;
+			lock(&pool->lock);
+			for (struct shim_block *b = pool->live, *next; b && num_gone < 16; b = next) {
+				next = b->next;
+				uintptr_t first = (uintptr_t)b->ptr;
+				if (b->kind == SHIM_BLOCK_MMAP && first < end && first + b->mapped > start) {
+					struct shim_block *deleted = cut_block(pool, b, start, end);
+					if (deleted)
+						gone[num_gone++] = deleted;
+				}
+			}
+			unlock(&pool->lock);
+			for (int i = 0; i < num_gone; i++)
+				shim_block_delete(gone[i]);
+		}
+	}
 }
 
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr)
 {
+	struct shim_pool *pool = block->pool;
+	lock(&pool->lock);
+	shim_registry_set(block->ptr, NULL); /* before the old range is released */
 	void *moved = shim_os_mremap(block->ptr, block->mapped, new_len, flags, new_addr);
-	if (moved == MAP_FAILED)
-		return moved;
-	shim_registry_set(block->ptr, NULL);
-	block->ptr = block->base = moved;
-	block->mapped = (new_len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
-	shim_registry_set(moved, block);
+	if (moved == MAP_FAILED) {
+		shim_registry_set(block->ptr, block);
+	} else {
+		size_t mapped = (new_len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+		forget_range(block, block->requested);
+		block->ptr = block->base = moved;
+		block->mapped = block->requested = mapped;
+		__atomic_add_fetch(&pool->route->live, mapped, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&global_live, mapped, __ATOMIC_RELAXED);
+		shim_registry_set(moved, block);
+	}
+	unlock(&pool->lock);
 	return moved;
 }
 

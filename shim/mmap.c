@@ -18,7 +18,7 @@
 static int placeable(void *addr, size_t len, int prot, int flags)
 {
 	const int excluded = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE |
-	                     MAP_HUGETLB;
+	                     MAP_HUGETLB | MAP_32BIT | MAP_LOCKED;
 	return __atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY && shim_policy.mmap_on &&
 	       !shim_thread_busy && addr == NULL && len >= shim_large_min &&
 	       prot == (PROT_READ | PROT_WRITE) && (flags & MAP_TYPE) == MAP_PRIVATE && (flags & MAP_ANONYMOUS) &&
@@ -32,6 +32,8 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		if (route) {
 			int saved = errno;
 			void *ptr = shim_large_mmap(route, len);
+			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */
+				shim_os_populate(ptr, len);
 			errno = saved;
 			if (ptr)
 				return ptr;
@@ -45,9 +47,8 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	struct shim_block *block = shim_registry_lookup(addr);
-	if (block && block->kind == SHIM_BLOCK_MMAP)
-		return shim_large_munmap(block, addr, len);
+	if (__atomic_load_n(&shim_mmap_live_blocks, __ATOMIC_RELAXED))
+		shim_large_unmap_range(addr, len);
 	return shim_os_munmap(addr, len);
 }
 

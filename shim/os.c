@@ -33,6 +33,14 @@ int shim_os_current_node(void)
 	return (int)node;
 }
 
+void shim_os_populate(void *addr, size_t len)
+{
+	if (syscall(SYS_madvise, addr, len, 23 /* MADV_POPULATE_WRITE */) == 0)
+		return;
+	for (size_t off = 0; off < len; off += SHIM_PAGE) /* kernels before 5.14 */
+		((volatile char *)addr)[off] = ((volatile char *)addr)[off];
+}
+
 size_t shim_os_available_memory(void)
 {
 	char text[4096];

@@ -52,6 +52,8 @@ void *shim_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 int shim_os_munmap(void *addr, size_t len);
 void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 int shim_os_current_node(void);
+/* Faults every page in for writing (MAP_POPULATE after placement). */
+void shim_os_populate(void *addr, size_t len);
 /* MemAvailable in bytes (SIZE_MAX when unknown). */
 size_t shim_os_available_memory(void);
 
@@ -113,7 +115,9 @@ void shim_large_free(struct shim_block *block);
 void *shim_large_realloc(struct shim_block *block, size_t size);
 size_t shim_large_usable(const struct shim_block *block);
 void *shim_large_mmap(struct shim_route *route, size_t len);
-int shim_large_munmap(struct shim_block *block, void *addr, size_t len);
+/* munmap: placed mappings inside the range lose that part. */
+void shim_large_unmap_range(void *addr, size_t len);
+extern unsigned long shim_mmap_live_blocks;
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr);
 void shim_large_after_fork_child(void);
 

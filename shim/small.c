@@ -53,6 +53,21 @@ static size_t thread_arena_mib[3], thread_arena_miblen = 3;
 static SHIM_TLS int thread_bound;
 static SHIM_TLS unsigned thread_slot;
 
+/* Applies a class's placement to a range; 0 or -1. MPOL_LOCAL takes no
+ * node mask. */
+static int place(struct small_class *class, uintptr_t start, size_t size)
+{
+	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
+	if (mode == 0 || size == 0)
+		return 0;
+	int saved = errno;
+	long ret = mode == 4 ? syscall(SYS_mbind, (void *)start, size, mode, NULL, 0UL, 0U)
+	                     : syscall(SYS_mbind, (void *)start, size, mode, class->mask,
+	                               (unsigned long)AMLSHIM_MAX_NODES + 1, 0U);
+	errno = saved;
+	return ret == 0 ? 0 : -1;
+}
+
 static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment,
                         bool *zero, bool *commit, unsigned arena_ind)
 {
@@ -72,13 +87,7 @@ static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&class->next, &cur, start + size, true,
 	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
-	if (mode != 0) {
-		int saved = errno;
-		syscall(SYS_mbind, (void *)start, size, mode, class->mask,
-		        (unsigned long)AMLSHIM_MAX_NODES + 1, 0U);
-		errno = saved;
-	}
+	place(class, start, size);
 	*zero = true; /* never touched since reserved */
 	*commit = true;
 	return (void *)start;
@@ -191,6 +200,12 @@ void shim_small_set_placement(int class_index, const struct amlshim_placement *p
 	}
 	snprintf(class->text, sizeof(class->text), "%s", placement->text);
 	__atomic_store_n(&class->mode, placement_mode(placement), __ATOMIC_RELEASE);
+	/* Extents carved before start-up finished get the placement too:
+	 * jemalloc keeps reusing them. Their resident pages stay where they
+	 * are; new faults follow the policy. */
+	uintptr_t carved = __atomic_load_n(&class->next, __ATOMIC_ACQUIRE);
+	if (place(class, class->begin, carved - class->begin) != 0)
+		shim_log(AMLSHIM_LOG_WARN, "small objects (%s): the kernel refused the placement", class->text);
 }
 
 int shim_small_init(int extra_classes)
