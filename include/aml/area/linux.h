@@ -13,7 +13,8 @@ enum aml_area_linux_policy {
 	AML_AREA_LINUX_POLICY_DEFAULT,        /* kernel default (first touch) */
 	AML_AREA_LINUX_POLICY_BIND,           /* only the given nodes */
 	AML_AREA_LINUX_POLICY_PREFERRED,      /* the first given node, others when full */
-	AML_AREA_LINUX_POLICY_INTERLEAVE,     /* page by page over the given nodes */
+	AML_AREA_LINUX_POLICY_INTERLEAVE,     /* page by page over the given nodes (by
+	                                       * huge page where THP backs the range) */
 	AML_AREA_LINUX_POLICY_PREFERRED_MANY, /* any given node first (kernel >= 5.15) */
 	AML_AREA_LINUX_POLICY_LOCAL,          /* the faulting CPU's node (kernel >= 3.8) */
 };

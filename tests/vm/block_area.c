@@ -1,0 +1,65 @@
+/* Block-interleave area on the VM's nodes: blocks of 1, 2 and 512 pages,
+ * allocations of 64 MiB and 1 GiB, over all nodes (and 2 pages over the
+ * subset). Every page of block b must be on nodes[b % n]; the mmap may add
+ * only O(1) VMAs however many blocks there are, and munmap removes them. */
+#include <aml.h>
+#include <aml/area/block.h>
+#include "vmtest.h"
+
+/* At most this many new lines in /proc/self/maps per allocation. */
+#define MAX_NEW_VMAS 3
+
+static void check_blocks(size_t block_pages, size_t size, const int *set, int count)
+{
+	const size_t page = test_page_size(), pages = size / page;
+	char what[96];
+	snprintf(what, sizeof(what), "%zu-page blocks, %zu MiB over %d nodes", block_pages,
+	         size >> 20, count);
+	struct bitmask *mask = vm_mask_of(set, count);
+	struct aml_area *area;
+	CHECK_EQ(aml_area_block_create(&area, block_pages * page, mask), AML_SUCCESS);
+
+	int vmas_before = test_vma_count();
+	char *buf = aml_area_mmap(area, size, NULL);
+	CHECK(buf != NULL, "%s: %s", what, aml_strerror(aml_errno));
+	int vmas_after = test_vma_count();
+
+	int *where = vm_page_nodes(buf, size);
+	size_t wrong = 0;
+	for (size_t i = 0; i < pages; i++) {
+		int expect = set[(i / block_pages) % (size_t)count];
+		if (where[i] != expect && wrong++ < 5)
+			fprintf(stderr, "%s: page %zu (block %zu) on node %d, want %d\n", what, i,
+			        i / block_pages, where[i], expect);
+	}
+	vm_histogram(what, where, pages, -1);
+	printf("%s: %d new VMA(s)\n", what, vmas_after - vmas_before);
+	fflush(stdout);
+	CHECK(wrong == 0, "%s: %zu of %zu pages on the wrong node", what, wrong, pages);
+	CHECK(vmas_after - vmas_before <= MAX_NEW_VMAS, "%s: %d new VMAs (%zu blocks)", what,
+	      vmas_after - vmas_before, pages / block_pages);
+	free(where);
+
+	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
+	CHECK(test_vma_count() <= vmas_before, "%s: VMAs left after munmap", what);
+	aml_area_block_destroy(&area);
+	numa_bitmask_free(mask);
+}
+
+int main(void)
+{
+	int nodes = vm_start();
+	int all[VM_MAX_NODES], subset[VM_MAX_NODES];
+	for (int i = 0; i < nodes; i++)
+		all[i] = i;
+	int subset_count = vm_parse_list(vm_env("AMLVM_SUBSET"), subset, VM_MAX_NODES);
+
+	const size_t block_pages[] = {1, 2, 512};
+	const size_t sizes[] = {64UL << 20, 1UL << 30};
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+		for (size_t b = 0; b < sizeof(block_pages) / sizeof(block_pages[0]); b++)
+			check_blocks(block_pages[b], sizes[s], all, nodes);
+	check_blocks(2, 64UL << 20, subset, subset_count);
+	printf("block area: placement checked on %d nodes\n", nodes);
+	return 0;
+}

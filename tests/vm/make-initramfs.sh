@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the test VM's initramfs: busybox (static, with its applet links),
+# /init (init.sh), the environment file, the test binaries and build/lib
+# under /amlshim in the same layout as the build dir (so their rpath
+# $ORIGIN/../../lib works), tests/topologies, the programs the tests use,
+# and every library ldd reports for all of them, plus the dynamic loader.
+#
+#   make-initramfs.sh BUILD_DIR OUTPUT.cpio.gz ENV_FILE TEST_BINARY...
+#
+# TEST_BINARY paths are under BUILD_DIR/tests/. VM_PROGRAMS (default
+# "numactl") names extra programs to copy to /usr/bin.
+set -euo pipefail
+
+build=${1:?usage: make-initramfs.sh BUILD_DIR OUTPUT ENV_FILE TEST...}
+output=${2:?output file}
+env_file=${3:?environment file}
+shift 3
+here=$(cd "$(dirname "$0")" && pwd)
+source_root=$(cd "$here/../.." && pwd)
+build_abs=$(cd "$build" && pwd -P)
+
+root=$build/vm/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,amlshim/build/lib}
+
+# ELF files whose libraries must be in the image.
+elves=()
+
+# busybox: Debian's busybox-static; the applet links are made here, so /init
+# can use them from its first line.
+busybox=$(command -v busybox || true)
+[ -n "$busybox" ] || { echo "busybox not found (install busybox-static)" >&2; exit 1; }
+cp -L "$busybox" "$root/bin/busybox"
+elves+=("$busybox")
+for applet in $("$busybox" --list); do
+	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
+done
+
+install -m 755 "$here/init.sh" "$root/init"
+cp "$env_file" "$root/etc/vmtest.env"
+
+# The libraries the build made (libaml, later libamlshim), links kept.
+for lib in "$build"/lib/*.so*; do
+	[ -e "$lib" ] || continue
+	cp -P "$lib" "$root/amlshim/build/lib/"
+	[ -L "$lib" ] || elves+=("$lib")
+done
+
+# The tests, at build/tests/<dir>/<name>, and their list in run order.
+: >"$root/amlshim/tests.list"
+for bin in "$@"; do
+	rel=${bin#"$build"/tests/}
+	[ "$rel" != "$bin" ] || { echo "test $bin is not under $build/tests/" >&2; exit 1; }
+	mkdir -p "$root/amlshim/build/tests/$(dirname "$rel")"
+	cp "$bin" "$root/amlshim/build/tests/$rel"
+	echo "build/tests/$rel" >>"$root/amlshim/tests.list"
+	elves+=("$bin")
+done
+
+# Data files the tests read by relative path.
+if [ -d "$source_root/tests/topologies" ]; then
+	mkdir -p "$root/amlshim/tests"
+	cp -r "$source_root/tests/topologies" "$root/amlshim/tests/"
+fi
+
+# Programs the tests (and /init) run.
+for program in ${VM_PROGRAMS:-numactl}; do
+	path=$(command -v "$program" || true)
+	[ -n "$path" ] || { echo "program $program not found" >&2; exit 1; }
+	cp -L "$path" "$root/usr/bin/$program"
+	elves+=("$path")
+done
+
+# Shared libraries, at the paths ldd gives (the loader searches its default
+# directories, as there is no ld.so.cache). Ours are already in place.
+declare -A copied=()
+for elf in "${elves[@]}"; do
+	# ldd fails on static programs ("not a dynamic executable"): nothing to copy.
+	deps=$(ldd "$elf" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p' || true)
+	for lib in $deps; do
+		[ -z "${copied[$lib]:-}" ] || continue
+		copied[$lib]=1
+		case $(realpath "$lib") in "$build_abs"/*) continue ;; esac
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$output"
