@@ -8,6 +8,10 @@ packages="gcc make pkg-config libc6-dev libnuma-dev libhwloc-dev libjemalloc-dev
 binutils numactl hwloc bats bats-support bats-assert
 python3 perl git xz-utils tar findutils coreutils g++
 qemu-system-x86 busybox-static cpio"
+# Hardening (tests/hardening/, tests/fuzz/): sanitizers, valgrind, libFuzzer,
+# other allocators, and the programs of the real-program matrix.
+packages="$packages clang libclang-rt-14-dev libasan8 libubsan1 valgrind libtcmalloc-minimal4 libmimalloc2.0
+sqlite3 lua5.4 tcl nodejs gawk bc bzip2 zstd lz4 openssl jq curl diffutils patch redis-server redis-tools lighttpd"
 if [ "${1:-}" = "--bench" ]; then
 	packages="$packages libmimalloc2.0 libtcmalloc-minimal4 libmemkind0 valgrind"
 fi

@@ -35,8 +35,22 @@ static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 	return alignment > SHIM_MIN_ALIGN ? shim_small_aligned(alignment, size) : shim_small_malloc(size);
 }
 
+/* Another allocator in front: aligned requests go to it (see init.c). */
+static void *forward_aligned(size_t alignment, size_t size)
+{
+	void *ptr = NULL;
+	if (alignment < sizeof(void *))
+		alignment = sizeof(void *);
+	int err = shim_global_posix_memalign ? shim_global_posix_memalign(&ptr, alignment, size) : ENOMEM;
+	if (err)
+		errno = err;
+	return err ? NULL : ptr;
+}
+
 static void *alloc_aligned(size_t alignment, size_t size)
 {
+	if (SHIM_UNLIKELY(shim_forward))
+		return forward_aligned(alignment, size);
 	if (!shim_ready()) {
 		count_bootstrap();
 		return __libc_memalign(alignment, size);
@@ -137,6 +151,8 @@ EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (SHIM_UNLIKELY(shim_forward) && shim_global_realloc)
+		return shim_global_realloc(ptr, total);
 	return realloc(ptr, total);
 }
 
@@ -199,6 +215,8 @@ EXPORT size_t malloc_usable_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
+	if (SHIM_UNLIKELY(shim_forward) && !shim_small_owns(ptr) && !shim_registry_lookup(ptr))
+		return shim_global_usable_size ? shim_global_usable_size(ptr) : 0;
 	if (shim_small_owns(ptr))
 		return shim_small_usable(ptr);
 	struct shim_block *block = shim_registry_lookup(ptr);

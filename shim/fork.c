@@ -34,6 +34,7 @@ static void for_each_pool_lock(void (*action)(int *))
 
 static void before_fork(void)
 {
+	shim_small_before_fork();
 	for_each_pool_lock(lock);
 	shim_registry_before_fork();
 }
@@ -42,12 +43,14 @@ static void after_fork_parent(void)
 {
 	shim_registry_after_fork();
 	for_each_pool_lock(unlock);
+	shim_small_after_fork();
 }
 
 static void after_fork_child(void)
 {
 	shim_registry_after_fork();
 	for_each_pool_lock(unlock);
+	shim_small_after_fork();
 	shim_in_forked_child = 1;
 	shim_large_after_fork_child();
 }

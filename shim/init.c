@@ -4,12 +4,17 @@
  * never wait. The constructor then resolves areas (phase 2: libnuma, hwloc,
  * CUDA), applies AMLSHIM_STRICT, and arms the report. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <link.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include <amlshim.h>
 #include "large.h"
 #include "resolve.h"
 #include "shim.h"
@@ -55,6 +60,7 @@ static void warn_unknown_variables(void)
 static void boot(void)
 {
 	shim_secure_mode = getauxval(AT_SECURE) != 0;
+	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
 	amlshim_policy_parse(&shim_policy, read_env, NULL, shim_log_line, NULL);
 	if (!shim_secure_mode)
 		warn_unknown_variables();
@@ -92,13 +98,97 @@ static void strict_exit(const char *what)
 	_exit(2);
 }
 
+/* Path of the object holding addr, for messages. */
+static const char *object_of(const void *addr)
+{
+	Dl_info info;
+	return dladdr(addr, &info) && info.dli_fname ? info.dli_fname : "?";
+}
+
+/* The definition of a function that the first shared object defining it,
+ * in the program's load order, holds (NULL: none). Not dlsym(RTLD_DEFAULT):
+ * the shim is linked -Bsymbolic and would find its own first; and the
+ * executable is skipped, since one that takes malloc's address exports a
+ * stub for it without being an allocator. */
+static void *global_symbol(const char *name)
+{
+	void *program = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+	struct link_map *map = NULL;
+	void *found = NULL;
+	if (!program || dlinfo(program, RTLD_DI_LINKMAP, &map) != 0 || !map) {
+		if (program)
+			dlclose(program);
+		return NULL;
+	}
+	for (map = map->l_next; map && !found; map = map->l_next) {
+		if (!map->l_name || !map->l_name[0])
+			continue;
+		void *object = dlopen(map->l_name, RTLD_LAZY | RTLD_NOLOAD);
+		if (!object)
+			continue;
+		void *symbol = dlsym(object, name);
+		Dl_info info;
+		/* dlsym also searches the object's dependencies: keep only its own. */
+		if (symbol && dladdr(symbol, &info) && info.dli_fname && strcmp(info.dli_fname, map->l_name) == 0)
+			found = symbol;
+		dlclose(object);
+	}
+	dlclose(program);
+	return found;
+}
+
+/* Another copy of the shim loaded first: this one stays out of the way. */
+static int another_copy_first(void)
+{
+	void *first = global_symbol("amlshim_version");
+	if (!first || first == (void *)amlshim_version)
+		return 0;
+	char mine[1024];
+	snprintf(mine, sizeof(mine), "%s", object_of((void *)amlshim_version));
+	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
+	shim_policy.log_level = AMLSHIM_LOG_WARN;
+	shim_log(AMLSHIM_LOG_WARN, "libamlshim.so is loaded twice (%s, then %s); the second copy does nothing",
+	         object_of(first), mine);
+	return 1;
+}
+
+int shim_forward;
+void *(*shim_global_realloc)(void *, size_t);
+int (*shim_global_posix_memalign)(void **, size_t, size_t);
+size_t (*shim_global_usable_size)(void *);
+
+/* Another allocator preloaded before us owns malloc: the entry points it
+ * lacks (reallocarray, pvalloc, ...) reach us with its pointers, so they
+ * forward to its functions, and nothing is placed through malloc. */
+static void detect_allocator_in_front(void)
+{
+	void *global_malloc = global_symbol("malloc");
+	if (!global_malloc || global_malloc == (void *)malloc)
+		return;
+	shim_global_realloc = (void *(*)(void *, size_t))global_symbol("realloc");
+	shim_global_posix_memalign = (int (*)(void **, size_t, size_t))global_symbol("posix_memalign");
+	shim_global_usable_size = (size_t(*)(void *))global_symbol("malloc_usable_size");
+	if (shim_global_realloc == realloc || shim_global_posix_memalign == posix_memalign) {
+		shim_global_realloc = NULL; /* cannot forward: ours would call ours */
+		shim_global_posix_memalign = NULL;
+	}
+	if (shim_global_usable_size == malloc_usable_size)
+		shim_global_usable_size = NULL;
+	__atomic_store_n(&shim_forward, 1, __ATOMIC_RELEASE);
+	shim_log(AMLSHIM_LOG_WARN, "another allocator (%s) is preloaded before libamlshim.so: "
+	         "allocations are not placed, only mmaps", object_of(global_malloc));
+}
+
 __attribute__((constructor)) static void shim_constructor(void)
 {
+	if (another_copy_first())
+		return;
 	if (!shim_ready())
 		return; /* another thread is in phase 1: areas stay at the kernel default */
 	if (shim_policy.strict && shim_policy.errors)
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
+	detect_allocator_in_front();
 	shim_fork_install();
 	shim_report_prepare();
 	shim_thread_busy++;

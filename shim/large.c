@@ -18,6 +18,7 @@
 #include "large.h"
 
 #define CACHE_SLOTS SHIM_CACHE_SLOTS
+#define HUGE_PAGE ((size_t)2 << 20)
 #define CACHE_MAX_BYTES ((size_t)1 << 30)
 #define CACHE_MAX_AGE_NS 1000000000ULL
 
@@ -27,8 +28,13 @@ static unsigned long global_live, sampled_peak_live;
 static int sample_due, sampling;
 long shim_node_pages_peak[SHIM_MAX_NODES];
 
+/* Pool locks this thread holds: a signal handler that calls mmap or munmap
+ * while one is held takes the kernel's path instead of waiting for it. */
+SHIM_TLS int shim_locks_held;
+
 static void lock(int *flag)
 {
+	shim_locks_held++;
 	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
@@ -36,6 +42,7 @@ static void lock(int *flag)
 static void unlock(int *flag)
 {
 	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+	shim_locks_held--;
 }
 
 static unsigned long long now_ns(void)
@@ -115,8 +122,8 @@ static int populate_fits(struct shim_route *route, size_t need)
 	add(&route->fallbacks, 1);
 	if (!__atomic_exchange_n(&route->warned_populate, 1, __ATOMIC_RELAXED))
 		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu MiB allocation is more than half the available memory; "
-		         "it gets the kernel default instead of being populated (said once)",
-		         route->rule->placement.text, need >> 20);
+		         "%s (said once)", route->rule->placement.text, need >> 20,
+		         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails" : "it gets the kernel default instead of being populated");
 	return 0;
 }
 
@@ -292,15 +299,24 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	maybe_sample_peak();
 	if (alignment < SHIM_PAGE)
 		alignment = SHIM_PAGE;
+	struct shim_pool *pool = pool_for(route);
+	/* Huge-page aligned where the area maps plainly: transparent huge pages
+	 * can back the whole block, and interleave then splits it evenly. */
+	if (size >= HUGE_PAGE && pool->can_remap && alignment < HUGE_PAGE)
+		alignment = HUGE_PAGE;
 	size_t extra = alignment - SHIM_PAGE;
 	if (size > SIZE_MAX - extra - SHIM_PAGE) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	size_t need = (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
-	struct shim_pool *pool = pool_for(route);
-	if (SHIM_UNLIKELY(route->populates && need >= POPULATE_CHECK_BYTES) && !populate_fits(route, need))
+	if (SHIM_UNLIKELY(route->populates && need >= POPULATE_CHECK_BYTES) && !populate_fits(route, need)) {
+		if (shim_policy.strict) { /* strict: no placement, no allocation */
+			errno = ENOMEM;
+			return NULL;
+		}
 		pool = &route->fallback;
+	}
 
 	struct shim_block *expired[CACHE_SLOTS];
 	lock(&pool->lock);
@@ -365,6 +381,11 @@ void shim_large_free(struct shim_block *block)
 		pool->cached_at[oldest] = pool->cached_at[pool->num_cached];
 	}
 	if (cacheable && pool->cached_bytes + block->mapped <= CACHE_MAX_BYTES) {
+		/* The kernel may take the pages back whenever it wants them (a
+		 * quiet program keeps nothing); reused before that, they cost no
+		 * fault. */
+		if (!pool->is_cuda)
+			madvise(block->base, block->mapped, MADV_FREE);
 		pool->cache[pool->num_cached] = block;
 		pool->cached_at[pool->num_cached++] = now;
 		pool->cached_bytes += block->mapped;
@@ -564,6 +585,18 @@ void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, voi
 	return moved;
 }
 
+/* NUMA balancing marks pages it samples inaccessible, and move_pages then
+ * says -EFAULT for them; get_mempolicy resolves the page and names its node. */
+static int node_of_hinted(void *addr)
+{
+	int node = -1;
+	int saved = errno;
+	if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, addr, 3UL /* MPOL_F_NODE | MPOL_F_ADDR */) != 0)
+		node = -1;
+	errno = saved;
+	return node;
+}
+
 /* Pages of every live block, per node: move_pages with no target node
  * reports where each page is. Large totals are sampled with an odd stride
  * (so that round-robin patterns do not alias) and scaled back. */
@@ -590,9 +623,11 @@ void shim_large_sample_nodes(long *pages_per_node)
 					addrs[n++] = (char *)b->ptr + i * SHIM_PAGE;
 					if (n == BATCH || i + stride >= npages) {
 						if (syscall(SYS_move_pages, 0, n, addrs, NULL, status, 0) == 0)
-							for (size_t k = 0; k < n; k++)
-								if (status[k] >= 0 && status[k] < SHIM_MAX_NODES)
-									pages_per_node[status[k]] += (long)stride;
+							for (size_t k = 0; k < n; k++) {
+								int node = status[k] == -EFAULT ? node_of_hinted(addrs[k]) : status[k];
+								if (node >= 0 && node < SHIM_MAX_NODES)
+									pages_per_node[node] += (long)stride;
+							}
 						n = 0;
 					}
 				}

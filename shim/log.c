@@ -22,9 +22,11 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+int shim_stderr_open = 1;
+
 void shim_log(enum amlshim_log_level level, const char *fmt, ...)
 {
-	if (level > shim_policy.log_level)
+	if (level > shim_policy.log_level || !shim_stderr_open)
 		return;
 	int saved = errno;
 	char line[512];
@@ -46,6 +48,8 @@ void shim_log(enum amlshim_log_level level, const char *fmt, ...)
 void shim_log_line(const char *text, void *ctx)
 {
 	(void)ctx;
+	if (!shim_stderr_open)
+		return;
 	int saved = errno;
 	char line[AMLSHIM_MESSAGE_MAX + 2];
 	size_t len = strnlen(text, sizeof(line) - 2);

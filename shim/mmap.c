@@ -20,7 +20,7 @@ static int placeable(void *addr, size_t len, int prot, int flags)
 	const int excluded = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE |
 	                     MAP_HUGETLB | MAP_32BIT | MAP_LOCKED;
 	return __atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY && shim_policy.mmap_on &&
-	       !shim_thread_busy && addr == NULL && len >= shim_large_min &&
+	       !shim_thread_busy && !shim_locks_held && addr == NULL && len >= shim_large_min &&
 	       prot == (PROT_READ | PROT_WRITE) && (flags & MAP_TYPE) == MAP_PRIVATE && (flags & MAP_ANONYMOUS) &&
 	       !(flags & excluded);
 }
@@ -47,7 +47,7 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	if (__atomic_load_n(&shim_mmap_live_blocks, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&shim_mmap_live_blocks, __ATOMIC_RELAXED) && !shim_locks_held)
 		shim_large_unmap_range(addr, len);
 	return shim_os_munmap(addr, len);
 }

@@ -182,9 +182,15 @@ int shim_report_write(int fd, int json)
 /* AMLSHIM_STATS_FILE with each %p replaced by the pid, %% by %. */
 static int open_stats_file(void)
 {
-	char path[AMLSHIM_PATH_MAX + 32];
+	char path[4096];
 	size_t used = 0;
-	for (const char *c = shim_policy.stats_file; *c && used + 24 < sizeof(path); c++) {
+	for (const char *c = shim_policy.stats_file; *c; c++) {
+		if (used + 24 >= sizeof(path)) {
+			char value[AMLSHIM_QUOTE_MAX * 4 + 32];
+			shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p is expanded; "
+			         "no report written", amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)));
+			return -1;
+		}
 		if (c[0] == '%' && c[1] == 'p') {
 			used += (size_t)snprintf(path + used, sizeof(path) - used, "%d", (int)getpid());
 			c++;
@@ -213,7 +219,8 @@ static int report_fd = -1;
 
 void shim_report_prepare(void)
 {
-	if (shim_policy.stats != AMLSHIM_STATS_OFF && !(shim_policy.stats_file[0] && !shim_secure_mode))
+	if (shim_policy.stats != AMLSHIM_STATS_OFF && !(shim_policy.stats_file[0] && !shim_secure_mode) &&
+	    shim_stderr_open)
 		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
@@ -229,7 +236,8 @@ void shim_report_at_exit(void)
 	if (shim_in_forked_child && activity == 0)
 		return;
 	int saved = errno;
-	int fd = report_fd >= 0 ? report_fd : STDERR_FILENO;
+	/* Started with stderr closed: fd 2 may be a data file by now. */
+	int fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
 	if (shim_policy.stats_file[0] && !shim_secure_mode)
 		fd = open_stats_file();
 	if (fd >= 0) {

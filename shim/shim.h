@@ -38,6 +38,12 @@ static inline int shim_ready(void)
  * its allocations take the plain path and its mmaps pass through. */
 extern SHIM_TLS int shim_thread_busy;
 
+/* ---- init.c: another allocator preloaded in front of us ---- */
+extern int shim_forward;
+extern void *(*shim_global_realloc)(void *, size_t);
+extern int (*shim_global_posix_memalign)(void **, size_t, size_t);
+extern size_t (*shim_global_usable_size)(void *);
+
 /* ---- glibc.c: the allocator behind us, for pointers that are not ours ---- */
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -55,11 +61,15 @@ int shim_os_current_node(void);
 /* Faults every page in for writing (MAP_POPULATE after placement). */
 void shim_os_populate(void *addr, size_t len);
 /* MemAvailable in bytes (SIZE_MAX when unknown). */
-size_t shim_os_available_memory(void);
+size_t shim_os_available_memory(void); /* the memory cgroup's room counts too */
+size_t shim_os_system_available(void);
 
 /* ---- log.c: messages with raw write(2) ---- */
 void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_log_line(const char *line, void *ctx); /* a policy message sink */
+/* 0 when the program started with stderr closed: then nothing is written
+ * to fd 2, which may hold the program's own file later. */
+extern int shim_stderr_open;
 
 /* ---- small.c: jemalloc arenas on a reserved range ---- */
 extern uintptr_t shim_small_base, shim_small_size;
@@ -75,6 +85,8 @@ int shim_small_placeable(const struct amlshim_placement *placement);
 void shim_small_set_placement(int class_index, const struct amlshim_placement *placement);
 void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero);
 int shim_small_class_of(const void *ptr);
+void shim_small_before_fork(void);
+void shim_small_after_fork(void);
 void *shim_small_malloc(size_t size);
 void *shim_small_calloc(size_t size);
 void *shim_small_aligned(size_t alignment, size_t size);
@@ -118,6 +130,7 @@ void *shim_large_mmap(struct shim_route *route, size_t len);
 /* munmap: placed mappings inside the range lose that part. */
 void shim_large_unmap_range(void *addr, size_t len);
 extern unsigned long shim_mmap_live_blocks;
+extern SHIM_TLS int shim_locks_held;
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr);
 void shim_large_after_fork_child(void);
 

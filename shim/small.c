@@ -364,6 +364,19 @@ void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int
 	return ptr;
 }
 
+/* fork: the arena-creation locks are held across it (see fork.c). */
+void shim_small_before_fork(void)
+{
+	for (int c = 0; c < num_classes; c++)
+		spin_lock(&classes[c].lock);
+}
+
+void shim_small_after_fork(void)
+{
+	for (int c = 0; c < num_classes; c++)
+		spin_unlock(&classes[c].lock);
+}
+
 int shim_small_class_of(const void *ptr)
 {
 	return (int)(((uintptr_t)ptr - shim_small_base) >> slice_shift);

@@ -11,7 +11,7 @@
 
 static const char *const allowed[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc",
-	"memalign", "valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap",
+	"memalign", "valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap", "dlopen",
 	"amlshim_version", "amlshim_write_report", NULL,
 };
 

@@ -65,6 +65,21 @@ static void *need(void *handle, const char *name)
 
 /* Loads a private copy of the helper (each memfd is a new file with a new
  * name, so two loads are two libraries). */
+/* glibc's own dlopen, past the shim's (which drops RTLD_DEEPBIND): how a
+ * library ends up bound to glibc's malloc (also dlmopen, static linking). */
+static void *glibc_dlopen(const char *path, int flags)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	CHECK(libc != NULL, "libc.so.6 is not loaded?");
+	void *(*real)(const char *, int) = (void *(*)(const char *, int))dlvsym(libc, "dlopen", "GLIBC_2.34");
+	if (!real)
+		real = (void *(*)(const char *, int))dlvsym(libc, "dlopen", "GLIBC_2.2.5");
+	CHECK(real != NULL, "glibc's dlopen not found");
+	return real(path, flags);
+}
+
+static int use_glibc_dlopen;
+
 static struct helper load_helper(int flags)
 {
 	int fd = (int)syscall(SYS_memfd_create, "deepbind_lib.so", 1U /* MFD_CLOEXEC */);
@@ -74,7 +89,7 @@ static struct helper load_helper(int flags)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	struct helper h;
-	h.handle = dlopen(path, flags);
+	h.handle = use_glibc_dlopen ? glibc_dlopen(path, flags) : dlopen(path, flags);
 	CHECK(h.handle != NULL, "dlopen(helper): %s", dlerror());
 	/* fd stays open: ld.so knows a loaded library by its name, and a
 	 * second load must not reuse /proc/self/fd/N. */
@@ -221,14 +236,26 @@ int main(int argc, char **argv)
 	shim_test_start(argv, env);
 
 	long foreign_before = shim_test_report_counter("foreign_frees");
-	struct helper deep = load_helper(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-
-	/* The premise: with RTLD_DEEPBIND the library's malloc is glibc's. */
 	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
 	CHECK(libc != NULL, "libc.so.6 is not loaded?");
 	void *glibc_malloc = dlsym(libc, "malloc"), *glibc_free = dlsym(libc, "free");
 	void *shim_malloc = dlsym(RTLD_DEFAULT, "malloc");
 	CHECK(glibc_malloc != shim_malloc, "dlsym(libc, malloc) is the shim's");
+
+	/* Through the program's dlopen, RTLD_DEEPBIND is dropped: the library
+	 * binds to the shim, so its frees of what libc allocated work. */
+	struct helper bound = load_helper(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+	CHECK(bound.malloc_address() == shim_malloc,
+	      "dlopen(RTLD_DEEPBIND): the library's malloc is %p, not the shim's %p", bound.malloc_address(),
+	      shim_malloc);
+	char *copy = strdup("allocated by libc, freed by the library");
+	CHECK(copy && bound.checksum(copy, strlen(copy)) == checksum(copy, strlen(copy)), "strdup");
+	free(copy);
+
+	/* glibc's own dlopen keeps RTLD_DEEPBIND: that library's malloc is
+	 * glibc's, and its pointers reach the shim as foreign ones. */
+	use_glibc_dlopen = 1;
+	struct helper deep = load_helper(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
 	CHECK(deep.malloc_address() == glibc_malloc,
 	      "the RTLD_DEEPBIND library's malloc is %p, not glibc's %p (shim's: %p)", deep.malloc_address(),
 	      glibc_malloc, shim_malloc);

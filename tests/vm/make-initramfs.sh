@@ -71,6 +71,32 @@ for program in ${VM_PROGRAMS:-numactl}; do
 	elves+=("$path")
 done
 
+# The plain programs of the shim tests (tests/vm/programs/), next to them.
+if [ -d "$build/tests/vm/programs" ]; then
+	mkdir -p "$root/amlshim/build/tests/vm/programs"
+	for prog in "$build"/tests/vm/programs/*; do
+		if [ -f "$prog" ] && [ -x "$prog" ]; then
+			cp "$prog" "$root/amlshim/build/tests/vm/programs/"
+			elves+=("$prog")
+		fi
+	done
+fi
+
+# Debian's python3 for vm/shim_python, with only the modules `python3 -S`
+# imports at start-up (mtimes kept, so their .pyc stay valid): 7 MB, not
+# the 50 MB stdlib. Without it the test skips (a failure in CI).
+python=$(readlink -f /usr/bin/python3 2>/dev/null || true)
+if [ -n "$python" ] && [ -x "$python" ] && [ -f "/usr/lib/${python##*/}/encodings/__init__.py" ]; then
+	stdlib=/usr/lib/${python##*/}
+	mkdir -p "$root$stdlib/encodings/__pycache__"
+	cp -L "$python" "$root/usr/bin/python3"
+	elves+=("$python")
+	for module in __init__ aliases utf_8; do
+		cp -p "$stdlib/encodings/$module.py" "$root$stdlib/encodings/"
+		cp -p "$stdlib/encodings/__pycache__/$module".*.pyc "$root$stdlib/encodings/__pycache__/" 2>/dev/null || true
+	done
+fi
+
 # Shared libraries, at the paths ldd gives (the loader searches its default
 # directories, as there is no ld.so.cache). Ours are already in place.
 declare -A copied=()

@@ -1,0 +1,47 @@
+#!/bin/sh
+# A bounded libFuzzer run (make check-fuzz, make check):
+#   run-fuzzer.sh FUZZER TARGET SECONDS
+# starts from a copy of tests/fuzz/corpus/TARGET (the repository's corpus
+# is never modified) plus tests/fuzz/regressions/TARGET, fuzzes for SECONDS,
+# prints the executions, and exits 0, or 1 with the crashing input kept in
+# $BUILD/fuzz/crashes/ and the command that turns it into a regression test.
+# Without the fuzzer binary (no clang): skip, or fail when CI=true.
+set -u
+fuzzer=$1 target=$2 seconds=$3
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if [ ! -x "$fuzzer" ]; then
+	echo "SKIP: $fuzzer was not built (clang and libclang-rt-14-dev: make deps)"
+	[ "${CI:-}" = true ] && { echo "FAIL: CI=true: a missing fuzzer is a failure"; exit 1; }
+	exit 77
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/amlshim-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+cp "$root/tests/fuzz/corpus/$target/"* "$work/corpus/"
+seeds=$(ls "$work/corpus" | wc -l)
+crashes=$(dirname "$fuzzer")/crashes
+mkdir -p "$crashes"
+# -timeout: a single input taking over 10 s is a hang; -rss_limit_mb: a
+# leak or blow-up; -max_len: values up to 4 KiB (longer ones are cut by the
+# parser's quoting anyway).
+"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
+	-print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" \
+	"$root/tests/fuzz/regressions/$target" >"$work/log" 2>&1
+rc=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
+rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")
+cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -n 1)
+units=$(ls "$work/corpus" | wc -l)
+echo "fuzz $target: ${execs:-?} executions in ${seconds} s (${rate:-?}/s), $cov, corpus $seeds -> $units inputs"
+if [ $rc -ne 0 ]; then
+	tail -n 40 "$work/log"
+	for input in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
+		[ -f "$input" ] || continue
+		cp "$input" "$crashes/"
+		echo "FAIL: input kept as $crashes/$(basename "$input")"
+		echo "  reproduce: $fuzzer $crashes/$(basename "$input")"
+		echo "  make it a regression test: cp $crashes/$(basename "$input") $root/tests/fuzz/regressions/$target/"
+	done
+	exit 1
+fi
+exit 0

@@ -1,0 +1,13 @@
+/* The shim on an unmodified program (tests/vm/programs/touch256.c: malloc
+ * 256 MiB, write every byte, print a checksum, free) started from node 0's
+ * CPUs under AMLSHIM_POLICY=bandwidth.
+ * The output is byte for byte a plain run's, the report's rule counted
+ * the one allocation, and its per-node resident pages at the peak are:
+ * all 65536 pages on node 0's best bandwidth node by HMAT (node 2, the
+ * HBM-like node, in the 4-node VM). */
+#include "shim_vm.h"
+
+int main(void)
+{
+	return shim_vm_touch256_test("bandwidth");
+}
