@@ -1,0 +1,128 @@
+/* Shared helpers of the benchmark workloads: named parameters, a monotonic
+ * clock, a small random generator, and the one result line the runner
+ * reads ("BENCH time_s=... key=value ..."). Workloads use only malloc,
+ * calloc, realloc, free and posix_memalign, so every allocator compared
+ * (memkind's memtier included) can serve them. */
+#ifndef BENCH_H
+#define BENCH_H
+
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* key=value arguments; a key not given keeps its default. */
+static inline long bench_arg(int argc, char **argv, const char *key, long fallback)
+{
+	size_t n = strlen(key);
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') {
+			char *end;
+			long value = strtol(argv[i] + n + 1, &end, 0);
+			switch (*end) {
+			case 'k': case 'K': value <<= 10; break;
+			case 'm': case 'M': value <<= 20; break;
+			case 'g': case 'G': value <<= 30; break;
+			default: break;
+			}
+			return value;
+		}
+	}
+	return fallback;
+}
+
+static inline const char *bench_arg_str(int argc, char **argv, const char *key, const char *fallback)
+{
+	size_t n = strlen(key);
+	for (int i = 1; i < argc; i++)
+		if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=')
+			return argv[i] + n + 1;
+	return fallback;
+}
+
+static inline double bench_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* xorshift64*: fast, and the same sequence under every allocator. */
+struct bench_rng {
+	uint64_t state;
+};
+
+static inline void bench_rng_seed(struct bench_rng *rng, uint64_t seed)
+{
+	rng->state = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+	if (!rng->state)
+		rng->state = 1;
+}
+
+static inline uint64_t bench_rng_next(struct bench_rng *rng)
+{
+	uint64_t x = rng->state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng->state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [lo, hi]. */
+static inline size_t bench_rng_range(struct bench_rng *rng, size_t lo, size_t hi)
+{
+	return lo + (size_t)(bench_rng_next(rng) % (hi - lo + 1));
+}
+
+static inline void bench_die(const char *what)
+{
+	fprintf(stderr, "bench: %s\n", what);
+	exit(1);
+}
+
+/* Lines of /proc/self/maps: the process's VMAs. */
+static inline long bench_vma_count(void)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	if (!maps)
+		return -1;
+	long lines = 0;
+	int c;
+	while ((c = getc(maps)) != EOF)
+		lines += c == '\n';
+	fclose(maps);
+	return lines;
+}
+
+/* This process's peak RSS in KiB (VmHWM: this program's own pages only;
+ * getrusage would also count what the process that forked it had). */
+static inline long bench_peak_rss_kib(void)
+{
+	FILE *status = fopen("/proc/self/status", "r");
+	if (!status)
+		return -1;
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof(line), status))
+		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+			break;
+	fclose(status);
+	return kib;
+}
+
+/* The line the runner parses; extra is "" or " key=value ...". A workload
+ * that gives no rss_kib gets its own peak RSS reported. */
+static inline void bench_report(double seconds, unsigned long long checksum, const char *extra)
+{
+	extra = extra ? extra : "";
+	if (strstr(extra, "rss_kib="))
+		printf("BENCH time_s=%.6f check=%llu%s\n", seconds, checksum, extra);
+	else
+		printf("BENCH time_s=%.6f check=%llu%s rss_kib=%ld\n", seconds, checksum, extra, bench_peak_rss_kib());
+	fflush(stdout);
+}
+
+#endif
