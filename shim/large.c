@@ -585,20 +585,10 @@ void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, voi
 	return moved;
 }
 
-/* NUMA balancing marks pages it samples inaccessible, and move_pages then
- * says -EFAULT for them; get_mempolicy resolves the page and names its node. */
-static int node_of_hinted(void *addr)
-{
-	int node = -1;
-	int saved = errno;
-	if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, addr, 3UL /* MPOL_F_NODE | MPOL_F_ADDR */) != 0)
-		node = -1;
-	errno = saved;
-	return node;
-}
-
 /* Pages of every live block, per node: move_pages with no target node
- * reports where each page is. Large totals are sampled with an odd stride
+ * reports where each page is. Pages it cannot tell are left out: never
+ * touched (or only read: the zero page), and, under the kernel's default
+ * policy, pages NUMA balancing is sampling at that moment. Large totals are sampled with an odd stride
  * (so that round-robin patterns do not alias) and scaled back. */
 void shim_large_sample_nodes(long *pages_per_node)
 {
@@ -623,11 +613,9 @@ void shim_large_sample_nodes(long *pages_per_node)
 					addrs[n++] = (char *)b->ptr + i * SHIM_PAGE;
 					if (n == BATCH || i + stride >= npages) {
 						if (syscall(SYS_move_pages, 0, n, addrs, NULL, status, 0) == 0)
-							for (size_t k = 0; k < n; k++) {
-								int node = status[k] == -EFAULT ? node_of_hinted(addrs[k]) : status[k];
-								if (node >= 0 && node < SHIM_MAX_NODES)
-									pages_per_node[node] += (long)stride;
-							}
+							for (size_t k = 0; k < n; k++)
+								if (status[k] >= 0 && status[k] < SHIM_MAX_NODES)
+									pages_per_node[status[k]] += (long)stride;
 						n = 0;
 					}
 				}

@@ -69,10 +69,19 @@ int shim_registry_set(const void *ptr, struct shim_block *block)
 static struct shim_block *free_records;
 static int records_lock;
 
+/* Counted in shim_locks_held: a signal handler's mmap on this thread then
+ * takes the kernel's path instead of waiting for this lock. */
 static void lock_records(void)
 {
+	shim_locks_held++;
 	while (__atomic_exchange_n(&records_lock, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
+}
+
+static void unlock_records(void)
+{
+	__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
+	shim_locks_held--;
 }
 
 struct shim_block *shim_block_new(void)
@@ -82,7 +91,7 @@ struct shim_block *shim_block_new(void)
 		struct shim_block *slab = shim_os_mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
 		                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (slab == MAP_FAILED) {
-			__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
+			unlock_records();
 			return NULL;
 		}
 		size_t count = SLAB_BYTES / sizeof(struct shim_block);
@@ -93,7 +102,7 @@ struct shim_block *shim_block_new(void)
 	}
 	struct shim_block *block = free_records;
 	free_records = block->next;
-	__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
+	unlock_records();
 	*block = (struct shim_block){0};
 	return block;
 }
@@ -103,7 +112,7 @@ void shim_block_delete(struct shim_block *block)
 	lock_records();
 	block->next = free_records;
 	free_records = block;
-	__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
+	unlock_records();
 }
 
 /* fork: the record lock is held across it so the child gets it free. */
@@ -114,5 +123,5 @@ void shim_registry_before_fork(void)
 
 void shim_registry_after_fork(void)
 {
-	__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
+	unlock_records();
 }

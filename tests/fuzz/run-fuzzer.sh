@@ -18,6 +18,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/amlshim-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
 cp "$root/tests/fuzz/corpus/$target/"* "$work/corpus/"
+# Regressions (crashes found once) are replayed too; git keeps no empty
+# folder, so a clean clone may have none yet.
+mkdir -p "$work/regressions"
+cp "$root/tests/fuzz/regressions/$target/"* "$work/regressions/" 2>/dev/null || true
 seeds=$(ls "$work/corpus" | wc -l)
 crashes=$(dirname "$fuzzer")/crashes
 mkdir -p "$crashes"
@@ -26,7 +30,7 @@ mkdir -p "$crashes"
 # parser's quoting anyway).
 "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
 	-print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" \
-	"$root/tests/fuzz/regressions/$target" >"$work/log" 2>&1
+	"$work/regressions" >"$work/log" 2>&1
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")
