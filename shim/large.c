@@ -18,7 +18,6 @@
 #include "large.h"
 
 #define CACHE_SLOTS SHIM_CACHE_SLOTS
-#define HUGE_PAGE ((size_t)2 << 20)
 #define CACHE_MAX_BYTES ((size_t)1 << 30)
 #define CACHE_MAX_AGE_NS 1000000000ULL
 
@@ -300,10 +299,6 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	if (alignment < SHIM_PAGE)
 		alignment = SHIM_PAGE;
 	struct shim_pool *pool = pool_for(route);
-	/* Huge-page aligned where the area maps plainly: transparent huge pages
-	 * can back the whole block, and interleave then splits it evenly. */
-	if (size >= HUGE_PAGE && pool->can_remap && alignment < HUGE_PAGE)
-		alignment = HUGE_PAGE;
 	size_t extra = alignment - SHIM_PAGE;
 	if (size > SIZE_MAX - extra - SHIM_PAGE) {
 		errno = ENOMEM;
