@@ -24,6 +24,8 @@ static void unlock(int *flag)
 
 static void for_each_pool_lock(void (*action)(int *))
 {
+	if (shim_implicit_active)
+		action(&shim_implicit_route.fallback.lock);
 	for (int r = 0; r < shim_num_routes; r++) {
 		action(&shim_routes[r].fallback.lock);
 		for (int p = 0; p < SHIM_MAX_NODES; p++)

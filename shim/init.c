@@ -77,6 +77,8 @@ static void boot(void)
 		if (rule->min < large_min)
 			large_min = rule->min;
 	}
+	if (shim_implicit_active)
+		large_min = shim_implicit_route.rule->min;
 	shim_small_init(classes);
 	shim_large_min = large_min;
 }

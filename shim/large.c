@@ -19,10 +19,22 @@
 
 #define CACHE_SLOTS SHIM_CACHE_SLOTS
 #define CACHE_MAX_BYTES ((size_t)1 << 30)
+/* Freed blocks kept resident per pool (as glibc keeps chunks up to 32 MiB
+ * in its heap); beyond that they are MADV_FREE'd, which costs a TLB flush
+ * but lets a quiet program keep nothing. */
+#define CACHE_RESIDENT_BYTES ((size_t)32 << 20)
 #define CACHE_MAX_AGE_NS 1000000000ULL
 
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];
 int shim_num_routes;
+/* With no rule at all, sizes from the threshold on still take this path,
+ * with the kernel default: the pool reuses a freed block where jemalloc
+ * would purge every large block at free and fault it in again at the next
+ * malloc. It is not a rule: the report does not list it, and the program's
+ * own mmaps (nothing to place) bypass it. */
+static struct amlshim_rule implicit_rule;
+struct shim_route shim_implicit_route;
+int shim_implicit_active;
 static unsigned long global_live, sampled_peak_live;
 static int sample_due, sampling;
 long shim_node_pages_peak[SHIM_MAX_NODES];
@@ -67,6 +79,21 @@ int shim_large_init(void)
 		for (int n = 0; n < SHIM_MAX_NODES; n++)
 			route->pools[n].route = route;
 	}
+	/* Only when AMLSHIM_SMALL is the default too: its placement covers
+	 * every size no rule claims, and jemalloc's extents carry it. */
+	shim_implicit_active = 0;
+	if (shim_num_routes == 0 && shim_policy.small.kind == AMLSHIM_PLACE_DEFAULT && shim_policy.errors == 0) {
+		implicit_rule.min = shim_policy.threshold < SHIM_LARGE_FLOOR ? SHIM_LARGE_FLOOR : shim_policy.threshold;
+		implicit_rule.max = SIZE_MAX;
+		implicit_rule.placement.kind = AMLSHIM_PLACE_DEFAULT;
+		struct shim_route *route = &shim_implicit_route;
+		route->rule = &implicit_rule;
+		route->fallback.route = route;
+		route->fallback.can_remap = 1;
+		route->use_fallback = 1; /* the kernel default: no area to resolve */
+		route->ready = 1;
+		shim_implicit_active = 1;
+	}
 	return 0;
 }
 
@@ -86,7 +113,7 @@ struct shim_route *shim_route_for(size_t size)
 {
 	const struct amlshim_rule *rule = amlshim_policy_rule_for(&shim_policy, size);
 	if (!rule)
-		return NULL;
+		return shim_implicit_active && size >= implicit_rule.min ? &shim_implicit_route : NULL;
 	return &shim_routes[rule - shim_policy.rules];
 }
 
@@ -142,6 +169,14 @@ static void area_unmap(struct shim_pool *pool, void *base, size_t size)
 	shim_thread_busy--;
 }
 
+/* A block leaves the cache: its bytes no longer count there. */
+static void uncache_bytes(struct shim_pool *pool, const struct shim_block *block)
+{
+	pool->cached_bytes -= block->mapped;
+	if (!block->lazy)
+		pool->resident_cached -= block->mapped;
+}
+
 /* Drops cached blocks that are too old; they are unmapped by the caller. */
 static int take_expired(struct shim_pool *pool, struct shim_block **out, unsigned long long now)
 {
@@ -149,7 +184,7 @@ static int take_expired(struct shim_pool *pool, struct shim_block **out, unsigne
 	for (int i = 0; i < pool->num_cached;) {
 		if (now - pool->cached_at[i] > CACHE_MAX_AGE_NS) {
 			out[count++] = pool->cache[i];
-			pool->cached_bytes -= pool->cache[i]->mapped;
+			uncache_bytes(pool, pool->cache[i]);
 			pool->num_cached--;
 			pool->cache[i] = pool->cache[pool->num_cached];
 			pool->cached_at[i] = pool->cached_at[pool->num_cached];
@@ -181,7 +216,7 @@ static struct shim_block *take_cached(struct shim_pool *pool, size_t need)
 		}
 	}
 	if (best) {
-		pool->cached_bytes -= best->mapped;
+		uncache_bytes(pool, best);
 		pool->num_cached--;
 		pool->cache[best_i] = pool->cache[pool->num_cached];
 		pool->cached_at[best_i] = pool->cached_at[pool->num_cached];
@@ -356,7 +391,7 @@ void shim_large_free(struct shim_block *block)
 	shim_registry_set(block->ptr, NULL);
 	account_free(block);
 
-	struct shim_block *expired[CACHE_SLOTS + 1];
+	struct shim_block *expired[CACHE_SLOTS + 1], *lazy = NULL;
 	int num_expired;
 	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;
 	unsigned long long now = now_ns();
@@ -370,7 +405,7 @@ void shim_large_free(struct shim_block *block)
 			if (pool->cached_at[i] < pool->cached_at[oldest])
 				oldest = i;
 		expired[num_expired++] = pool->cache[oldest];
-		pool->cached_bytes -= pool->cache[oldest]->mapped;
+		uncache_bytes(pool, pool->cache[oldest]);
 		pool->num_cached--;
 		pool->cache[oldest] = pool->cache[pool->num_cached];
 		pool->cached_at[oldest] = pool->cached_at[pool->num_cached];
@@ -379,14 +414,21 @@ void shim_large_free(struct shim_block *block)
 		/* The kernel may take the pages back whenever it wants them (a
 		 * quiet program keeps nothing); reused before that, they cost no
 		 * fault. */
-		if (!pool->is_cuda)
-			madvise(block->base, block->mapped, MADV_FREE);
+		if (pool->resident_cached + block->mapped <= CACHE_RESIDENT_BYTES) {
+			pool->resident_cached += block->mapped;
+			block->lazy = 0;
+		} else {
+			block->lazy = 1;
+			lazy = block;
+		}
 		pool->cache[pool->num_cached] = block;
 		pool->cached_at[pool->num_cached++] = now;
 		pool->cached_bytes += block->mapped;
 		block = NULL;
 	}
 	unlock(&pool->lock);
+	if (lazy && !pool->is_cuda)
+		madvise(lazy->base, lazy->mapped, MADV_FREE);
 	release(pool, expired, num_expired);
 	if (block) {
 		area_unmap(pool, block->base, block->mapped);
@@ -623,6 +665,7 @@ void shim_large_sample_nodes(long *pages_per_node)
 void shim_large_after_fork_child(void)
 {
 	/* Locks held by threads that no longer exist in the child. */
+	shim_implicit_route.fallback.lock = 0;
 	for (int r = 0; r < shim_num_routes; r++) {
 		shim_routes[r].fallback.lock = 0;
 		for (int p = 0; p < SHIM_MAX_NODES; p++)

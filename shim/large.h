@@ -17,6 +17,7 @@ struct shim_pool {
 	unsigned long long cached_at[SHIM_CACHE_SLOTS];
 	int num_cached;
 	size_t cached_bytes;
+	size_t resident_cached;       /* of which kept resident */
 };
 
 struct shim_route {
@@ -37,6 +38,8 @@ struct shim_route {
 
 extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];
 extern int shim_num_routes;
+extern struct shim_route shim_implicit_route; /* no rule: large sizes, kernel default */
+extern int shim_implicit_active;
 extern long shim_node_pages_peak[SHIM_MAX_NODES];
 void shim_large_sample_nodes(long *pages_per_node);
 

@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 
-#include "shim.h"
+#include "large.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -29,7 +29,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 {
 	if (placeable(addr, len, prot, flags)) {
 		struct shim_route *route = shim_route_for(len);
-		if (route) {
+		if (route && route != &shim_implicit_route) {
 			int saved = errno;
 			void *ptr = shim_large_mmap(route, len);
 			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */

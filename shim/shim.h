@@ -104,6 +104,7 @@ struct shim_block {
 	size_t requested;       /* bytes asked for */
 	struct shim_pool *pool; /* where it came from and goes back */
 	uint8_t kind;
+	uint8_t lazy;           /* cached with MADV_FREE (else kept resident) */
 	struct shim_block *prev, *next; /* the pool's live list */
 };
 int shim_registry_init(void);
