@@ -439,7 +439,7 @@ demo:
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/aml/area $(DESTDIR)$(INCLUDEDIR)/aml/utils
-	install -m 644 include/aml.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/aml.h include/amlshim.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/aml/area/*.h $(DESTDIR)$(INCLUDEDIR)/aml/area/
 	install -m 644 include/aml/utils/*.h $(DESTDIR)$(INCLUDEDIR)/aml/utils/
 	install -m 755 $(LIBAML_SO).0 $(DESTDIR)$(LIBDIR)/
@@ -448,7 +448,7 @@ install: lib
 	$(call write_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/aml.pc)
 
 uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/aml.h $(DESTDIR)$(LIBDIR)/libaml.so* $(DESTDIR)$(LIBDIR)/libaml.a \
+	rm -f $(DESTDIR)$(INCLUDEDIR)/aml.h $(DESTDIR)$(INCLUDEDIR)/amlshim.h $(DESTDIR)$(LIBDIR)/libaml.so* $(DESTDIR)$(LIBDIR)/libaml.a \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/aml.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/aml
 
