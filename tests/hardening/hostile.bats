@@ -40,13 +40,28 @@ same_everywhere() {
 
 # A copy of the probe owned by nobody with the setuid bit: run by root, the
 # process has ruid 0 and euid nobody, so AT_SECURE is set.
+teardown() {
+	if [ -n "${SUID_LIBDIR:-}" ]; then rm -rf "$SUID_LIBDIR"; fi
+}
+
 setuid_probe() {
 	[ "$(id -u)" = 0 ] || skip "needs root to make a setuid binary of another user"
 	local dir=$BATS_TEST_TMPDIR/suid
 	mkdir -p "$dir/out"
 	chmod 755 "$BATS_TEST_TMPDIR" "$dir"
 	chmod 1777 "$dir/out" # the process could write here, if it tried
-	cp "$HELPERS/setuid_probe" "$dir/probe"
+	# Built here against a copy of the shim in a folder of /tmp anyone can
+	# enter: the build tree (and bats' own temporary folders) may sit under
+	# folders that nobody, the euid that loads the libraries, cannot enter.
+	local libdir
+	libdir=$(mktemp -d /tmp/amlshim-suid.XXXXXX)
+	chmod 755 "$libdir"
+	cp "$SHIM" "$libdir/libamlshim.so"
+	chmod 755 "$libdir/libamlshim.so"
+	cc -std=gnu11 -I"$TESTS_ROOT/include" "$TESTS_ROOT/tests/hardening/helpers/setuid_probe.c" \
+		-o "$libdir/probe" -L"$libdir" -l:libamlshim.so -Wl,-rpath,"$libdir"
+	cp "$libdir/probe" "$dir/probe"
+	SUID_LIBDIR=$libdir
 	chown nobody "$dir/probe"
 	chmod 4755 "$dir/probe"
 	if "$dir/probe" | grep -qx 'secure 0'; then
