@@ -110,7 +110,7 @@ setuid_probe() {
 
 @test "stderr closed at start: programs run, same output and status" {
 	local prog out_plain out_shim rc_plain rc_shim
-	for prog in "ls -la /" "sort -n $BATS_TEST_DIRNAME/hostile.bats" "$PYTHON -c print(sum(range(1000000)))"; do
+	for prog in "ls -la /usr" "sort -n $BATS_TEST_DIRNAME/hostile.bats" "$PYTHON -c print(sum(range(1000000)))"; do
 		rc_plain=0 rc_shim=0
 		# shellcheck disable=SC2086
 		out_plain=$($prog 2>&-) || rc_plain=$?
