@@ -391,9 +391,17 @@ void shim_large_free(struct shim_block *block)
 	shim_registry_set(block->ptr, NULL);
 	account_free(block);
 
-	struct shim_block *expired[CACHE_SLOTS + 1], *lazy = NULL;
+	struct shim_block *expired[CACHE_SLOTS + 1];
 	int num_expired;
 	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;
+	/* Past the resident allowance the pages are advised before the block
+	 * enters the cache: once there, another thread may take it and write,
+	 * and a later MADV_FREE could let the kernel drop those writes. The
+	 * unlocked read can only let the allowance drift a block's worth. */
+	int lazy = cacheable &&
+	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped > CACHE_RESIDENT_BYTES;
+	if (lazy && !pool->is_cuda)
+		madvise(block->base, block->mapped, MADV_FREE);
 	unsigned long long now = now_ns();
 	lock(&pool->lock);
 	live_remove(pool, block);
@@ -414,21 +422,15 @@ void shim_large_free(struct shim_block *block)
 		/* The kernel may take the pages back whenever it wants them (a
 		 * quiet program keeps nothing); reused before that, they cost no
 		 * fault. */
-		if (pool->resident_cached + block->mapped <= CACHE_RESIDENT_BYTES) {
+		block->lazy = (uint8_t)lazy;
+		if (!lazy)
 			pool->resident_cached += block->mapped;
-			block->lazy = 0;
-		} else {
-			block->lazy = 1;
-			lazy = block;
-		}
 		pool->cache[pool->num_cached] = block;
 		pool->cached_at[pool->num_cached++] = now;
 		pool->cached_bytes += block->mapped;
 		block = NULL;
 	}
 	unlock(&pool->lock);
-	if (lazy && !pool->is_cuda)
-		madvise(lazy->base, lazy->mapped, MADV_FREE);
 	release(pool, expired, num_expired);
 	if (block) {
 		area_unmap(pool, block->base, block->mapped);

@@ -11,12 +11,11 @@
  *
  * Two things of the VM's kernel (Debian 6.1, THP "always", NUMA balancing
  * on) the bounds depend on, measured there:
- * - THP: the kernel interleaves a huge page as a unit. The shim's 256 MiB
- *   mapping starts on a 2 MiB boundary there, so its 128 huge pages give
- *   exactly 32 per node (16384 pages each); a mapping that did not would
- *   leave one node a huge page short (16512/16512/16000/16512 with the
- *   Linux area on an unaligned 256 MiB range: 2.3% off), and the 1% bound
- *   of interleave would fail.
+ * - THP: the kernel interleaves a huge page as a unit. A 256 MiB mapping on
+ *   a 2 MiB boundary gives exactly 32 huge pages per node; one that is not
+ *   leaves a node up to a huge page short (16512/16512/16000/16512: 2.3%
+ *   off). So interleave is held to 1% of a node's share, or one huge page
+ *   where THP is "always", whichever is larger.
  * - move_pages(2) reports -EFAULT, not a node, for pages that NUMA
  *   balancing has made PROT_NONE, and balancing scans only memory under the
  *   default policy. Every policy here sets one, so the report counts every
@@ -340,6 +339,20 @@ struct shim_vm_policy {
 	long block_pages;  /* SHIM_VM_SPREAD_BLOCKS: pages per block */
 };
 
+/* THP backs anonymous memory by default: the kernel's interleave unit is
+ * then a huge page. */
+static inline int shim_vm_thp_always(void)
+{
+	char mode[128] = "";
+	FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (file) {
+		if (!fgets(mode, sizeof(mode), file))
+			mode[0] = '\0';
+		fclose(file);
+	}
+	return strstr(mode, "[always]") != NULL;
+}
+
 /* The per-node pages at the peak are what the policy promises: `total`
  * pages (at least `least` of them) over `nodes` nodes. */
 static inline void shim_vm_check_placement(const char *what, const struct shim_vm_policy *p,
@@ -355,6 +368,8 @@ static inline void shim_vm_check_placement(const char *what, const struct shim_v
 		/* Each node's share, and how far from it a node may be. */
 		double share = (double)total / nodes;
 		double slack = p->expect == SHIM_VM_SPREAD_PAGES ? share / 100 : (double)p->block_pages;
+		if (p->expect == SHIM_VM_SPREAD_PAGES && shim_vm_thp_always() && slack < 513)
+			slack = 513; /* one huge page, and the page left over */
 		for (int n = 0; n < nodes; n++) {
 			double off = (double)r->peak_pages[n] - share;
 			CHECK(off <= slack && -off <= slack,
