@@ -374,6 +374,19 @@ def package_versions():
     return ", ".join(out)
 
 
+def tree_version():
+    """The commit of the tree the benchmark came from, and whether it had changes."""
+    repo = os.path.dirname(os.path.dirname(HERE))
+    try:
+        head = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+    return (head or "?") + (" with uncommitted changes" if dirty else "")
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -428,7 +441,7 @@ def main():
     emit("# amlshim benchmark%s" % (" (quick: sizes too small to judge)" if args.quick else ""))
     emit()
     emit("- machine: %s" % machine_description())
-    emit("- allocators: %s; amlshim: %s" % (package_versions(), shim))
+    emit("- allocators: %s; amlshim: %s (tree %s)" % (package_versions(), shim, tree_version()))
     emit("- %d run(s) per cell, allocators alternating within each round; load average at start %s"
          % (runs, loadavg()))
     for name, why in missing.items():
@@ -468,8 +481,13 @@ def main():
                 produced_ok = False
         emit("## %s" % wl.name)
         emit()
-        emit("%s. %s" % (wl.what, "Whole process timed by the runner." if wl.outside else
-                             "Time from the workload's own monotonic clock; peak RSS = VmHWM."))
+        if wl.outside:
+            how = "Whole process timed by the runner."
+        elif os.path.basename(wl.argv[0]) == "spawn":
+            how = "Time and CPU time of one run, measured by spawn; peak RSS = the largest run's."
+        else:
+            how = "Time from the workload's own monotonic clock; peak RSS = VmHWM."
+        emit("%s. %s" % (wl.what, how))
         emit()
         emit(workload_table(stats, names))
         emit()
@@ -599,7 +617,7 @@ def main():
                 text += ", paired %.2f" % p
             ca, cb = med(wl, name, "cpu"), med(wl, base, "cpu")
             if ca and cb:
-                text += "; CPU %.2fx%s" % (ca / cb, "" if ca <= limit * cb else " (MISS by CPU too)")
+                text += "; CPU %.2fx%s" % (ca / cb, "" if ca <= limit * cb else " (over by CPU)")
             return a <= limit * b, text
 
         def time_target(wl, name, base, limit, what):
