@@ -11,17 +11,6 @@
 
 int shim_in_forked_child;
 
-static void lock(int *flag)
-{
-	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void unlock(int *flag)
-{
-	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
-}
-
 static void for_each_pool_lock(void (*action)(int *))
 {
 	if (shim_implicit_active)
@@ -37,21 +26,21 @@ static void for_each_pool_lock(void (*action)(int *))
 static void before_fork(void)
 {
 	shim_small_before_fork();
-	for_each_pool_lock(lock);
+	for_each_pool_lock(shim_lock);
 	shim_registry_before_fork();
 }
 
 static void after_fork_parent(void)
 {
 	shim_registry_after_fork();
-	for_each_pool_lock(unlock);
+	for_each_pool_lock(shim_unlock);
 	shim_small_after_fork();
 }
 
 static void after_fork_child(void)
 {
 	shim_registry_after_fork();
-	for_each_pool_lock(unlock);
+	for_each_pool_lock(shim_unlock);
 	shim_small_after_fork();
 	shim_in_forked_child = 1;
 	shim_large_after_fork_child();

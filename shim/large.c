@@ -39,22 +39,7 @@ static unsigned long global_live, sampled_peak_live;
 static int sample_due, sampling;
 long shim_node_pages_peak[SHIM_MAX_NODES];
 
-/* Pool locks this thread holds: a signal handler that calls mmap or munmap
- * while one is held takes the kernel's path instead of waiting for it. */
 SHIM_TLS int shim_locks_held;
-
-static void lock(int *flag)
-{
-	shim_locks_held++;
-	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void unlock(int *flag)
-{
-	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
-	shim_locks_held--;
-}
 
 static unsigned long long now_ns(void)
 {
@@ -305,9 +290,9 @@ static void *finish_alloc(struct shim_pool *pool, struct shim_block *block, size
 		errno = ENOMEM;
 		return NULL;
 	}
-	lock(&pool->lock);
+	shim_lock(&pool->lock);
 	live_insert(pool, block);
-	unlock(&pool->lock);
+	shim_unlock(&pool->lock);
 	account_alloc(pool->route, size, kind);
 	return block->ptr;
 }
@@ -349,10 +334,10 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	}
 
 	struct shim_block *expired[CACHE_SLOTS];
-	lock(&pool->lock);
+	shim_lock(&pool->lock);
 	struct shim_block *block = take_cached(pool, need);
 	int num_expired = take_expired(pool, expired, now_ns());
-	unlock(&pool->lock);
+	shim_unlock(&pool->lock);
 	release(pool, expired, num_expired);
 
 	if (block) {
@@ -403,7 +388,7 @@ void shim_large_free(struct shim_block *block)
 	if (lazy && !pool->is_cuda)
 		madvise(block->base, block->mapped, MADV_FREE);
 	unsigned long long now = now_ns();
-	lock(&pool->lock);
+	shim_lock(&pool->lock);
 	live_remove(pool, block);
 	num_expired = take_expired(pool, expired, now);
 	if (cacheable && pool->num_cached == CACHE_SLOTS) {
@@ -430,7 +415,7 @@ void shim_large_free(struct shim_block *block)
 		pool->cached_bytes += block->mapped;
 		block = NULL;
 	}
-	unlock(&pool->lock);
+	shim_unlock(&pool->lock);
 	release(pool, expired, num_expired);
 	if (block) {
 		area_unmap(pool, block->base, block->mapped);
@@ -586,7 +571,7 @@ void shim_large_unmap_range(void *addr, size_t len)
 				continue;
 			struct shim_block *gone[16];
 			int num_gone = 0;
-			lock(&pool->lock);
+			shim_lock(&pool->lock);
 			for (struct shim_block *b = pool->live, *next; b && num_gone < 16; b = next) {
 				next = b->next;
 				uintptr_t first = (uintptr_t)b->ptr;
@@ -596,7 +581,7 @@ void shim_large_unmap_range(void *addr, size_t len)
 						gone[num_gone++] = deleted;
 				}
 			}
-			unlock(&pool->lock);
+			shim_unlock(&pool->lock);
 			for (int i = 0; i < num_gone; i++)
 				shim_block_delete(gone[i]);
 		}
@@ -606,7 +591,7 @@ void shim_large_unmap_range(void *addr, size_t len)
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr)
 {
 	struct shim_pool *pool = block->pool;
-	lock(&pool->lock);
+	shim_lock(&pool->lock);
 	shim_registry_set(block->ptr, NULL); /* before the old range is released */
 	void *moved = shim_os_mremap(block->ptr, block->mapped, new_len, flags, new_addr);
 	if (moved == MAP_FAILED) {
@@ -620,7 +605,7 @@ void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, voi
 		__atomic_add_fetch(&global_live, mapped, __ATOMIC_RELAXED);
 		shim_registry_set(moved, block);
 	}
-	unlock(&pool->lock);
+	shim_unlock(&pool->lock);
 	return moved;
 }
 
@@ -642,7 +627,7 @@ void shim_large_sample_nodes(long *pages_per_node)
 			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
 			if (p >= 0 && !pool->present)
 				continue;
-			lock(&pool->lock);
+			shim_lock(&pool->lock);
 			for (struct shim_block *b = pool->live; b; b = b->next) {
 				if (pool->is_cuda && pool->route->rule->placement.kind == AMLSHIM_PLACE_CUDA_MANAGED)
 					continue;
@@ -659,7 +644,7 @@ void shim_large_sample_nodes(long *pages_per_node)
 					}
 				}
 			}
-			unlock(&pool->lock);
+			shim_unlock(&pool->lock);
 		}
 	}
 }

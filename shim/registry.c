@@ -69,29 +69,14 @@ int shim_registry_set(const void *ptr, struct shim_block *block)
 static struct shim_block *free_records;
 static int records_lock;
 
-/* Counted in shim_locks_held: a signal handler's mmap on this thread then
- * takes the kernel's path instead of waiting for this lock. */
-static void lock_records(void)
-{
-	shim_locks_held++;
-	while (__atomic_exchange_n(&records_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void unlock_records(void)
-{
-	__atomic_store_n(&records_lock, 0, __ATOMIC_RELEASE);
-	shim_locks_held--;
-}
-
 struct shim_block *shim_block_new(void)
 {
-	lock_records();
+	shim_lock(&records_lock);
 	if (!free_records) {
 		struct shim_block *slab = shim_os_mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
 		                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (slab == MAP_FAILED) {
-			unlock_records();
+			shim_unlock(&records_lock);
 			return NULL;
 		}
 		size_t count = SLAB_BYTES / sizeof(struct shim_block);
@@ -102,26 +87,26 @@ struct shim_block *shim_block_new(void)
 	}
 	struct shim_block *block = free_records;
 	free_records = block->next;
-	unlock_records();
+	shim_unlock(&records_lock);
 	*block = (struct shim_block){0};
 	return block;
 }
 
 void shim_block_delete(struct shim_block *block)
 {
-	lock_records();
+	shim_lock(&records_lock);
 	block->next = free_records;
 	free_records = block;
-	unlock_records();
+	shim_unlock(&records_lock);
 }
 
 /* fork: the record lock is held across it so the child gets it free. */
 void shim_registry_before_fork(void)
 {
-	lock_records();
+	shim_lock(&records_lock);
 }
 
 void shim_registry_after_fork(void)
 {
-	unlock_records();
+	shim_unlock(&records_lock);
 }

@@ -3,6 +3,7 @@
 #define AMLSHIM_SHIM_H
 
 #include <stddef.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -132,6 +133,22 @@ void *shim_large_mmap(struct shim_route *route, size_t len);
 void shim_large_unmap_range(void *addr, size_t len);
 extern unsigned long shim_mmap_live_blocks;
 extern SHIM_TLS int shim_locks_held;
+
+/* The shim's locks: short sections, no waiting on anything else. Each one
+ * held counts in shim_locks_held, so a signal handler's mmap or munmap on
+ * this thread takes the kernel's path instead of waiting for it. */
+static inline void shim_lock(int *flag)
+{
+	shim_locks_held++;
+	while (__atomic_exchange_n(flag, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static inline void shim_unlock(int *flag)
+{
+	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
+	shim_locks_held--;
+}
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr);
 void shim_large_after_fork_child(void);
 

@@ -252,29 +252,18 @@ int shim_small_init(int extra_classes)
 	return 0;
 }
 
-static void spin_lock(int *lock)
-{
-	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void spin_unlock(int *lock)
-{
-	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
-}
-
 /* The arena of a class for this thread's slot, created on first use. */
 static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
 {
 	if (!__atomic_load_n(&class->created[slot], __ATOMIC_ACQUIRE)) {
-		spin_lock(&class->lock);
+		shim_lock(&class->lock);
 		if (!class->created[slot]) {
 			extent_hooks_t *hooks = &class->hooks;
 			size_t len = sizeof(unsigned);
 			if (je_mallctl("arenas.create", &class->arena[slot], &len, &hooks, sizeof(hooks)) == 0)
 				__atomic_store_n(&class->created[slot], 1, __ATOMIC_RELEASE);
 		}
-		spin_unlock(&class->lock);
+		shim_unlock(&class->lock);
 		if (!class->created[slot])
 			return -1;
 	}
@@ -368,13 +357,13 @@ void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int
 void shim_small_before_fork(void)
 {
 	for (int c = 0; c < num_classes; c++)
-		spin_lock(&classes[c].lock);
+		shim_lock(&classes[c].lock);
 }
 
 void shim_small_after_fork(void)
 {
 	for (int c = 0; c < num_classes; c++)
-		spin_unlock(&classes[c].lock);
+		shim_unlock(&classes[c].lock);
 }
 
 int shim_small_class_of(const void *ptr)

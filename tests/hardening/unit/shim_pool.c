@@ -66,14 +66,14 @@ static void *counting_mmap(const struct aml_area_data *data, size_t size, struct
 	void *ptr = aml_area_mmap(&aml_area_linux, size, opts);
 	if (!ptr)
 		return NULL;
-	lock(&c->lock);
+	shim_lock(&c->lock);
 	CHECK(c->num_live < 4096, "too many live mappings");
 	c->live[c->num_live].ptr = ptr;
 	c->live[c->num_live].size = size;
 	c->num_live++;
 	c->maps++;
 	c->live_bytes += (long)size;
-	unlock(&c->lock);
+	shim_unlock(&c->lock);
 	return ptr;
 }
 
@@ -99,28 +99,28 @@ static int counting_find(struct counting *c, const void *ptr, size_t size)
 static int counting_munmap(const struct aml_area_data *data, void *ptr, size_t size)
 {
 	struct counting *c = (struct counting *)data;
-	lock(&c->lock);
+	shim_lock(&c->lock);
 	int found = counting_find(c, ptr, size);
 	CHECK(found >= 0, "%s: munmap of %p (%zu bytes), which the area never mapped or already unmapped", phase, ptr,
 	      size);
 	c->live_bytes -= (long)c->live[found].size;
 	c->live[found] = c->live[--c->num_live];
 	c->unmaps++;
-	unlock(&c->lock);
+	shim_unlock(&c->lock);
 	return aml_area_munmap(&aml_area_linux, ptr, size);
 }
 
 /* mremap'ed blocks change address and size under the area: follow them. */
 static void counting_moved(struct counting *c, void *old, void *fresh, size_t size)
 {
-	lock(&c->lock);
+	shim_lock(&c->lock);
 	int found = counting_find(c, old, 1);
 	if (found >= 0) {
 		c->live_bytes += (long)size - (long)c->live[found].size;
 		c->live[found].ptr = fresh;
 		c->live[found].size = size;
 	}
-	unlock(&c->lock);
+	shim_unlock(&c->lock);
 }
 
 static struct aml_area_ops counting_ops = {counting_mmap, counting_munmap, NULL};
@@ -173,10 +173,10 @@ static void drain_and_check(const char *when)
 		for (int p = -1; p < 1; p++) {
 			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[0];
 			struct shim_block *expired[CACHE_SLOTS];
-			lock(&pool->lock);
+			shim_lock(&pool->lock);
 			int n = take_expired(pool, expired, ~0ULL >> 1);
 			CHECK(pool->num_cached == 0 && pool->cached_bytes == 0, "%s: cache not empty after expiry", when);
-			unlock(&pool->lock);
+			shim_unlock(&pool->lock);
 			release(pool, expired, n);
 		}
 		int live_blocks = 0;
@@ -399,10 +399,10 @@ static void test_mmap_kind(void)
 	CHECK(shim_routes[0].live == 0, "live after munmap: %lu", shim_routes[0].live);
 	/* The area mapped p; the program unmapped it behind the area's back
 	 * (that is what munmap interposition is): drop the area's record. */
-	lock(&areas[0].lock);
+	shim_lock(&areas[0].lock);
 	areas[0].num_live = 0;
 	areas[0].live_bytes = 0;
-	unlock(&areas[0].lock);
+	shim_unlock(&areas[0].lock);
 }
 
 static void test_refusal(void)
