@@ -97,6 +97,8 @@ static int prepare(struct aml_area_hwloc_data *data, hwloc_topology_t topology)
 	if (err != AML_SUCCESS)
 		return err;
 	data->kernel_mode = mode;
+	if (mode == AML_MPOL_BIND)
+		aml_node_reserves_load();
 	__atomic_store_n(&data->ready, 1, __ATOMIC_RELEASE);
 	return AML_SUCCESS;
 }
@@ -136,6 +138,11 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 	int err = ensure_ready(data);
 	if (err != AML_SUCCESS) {
 		aml_errno = -err;
+		return NULL;
+	}
+	/* As the Linux area: full bound nodes would mean the OOM killer. */
+	if (data->kernel_mode == AML_MPOL_BIND && !aml_nodes_fit(data->raw_mask, size)) {
+		aml_errno = AML_ENOMEM;
 		return NULL;
 	}
 	int saved = errno;

@@ -17,70 +17,17 @@
 #include "internal.h"
 
 #define PREFERRED_MAXNODE (AML_AREA_HWLOC_MAX_NODES + 1) /* the kernel drops one bit */
-#define MIN_RESERVE ((uint64_t)4 << 20)
 
 /* What mmap needs per ranked node, ready to use. */
 struct ranked_target {
 	unsigned long mask[AML_MASK_WORDS];
-	char meminfo_path[64];
-	uint64_t reserve; /* bytes to leave free; 0: unknown, use 1/64 of total */
+	unsigned node;
 };
 
 struct preferred_area {
 	struct aml_area_hwloc_preferred_data ranking; /* first: the area's data */
 	struct ranked_target *targets;                /* in ranking order */
 };
-
-/* The "N kB" value after name in a node meminfo text, in bytes. */
-static int meminfo_field(const char *text, const char *name, uint64_t *bytes)
-{
-	const char *at = strstr(text, name);
-	if (!at)
-		return 0;
-	at += strlen(name);
-	while (*at == ' ')
-		at++;
-	if (*at < '0' || *at > '9')
-		return 0;
-	uint64_t value = 0;
-	while (*at >= '0' && *at <= '9')
-		value = value * 10 + (uint64_t)(*at++ - '0');
-	*bytes = value * 1024; /* the kernel writes kB */
-	return 1;
-}
-
-/* Bytes the node can still take, page aligned: MemFree (not MemAvailable:
- * a preferred allocation falls back to another node before it reclaims
- * page cache) less the reserve. SIZE_MAX when sysfs cannot tell. No stdio,
- * no malloc: this runs inside mmap. */
-static size_t node_room(const struct ranked_target *target, size_t page)
-{
-	char text[4096];
-	int fd = open(target->meminfo_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return SIZE_MAX;
-	size_t used = 0;
-	while (used < sizeof(text) - 1) {
-		ssize_t n = read(fd, text + used, sizeof(text) - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	text[used] = '\0';
-	uint64_t total, free_bytes;
-	if (!meminfo_field(text, "MemTotal:", &total) || !meminfo_field(text, "MemFree:", &free_bytes))
-		return SIZE_MAX;
-	uint64_t reserve = target->reserve;
-	if (!reserve)
-		reserve = total / 64 > MIN_RESERVE ? total / 64 : MIN_RESERVE;
-	if (free_bytes <= reserve)
-		return 0;
-	uint64_t room = (free_bytes - reserve) & ~(uint64_t)(page - 1);
-	return room > SIZE_MAX ? SIZE_MAX : (size_t)room;
-}
 
 static long prefer(void *addr, size_t len, const struct ranked_target *target)
 {
@@ -109,7 +56,9 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 	size_t len = (size + page - 1) & ~(page - 1), done = 0;
 	unsigned last = 0;
 	for (unsigned i = 0; i < area->ranking.num_nodes && done < len; i++) {
-		size_t room = node_room(&area->targets[i], page);
+		/* Free memory only: a preferred allocation goes to another
+		 * node before the kernel reclaims page cache for it. */
+		size_t room = aml_node_room(area->targets[i].node, AML_NODE_ROOM_FREE);
 		if (room == 0)
 			continue;
 		size_t part = room < len - done ? room : len - done;
@@ -194,49 +143,6 @@ static struct aml_area_ops preferred_ops = {
 	.fprintf = preferred_fprintf,
 };
 
-/* The free memory each ranked node keeps from a preferred allocation:
- * below its zones' low watermarks the kernel takes pages from another node
- * (and THP raises them to several percent of a node), so reserve each
- * zone's high watermark plus its largest lowmem protection, from
- * /proc/zoneinfo. Read once, at create time. */
-static void read_reserves(struct preferred_area *area)
-{
-	FILE *zoneinfo = fopen("/proc/zoneinfo", "re");
-	if (!zoneinfo)
-		return;
-	const uint64_t page = aml_os_page_size();
-	struct ranked_target *target = NULL;
-	char line[512];
-	while (fgets(line, sizeof(line), zoneinfo)) {
-		unsigned node;
-		unsigned long pages;
-		int at = 0;
-		if (sscanf(line, "Node %u, zone", &node) == 1) {
-			target = NULL;
-			for (unsigned i = 0; i < area->ranking.num_nodes; i++)
-				if (area->ranking.os_index[i] == node)
-					target = &area->targets[i];
-		} else if (!target) {
-			continue;
-		} else if (sscanf(line, " high %lu", &pages) == 1) {
-			target->reserve += pages * page;
-		} else if (sscanf(line, " protection: (%n", &at) == 0 && at > 0) {
-			unsigned long most = 0;
-			for (char *p = line + at, *end; *p && *p != ')'; p = end + (*end == ',')) {
-				unsigned long value = strtoul(p, &end, 10);
-				if (end == p)
-					break;
-				most = value > most ? value : most;
-			}
-			target->reserve += most * page;
-		}
-	}
-	fclose(zoneinfo);
-	for (unsigned i = 0; i < area->ranking.num_nodes; i++)
-		if (area->targets[i].reserve && area->targets[i].reserve < MIN_RESERVE)
-			area->targets[i].reserve = MIN_RESERVE;
-}
-
 static hwloc_topology_t resolve_topology(hwloc_topology_t topology)
 {
 	if (topology)
@@ -285,14 +191,13 @@ int aml_area_hwloc_ranked_create_cpuset(struct aml_area **area, hwloc_topology_t
 			break;
 		}
 		data->targets[i].mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
-		snprintf(data->targets[i].meminfo_path, sizeof(data->targets[i].meminfo_path),
-		         "/sys/devices/system/node/node%u/meminfo", node);
+		data->targets[i].node = node;
 	}
 	if (err != AML_SUCCESS) {
 		free(ret);
 		return -(aml_errno = -err);
 	}
-	read_reserves(data);
+	aml_node_reserves_load();
 	*area = ret;
 	return AML_SUCCESS;
 }

@@ -49,6 +49,21 @@ AML_HIDDEN int aml_raw_mask_nodes(const unsigned long *raw, int *nodes, int max_
 /* Writes "0-3,6"-style text of a raw mask into buf (always terminated). */
 AML_HIDDEN void aml_raw_mask_format(const unsigned long *raw, char *buf, size_t len);
 
+/* Free memory per node (node_memory.c). The reserves (what the kernel keeps
+ * free on each node) are read once, by area creation, before any
+ * aml_node_room call that should use them. */
+AML_HIDDEN void aml_node_reserves_load(void);
+enum aml_node_room_kind {
+	AML_NODE_ROOM_FREE,    /* free memory only: before the kernel spills */
+	AML_NODE_ROOM_RECLAIM, /* plus page cache it would reclaim: before it OOMs */
+};
+/* Bytes the node can still take, page aligned, less its reserve; SIZE_MAX
+ * when sysfs cannot tell. Neither mallocs nor changes errno. */
+AML_HIDDEN size_t aml_node_room(unsigned node, enum aml_node_room_kind kind);
+/* 1 when the nodes of raw (or sysfs cannot tell) can take size bytes
+ * (AML_NODE_ROOM_RECLAIM), else 0. */
+AML_HIDDEN int aml_nodes_fit(const unsigned long *raw, size_t size);
+
 /* Loads aml_topology once (thread-safe); AML_SUCCESS or -AML_ENOTSUP. */
 AML_HIDDEN int aml_hwloc_topology_init(void);
 AML_HIDDEN void aml_hwloc_topology_fini(void);

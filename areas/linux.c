@@ -119,6 +119,12 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 		fd = o->fd;
 		offset = o->offset;
 	}
+	/* A bound page fault on full nodes ends in the OOM killer: refuse
+	 * now what the nodes cannot hold. */
+	if ((flags & MAP_ANONYMOUS) && !aml_area_linux_fits(data, size)) {
+		aml_errno = AML_ENOMEM;
+		return NULL;
+	}
 	int saved = errno;
 	void *ptr = aml_os_mmap(hint, size, prot, flags, fd, offset);
 	if (ptr == MAP_FAILED) {
@@ -134,6 +140,11 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 		return NULL;
 	}
 	return ptr;
+}
+
+int aml_area_linux_fits(const struct aml_area_linux_data *data, size_t size)
+{
+	return data->policy != AML_AREA_LINUX_POLICY_BIND || aml_nodes_fit(data->raw_mask, size);
 }
 
 int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const size_t size)
@@ -234,6 +245,8 @@ int aml_area_linux_create(struct aml_area **area, const struct bitmask *nodemask
 		}
 		copy_bitmask_to_bitmask((struct bitmask *)nodemask, data->nodeset);
 	}
+	if (policy == AML_AREA_LINUX_POLICY_BIND)
+		aml_node_reserves_load();
 	if ((policy == AML_AREA_LINUX_POLICY_PREFERRED_MANY || policy == AML_AREA_LINUX_POLICY_LOCAL) &&
 	    !kernel_has_policy(data)) {
 		err = -AML_ENOTSUP;

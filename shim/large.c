@@ -297,12 +297,25 @@ static void *finish_alloc(struct shim_pool *pool, struct shim_block *block, size
 	return block->ptr;
 }
 
+/* The area could not place an allocation (bound nodes full, a device out
+ * of memory): said once per rule, then counted in the report. */
+static void warn_unplaced(struct shim_route *route, size_t need)
+{
+	if (__atomic_exchange_n(&route->warned_unplaced, 1, __ATOMIC_RELAXED))
+		return;
+	int err = aml_errno;
+	shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation could not be placed (%s); %s (said once)",
+	         route->rule ? route->rule->placement.text : "default", need >> 10, aml_strerror(err),
+	         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
+}
+
 static void *map_block(struct shim_pool **pool, struct shim_block *block, size_t need)
 {
 	void *base = area_map(*pool, need);
 	if (!base && *pool != &(*pool)->route->fallback) {
 		struct shim_route *route = (*pool)->route;
 		add(&route->fallbacks, 1);
+		warn_unplaced(route, need);
 		if (shim_policy.strict)
 			return NULL;
 		*pool = &route->fallback;
@@ -458,6 +471,14 @@ static void *remap_block(struct shim_block *block, size_t size)
 	return moved;
 }
 
+static int room_to_grow(const struct shim_pool *pool, const struct shim_block *block, size_t size)
+{
+	if (!pool->binds || size <= block->mapped)
+		return 1;
+	const struct aml_area_linux_data *data = (const struct aml_area_linux_data *)pool->area->data;
+	return aml_area_linux_fits(data, size - block->mapped);
+}
+
 void *shim_large_realloc(struct shim_block *block, size_t size)
 {
 	struct shim_route *target = size >= shim_large_min ? shim_route_for(size) : NULL;
@@ -470,7 +491,9 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 			block->requested = size;
 			return block->ptr;
 		}
-		if (pool->can_remap && block->base == block->ptr) {
+		/* Growing in place on bound nodes that cannot take the growth
+		 * would end in the OOM killer: the move below asks the area. */
+		if (pool->can_remap && block->base == block->ptr && room_to_grow(pool, block, size)) {
 			void *moved = remap_block(block, size);
 			if (moved)
 				return moved;
@@ -497,7 +520,8 @@ void *shim_large_mmap(struct shim_route *route, size_t len)
 	size_t need = (len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
 	if (!map_block(&pool, block, need)) {
 		shim_block_delete(block);
-		return NULL;
+		/* Strict: the placement failed, so the mapping does. */
+		return shim_policy.strict ? MAP_FAILED : NULL;
 	}
 	void *ptr = finish_alloc(pool, block, need, SHIM_PAGE, SHIM_BLOCK_MMAP);
 	if (ptr)

@@ -11,6 +11,7 @@ struct shim_pool {
 	struct shim_route *route;
 	int present;                  /* per-node pools: this node has one */
 	int can_remap, is_cuda;
+	int binds;                    /* a Linux bind area: growth must fit its nodes */
 	int lock;
 	struct shim_block *live;      /* blocks the program holds */
 	struct shim_block *cache[SHIM_CACHE_SLOTS]; /* freed blocks kept for reuse */
@@ -31,6 +32,7 @@ struct shim_route {
 	int small_class;                        /* small sizes: this small-path class */
 	int populates;                          /* the area makes allocations resident */
 	int warned_populate;
+	int warned_unplaced;                    /* an area failed: said once */
 	char area_text[256];                    /* what the report prints */
 	char note[256];                         /* why it fell back, source of a ranking */
 	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;

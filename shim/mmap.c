@@ -32,6 +32,10 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		if (route && route != &shim_implicit_route) {
 			int saved = errno;
 			void *ptr = shim_large_mmap(route, len);
+			if (ptr == MAP_FAILED) {
+				errno = ENOMEM;
+				return MAP_FAILED;
+			}
 			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */
 				shim_os_populate(ptr, len);
 			errno = saved;

@@ -151,3 +151,35 @@ print(m[4096:4097])"
 	[[ ${stderr_lines[0]} == "amlshim: AMLSHIM_STATS_FILE='/nonexistent-dir/report.json'"*"cannot write"*"No such file or directory"* ]] ||
 		fail "not the expected warning: $stderr"
 }
+
+# More than node 0 holds, under bind:0: the area refuses at once (the kernel
+# would OOM-kill at the page faults), the shim says so in one line, counts a
+# fallback and lets the kernel default answer (here, with more than the
+# machine has, the same refusal as a plain run's); AMLSHIM_STRICT=1 makes the
+# placement failure the mapping's. The VM test vm/full_node shows the
+# fallback succeeding where the machine has room.
+@test "bind:0 with more than the node holds: one warning, a fallback, the kernel's answer; strict fails" {
+	local too_big
+	too_big=$(( $(numactl -H 2>/dev/null | awk '/^node 0 size:/ {print $4}') + 1024 ))
+	[ "$too_big" -gt 1024 ] || skip "numactl cannot tell node 0's size"
+	local prog="import mmap
+try:
+    m = mmap.mmap(-1, ${too_big} << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    print('mapped')
+except OSError as e:
+    print('refused', e.errno)"
+	run env "$PYTHON" -c "$prog"
+	local plain=$output
+	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=bind:0 AMLSHIM_STATS=json \
+		AMLSHIM_STATS_FILE="$BATS_TEST_TMPDIR/r.json" "$PYTHON" -c "$prog"
+	assert_success
+	assert_output "$plain"
+	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+	[[ "$stderr" == "amlshim: bind:0: a $(( too_big << 10 )) KiB allocation could not be placed (Not enough memory); it gets the kernel default (said once)" ]]
+	json_check "$BATS_TEST_TMPDIR/r.json" 'rule["bind:0"]["fallbacks"] == 1'
+
+	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=bind:0 AMLSHIM_STRICT=1 "$PYTHON" -c "$prog"
+	assert_success
+	assert_output 'refused 12'
+	[[ "$stderr" == *"AMLSHIM_STRICT=1: it fails with ENOMEM (said once)" ]]
+}

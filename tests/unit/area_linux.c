@@ -99,8 +99,28 @@ int main(void)
 		check_area(AML_AREA_LINUX_POLICY_BIND, subset, n);
 	}
 
-	/* Newer kernel policies: work, or say not supported. */
+	/* A bind the node cannot hold is refused at once (AML_ENOMEM), not
+	 * left to the OOM killer; what fits is given; interleave is not
+	 * checked (the kernel spreads and spills it). */
 	struct aml_area *area;
+	long long node_bytes = numa_node_size64(nodes[0], NULL);
+	CHECK(node_bytes > 0, "size of node %d", nodes[0]);
+	size_t too_big = (size_t)node_bytes + ((size_t)1 << 30);
+	struct bitmask *first = mask_of(&nodes[0], 1);
+	CHECK_EQ(aml_area_linux_create(&area, first, AML_AREA_LINUX_POLICY_BIND), AML_SUCCESS);
+	numa_bitmask_free(first);
+	aml_errno = AML_SUCCESS;
+	CHECK(aml_area_mmap(area, too_big, NULL) == NULL, "bind: %zu MiB mapped on a node of %lld MiB",
+	      too_big >> 20, node_bytes >> 20);
+	CHECK_EQ(aml_errno, AML_ENOMEM);
+	CHECK_EQ(aml_area_linux_fits((struct aml_area_linux_data *)area->data, too_big), 0);
+	CHECK_EQ(aml_area_linux_fits((struct aml_area_linux_data *)area->data, 1 << 20), 1);
+	p = aml_area_mmap(area, 1 << 20, NULL);
+	CHECK(p != NULL, "bind, 1 MiB: %s", aml_strerror(aml_errno));
+	aml_area_munmap(area, p, 1 << 20);
+	aml_area_linux_destroy(&area);
+
+	/* Newer kernel policies: work, or say not supported. */
 	int ret = aml_area_linux_create(&area, NULL, AML_AREA_LINUX_POLICY_PREFERRED_MANY);
 	CHECK(ret == AML_SUCCESS || ret == -AML_ENOTSUP, "preferred-many: %d", ret);
 	if (ret == AML_SUCCESS) {

@@ -60,6 +60,14 @@ void *aml_area_linux_mmap(const struct aml_area_data *data, size_t size,
                           struct aml_area_mmap_options *opts);
 int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const size_t size);
 int aml_area_linux_fprintf(const struct aml_area_data *data, FILE *stream, const char *prefix);
+/* 0 when the area binds (AML_AREA_LINUX_POLICY_BIND) and its nodes cannot
+ * take size more bytes: their free memory, plus page cache the kernel would
+ * reclaim, less what it keeps free. 1 otherwise, or when sysfs cannot tell.
+ * mmap of anonymous memory fails with AML_ENOMEM in that case instead of
+ * leaving the kernel to OOM-kill a process at the page fault. It reads
+ * sysfs at each call (a few microseconds per node) and counts only pages
+ * already in use: mappings not yet touched are not seen. */
+int aml_area_linux_fits(const struct aml_area_linux_data *data, size_t size);
 /* Applies the area's policy to [ptr, ptr+size) (page aligned). */
 int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t size);
 /* 1 when the kernel reports the area's policy and nodes for the range
