@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <amlshim.h>
+#include "jemalloc_api.h"
 #include "shim.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -60,7 +61,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 	return shim_small_aligned(alignment, size);
 }
 
-EXPORT void *malloc(size_t size)
+static __attribute__((noinline)) void *malloc_slow(size_t size)
 {
 	if (SHIM_LIKELY(shim_ready())) {
 		if (SHIM_LIKELY(size < shim_large_min))
@@ -69,6 +70,18 @@ EXPORT void *malloc(size_t size)
 	}
 	count_bootstrap();
 	return __libc_malloc(size);
+}
+
+/* The common case in a few instructions: a thread bound to its arena asks
+ * for a size no rule claims. */
+EXPORT void *malloc(size_t size)
+{
+	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_large_min)) {
+		void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
+		if (SHIM_LIKELY(ptr != NULL))
+			return ptr;
+	}
+	return malloc_slow(size);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
@@ -87,7 +100,7 @@ EXPORT void *calloc(size_t count, size_t size)
 	return __libc_calloc(count, size);
 }
 
-EXPORT void free(void *ptr)
+static __attribute__((noinline)) void free_slow(void *ptr)
 {
 	if (!ptr)
 		return;
@@ -104,6 +117,18 @@ EXPORT void free(void *ptr)
 		}
 	}
 	errno = saved;
+}
+
+/* A class-0 small pointer goes straight back to jemalloc: its free path
+ * leaves errno alone (the extent hooks, its only system calls on that
+ * path, save and restore it). */
+EXPORT void free(void *ptr)
+{
+	if (SHIM_LIKELY((uintptr_t)ptr - shim_small_base < shim_small_class0_size)) {
+		je_free(ptr);
+		return;
+	}
+	free_slow(ptr);
 }
 
 /* Moves a pointer into a new home: copy what fits, free the old one. */

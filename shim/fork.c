@@ -44,6 +44,7 @@ static void after_fork_child(void)
 	shim_small_after_fork();
 	shim_in_forked_child = 1;
 	shim_large_after_fork_child();
+	shim_small_after_fork_child();
 }
 
 void shim_fork_install(void)

@@ -74,6 +74,10 @@ extern int shim_stderr_open;
 
 /* ---- small.c: jemalloc arenas on a reserved range ---- */
 extern uintptr_t shim_small_base, shim_small_size;
+/* Fast paths (alloc.c): a bound thread may call the private jemalloc
+ * directly; a pointer in class 0's slice goes straight back to it. */
+extern SHIM_TLS int shim_small_bound;
+extern uintptr_t shim_small_class0_size;
 static inline int shim_small_owns(const void *ptr)
 {
 	return (uintptr_t)ptr - shim_small_base < shim_small_size;
@@ -95,6 +99,7 @@ void *shim_small_realloc(void *ptr, size_t size);
 void shim_small_free(void *ptr);
 size_t shim_small_usable(void *ptr);
 void shim_small_describe(char *buf, size_t len);
+void shim_small_after_fork_child(void); /* only this thread is left */
 
 /* ---- registry.c: large blocks by address ---- */
 enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP };
@@ -128,6 +133,7 @@ void shim_route_count_small(struct shim_route *route, size_t size);
 void shim_large_free(struct shim_block *block);
 void *shim_large_realloc(struct shim_block *block, size_t size);
 size_t shim_large_usable(const struct shim_block *block);
+/* NULL: not placed, the kernel maps it; MAP_FAILED: strict, placement failed. */
 void *shim_large_mmap(struct shim_route *route, size_t len);
 /* munmap: placed mappings inside the range lose that part. */
 void shim_large_unmap_range(void *addr, size_t len);

@@ -8,6 +8,8 @@
  * (a cache hit would ignore the arena and mix placements). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,9 +50,18 @@ static struct small_class classes[SHIM_MAX_CLASSES];
 static int num_classes;
 static int small_enabled;
 static unsigned num_arenas;
-static unsigned next_slot;
+/* Threads bound to each slot's arenas now: a new thread takes the least
+ * loaded slot (as jemalloc's own arena choice does), so a program whose
+ * threads come and go keeps reusing the same few arenas instead of
+ * spreading its objects over all of them. */
+static unsigned slot_threads[MAX_ARENAS];
+static pthread_key_t slot_key;
+static int slot_key_ready;
+static void thread_gone(void *slot_plus_one);
 static size_t thread_arena_mib[3], thread_arena_miblen = 3;
-static SHIM_TLS int thread_bound;
+SHIM_TLS int shim_small_bound; /* this thread is bound to a class-0 arena */
+#define thread_bound shim_small_bound
+uintptr_t shim_small_class0_size;
 static SHIM_TLS unsigned thread_slot;
 
 /* Applies a class's placement to a range; 0 or -1. MPOL_LOCAL takes no
@@ -234,6 +245,7 @@ int shim_small_init(int extra_classes)
 		 * would look like ours for a moment. */
 		__atomic_store_n(&shim_small_base, (uintptr_t)range, __ATOMIC_RELEASE);
 		__atomic_store_n(&shim_small_size, (uintptr_t)num_classes << slice_shift, __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_small_class0_size, (uintptr_t)1 << slice_shift, __ATOMIC_RELEASE);
 		break;
 	}
 	if (!shim_small_size) {
@@ -248,6 +260,7 @@ int shim_small_init(int extra_classes)
 		shim_log(AMLSHIM_LOG_WARN, "jemalloc has no thread.arena control; small objects stay with glibc");
 		return -1;
 	}
+	slot_key_ready = pthread_key_create(&slot_key, thread_gone) == 0;
 	small_enabled = 1;
 	return 0;
 }
@@ -271,16 +284,38 @@ static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
 	return 0;
 }
 
+static void thread_gone(void *slot_plus_one)
+{
+	__atomic_sub_fetch(&slot_threads[(uintptr_t)slot_plus_one - 1], 1, __ATOMIC_RELAXED);
+}
+
+static unsigned least_loaded_slot(void)
+{
+	unsigned best = 0, best_threads = UINT_MAX;
+	for (unsigned s = 0; s < num_arenas; s++) {
+		unsigned threads = __atomic_load_n(&slot_threads[s], __ATOMIC_RELAXED);
+		if (threads < best_threads) {
+			best = s;
+			best_threads = threads;
+		}
+	}
+	return best;
+}
+
 /* Binds this thread to a class-0 arena: from then on plain jemalloc calls
  * (with the thread cache) serve it. */
 static int bind_thread(void)
 {
-	thread_slot = __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED) % num_arenas;
+	thread_slot = least_loaded_slot();
 	unsigned index;
 	if (arena_of(&classes[0], thread_slot, &index) != 0 ||
 	    je_mallctlbymib(thread_arena_mib, thread_arena_miblen, NULL, NULL, &index, sizeof(index)) != 0)
 		return -1;
 	thread_bound = 1;
+	__atomic_add_fetch(&slot_threads[thread_slot], 1, __ATOMIC_RELAXED);
+	/* Bound first: a key past the first 32 makes glibc allocate here. */
+	if (slot_key_ready)
+		pthread_setspecific(slot_key, (void *)(uintptr_t)(thread_slot + 1));
 	return 0;
 }
 
@@ -404,6 +439,14 @@ void shim_small_free(void *ptr)
 size_t shim_small_usable(void *ptr)
 {
 	return je_malloc_usable_size(ptr);
+}
+
+void shim_small_after_fork_child(void)
+{
+	for (unsigned s = 0; s < MAX_ARENAS; s++)
+		slot_threads[s] = 0;
+	if (thread_bound)
+		slot_threads[thread_slot] = 1;
 }
 
 void shim_small_describe(char *buf, size_t len)
