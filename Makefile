@@ -48,7 +48,7 @@ JEMALLOC_PIC ?= $(shell $(CC) -print-file-name=libjemalloc_pic.a)
 JEMALLOC_PRIVATE := $(BUILD)/jemalloc/jemalloc-private.o
 SHIM_CFLAGS := -fvisibility=hidden -ftls-model=initial-exec -Ipolicy -Ishim
 # No hwloc: the shim opens libaml.so (and so hwloc) only for ranked policies.
-SHIM_LIBS := -lnuma -ldl -lpthread -lm
+SHIM_LIBS := -ldl -lpthread
 
 .SECONDARY:
 .PHONY: all lib tests check check-unit install uninstall clean deps
