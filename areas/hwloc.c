@@ -165,18 +165,6 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 	return ptr;
 }
 
-static int hwloc_area_munmap(const struct aml_area_data *data, void *ptr, size_t size)
-{
-	(void)data;
-	int saved = errno;
-	if (aml_os_munmap(ptr, size) != 0) {
-		int err = aml_errno_from_os(errno);
-		errno = saved;
-		return -(aml_errno = err);
-	}
-	return AML_SUCCESS;
-}
-
 static int hwloc_area_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
 {
 	struct aml_area_hwloc_data *data = (struct aml_area_hwloc_data *)area_data;
@@ -201,7 +189,7 @@ static int hwloc_area_fprintf(const struct aml_area_data *area_data, FILE *strea
 
 static struct aml_area_ops hwloc_ops = {
 	.mmap = hwloc_area_mmap,
-	.munmap = hwloc_area_munmap,
+	.munmap = aml_area_linux_munmap, /* a plain munmap, as every mmap-based area */
 	.fprintf = hwloc_area_fprintf,
 };
 

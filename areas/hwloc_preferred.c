@@ -79,18 +79,6 @@ fail:
 	return NULL;
 }
 
-static int preferred_munmap(const struct aml_area_data *data, void *ptr, size_t size)
-{
-	(void)data;
-	int saved = errno;
-	if (aml_os_munmap(ptr, size) != 0) {
-		int err = aml_errno_from_os(errno);
-		errno = saved;
-		return -(aml_errno = err);
-	}
-	return AML_SUCCESS;
-}
-
 /* "400000 MiB/s", "130 ns", "65536 MiB", "distance 10", "local", ... */
 static void format_value(const struct aml_area_hwloc_preferred_data *r, unsigned i, char *buf, size_t len)
 {
@@ -139,7 +127,7 @@ static int preferred_fprintf(const struct aml_area_data *area_data, FILE *stream
 
 static struct aml_area_ops preferred_ops = {
 	.mmap = preferred_mmap,
-	.munmap = preferred_munmap,
+	.munmap = aml_area_linux_munmap, /* a plain munmap, as every mmap-based area */
 	.fprintf = preferred_fprintf,
 };
 

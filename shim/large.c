@@ -305,7 +305,7 @@ static void warn_unplaced(struct shim_route *route, size_t need)
 		return;
 	int err = aml_errno;
 	shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation could not be placed (%s); %s (said once)",
-	         route->rule ? route->rule->placement.text : "default", need >> 10, aml_strerror(err),
+	         route->rule->placement.text, need >> 10, aml_strerror(err),
 	         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
 }
 
@@ -473,10 +473,10 @@ static void *remap_block(struct shim_block *block, size_t size)
 
 static int room_to_grow(const struct shim_pool *pool, const struct shim_block *block, size_t size)
 {
-	if (!pool->binds || size <= block->mapped)
+	/* Only a Linux area can bind here (fits says yes to its other policies). */
+	if (!pool->area || pool->area->ops->mmap != aml_area_linux_mmap || size <= block->mapped)
 		return 1;
-	const struct aml_area_linux_data *data = (const struct aml_area_linux_data *)pool->area->data;
-	return aml_area_linux_fits(data, size - block->mapped);
+	return aml_area_linux_fits((const struct aml_area_linux_data *)pool->area->data, size - block->mapped);
 }
 
 void *shim_large_realloc(struct shim_block *block, size_t size)

@@ -11,7 +11,6 @@ struct shim_pool {
 	struct shim_route *route;
 	int present;                  /* per-node pools: this node has one */
 	int can_remap, is_cuda;
-	int binds;                    /* a Linux bind area: growth must fit its nodes */
 	int lock;
 	struct shim_block *live;      /* blocks the program holds */
 	struct shim_block *cache[SHIM_CACHE_SLOTS]; /* freed blocks kept for reuse */

@@ -18,10 +18,9 @@ static const char *rules_variable(void)
 	return rules && *rules ? "AMLSHIM_RULES" : "AMLSHIM_POLICY";
 }
 
-static void set_pool(struct shim_pool *pool, const struct amlshim_resolved *resolved, int binds)
+static void set_pool(struct shim_pool *pool, const struct amlshim_resolved *resolved)
 {
 	pool->area = resolved->area;
-	pool->binds = binds;
 	pool->can_remap = resolved->can_remap;
 	pool->is_cuda = resolved->is_cuda;
 	pool->present = 1;
@@ -53,7 +52,7 @@ static int resolve_route(struct shim_route *route)
 		shim_small_set_placement(route->small_class, placement);
 	route->per_node = resolved.per_node;
 	int slot = resolved.per_node ? cpu_nodes[0] : 0;
-	set_pool(&route->pools[slot], &resolved, placement->kind == AMLSHIM_PLACE_BIND);
+	set_pool(&route->pools[slot], &resolved);
 	amlshim_describe_area(resolved.area, route->area_text, sizeof(route->area_text));
 	if (resolved.source[0])
 		snprintf(route->note, sizeof(route->note), "ranked by %s", resolved.source);
@@ -63,7 +62,7 @@ static int resolve_route(struct shim_route *route)
 		if (cpu_nodes[i] >= SHIM_MAX_NODES ||
 		    amlshim_resolve(placement, cpu_nodes[i], &other, why, sizeof(why)) != 0)
 			continue;
-		set_pool(&route->pools[cpu_nodes[i]], &other, 0);
+		set_pool(&route->pools[cpu_nodes[i]], &other);
 	}
 	return 0;
 }

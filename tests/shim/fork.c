@@ -117,25 +117,6 @@ static void child(int round)
 	_exit(0);
 }
 
-/* Waits for a child for at most CHILD_SECONDS + 5; its exit status, or -1. */
-static int wait_child(pid_t pid)
-{
-	double end = shim_test_now() + CHILD_SECONDS + 5;
-	for (;;) {
-		int status;
-		pid_t done = waitpid(pid, &status, WNOHANG);
-		CHECK(done >= 0, "waitpid: %s", strerror(errno));
-		if (done == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (shim_test_now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		usleep(1000);
-	}
-}
-
 static void check_child_report(pid_t pid, int round)
 {
 	char path[PATH_MAX];
@@ -175,7 +156,7 @@ static int worker(void)
 		if (pid == 0)
 			child(round);
 		free(mine);
-		int status = wait_child(pid);
+		int status = shim_test_wait(pid, CHILD_SECONDS + 5);
 		CHECK(status != -1, "forked child %d (round %d) hung: killed", (int)pid, round);
 		CHECK(status == 0, "forked child %d (round %d) exited with %d", (int)pid, round, status);
 		check_child_report(pid, round);

@@ -263,6 +263,26 @@ static inline void shim_test_start(char **argv, const char *const *env)
 	exit(1);
 }
 
+/* Waits for child pid at most timeout_s seconds: its exit status, 128+N
+ * for a signal N, or -1 when it had to be killed. */
+static inline int shim_test_wait(pid_t pid, double timeout_s)
+{
+	double end = shim_test_now() + timeout_s;
+	for (;;) {
+		int status;
+		pid_t done = waitpid(pid, &status, WNOHANG);
+		CHECK(done >= 0, "waitpid: %s", strerror(errno));
+		if (done == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (shim_test_now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		usleep(1000);
+	}
+}
+
 /* Runs this program again (argv: its argv[0], then args, NULL-terminated)
  * under the shim (LD_PRELOAD is inherited) with the AMLSHIM_* variables of
  * env only. Waits at most timeout_s seconds. Returns the exit status, 128+N
@@ -280,20 +300,7 @@ static inline int shim_test_spawn(char *const *args, const char *const *env, int
 	free(envp);
 	if (pid_out)
 		*pid_out = pid;
-	double end = shim_test_now() + timeout_s;
-	for (;;) {
-		int status;
-		pid_t done = waitpid(pid, &status, WNOHANG);
-		CHECK(done >= 0, "waitpid: %s", strerror(errno));
-		if (done == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (shim_test_now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		usleep(2000);
-	}
+	return shim_test_wait(pid, timeout_s);
 }
 
 /* A fresh private directory under $TMPDIR or /tmp (remove it with

@@ -12,7 +12,9 @@
  *   with one warning, the fallback counted in the report, and output byte
  *   for byte a plain run's; with AMLSHIM_STRICT=1 malloc returns NULL (the
  *   program reports it and exits 1, it is not killed); preferred:N fills
- *   the node and spills, output identical.
+ *   the node and spills, output identical; a block grown by realloc past
+ *   the node under bind:N moves to the kernel default (mremap in place
+ *   would keep the binding and fault on the full node).
  * The node is the VM's HBM-like node (AMLVM_BW_BEST): no CPU of it runs
  * anything else. */
 #include <sys/mman.h>
@@ -116,16 +118,16 @@ static void areas_test(void)
 	aml_area_linux_destroy(&bind);
 }
 
-/* touch256 asking for more than the node, under the shim with `policy`
- * (and AMLSHIM_STRICT=1 when strict). */
-static struct shim_vm_run run_touch(const char *policy, const char *mib, int strict)
+/* A program (touch256 or grow) asking for more than the node, under the
+ * shim with `policy` (and AMLSHIM_STRICT=1 when strict). */
+static struct shim_vm_run run_program(const char *program, const char *policy, const char *mib, int strict)
 {
-	char *argv[] = {(char *)shim_vm_program("touch256"), (char *)mib, NULL};
+	char *argv[] = {(char *)shim_vm_program(program), (char *)mib, NULL};
 	char policy_var[64];
 	snprintf(policy_var, sizeof(policy_var), "AMLSHIM_POLICY=%s", policy);
 	char *env[] = {policy_var, strict ? "AMLSHIM_STRICT=1" : NULL, NULL};
 	vm_run_on_node(0);
-	printf("AMLSHIM_POLICY=%s%s touch256 %s\n", policy, strict ? " AMLSHIM_STRICT=1" : "", mib);
+	printf("AMLSHIM_POLICY=%s%s %s %s\n", policy, strict ? " AMLSHIM_STRICT=1" : "", program, mib);
 	struct shim_vm_run run = shim_vm_spawn(argv, env, 1);
 	shim_vm_print_output("stdout", run.out);
 	shim_vm_print_output("stderr", run.err);
@@ -151,7 +153,7 @@ static void shim_test(int nodes)
 	struct shim_vm_run plain = shim_vm_plain_run("touch256, plain", argv, NULL);
 
 	/* bind: one warning, the kernel default, the same output. */
-	struct shim_vm_run run = run_touch(bind, mib, 0);
+	struct shim_vm_run run = run_program("touch256", bind, mib, 0);
 	CHECK(run.status == 0, "%s: exit %d (137: OOM-killed)", bind, run.status);
 	CHECK(strcmp(run.out, plain.out) == 0, "%s: stdout differs from the plain run's", bind);
 	CHECK(count_lines_with(run.err, "could not be placed") == 1 &&
@@ -164,7 +166,7 @@ static void shim_test(int nodes)
 	shim_vm_run_free(&run);
 
 	/* bind, strict: malloc fails, the program says so and exits 1. */
-	run = run_touch(bind, mib, 1);
+	run = run_program("touch256", bind, mib, 1);
 	CHECK(run.status == 1, "%s, strict: exit %d, want 1 (137: OOM-killed)", bind, run.status);
 	CHECK(strstr(run.err, "AMLSHIM_STRICT=1: it fails with ENOMEM") != NULL, "%s, strict: no warning", bind);
 	CHECK(strstr(run.err, "malloc: Cannot allocate memory") != NULL, "%s, strict: malloc did not fail with ENOMEM",
@@ -173,7 +175,7 @@ static void shim_test(int nodes)
 	shim_vm_run_free(&run);
 
 	/* preferred: the node fills, the rest spills, same output. */
-	run = run_touch(preferred, mib, 0);
+	run = run_program("touch256", preferred, mib, 0);
 	CHECK(run.status == 0, "%s: exit %d", preferred, run.status);
 	CHECK(strcmp(run.out, plain.out) == 0 && strcmp(run.err, plain.err) == 0,
 	      "%s: output differs from the plain run's", preferred);
@@ -186,6 +188,22 @@ static void shim_test(int nodes)
 	CHECK(r.peak_pages[node] > pages / 2 && r.peak_pages[node] < pages,
 	      "%s: node %d holds %ld of %ld pages (want it filled, and the rest elsewhere)", preferred, node,
 	      r.peak_pages[node], pages);
+	shim_vm_run_free(&run);
+	shim_vm_run_free(&plain);
+
+	/* bind: a 64 MiB block grown by realloc past the node. Grown in place
+	 * (mremap keeps the binding) its new pages would fault on the full
+	 * node; the shim moves it instead, through the area, which refuses. */
+	char *grow_argv[] = {(char *)shim_vm_program("grow"), mib, NULL};
+	plain = shim_vm_plain_run("grow, plain", grow_argv, NULL);
+	run = run_program("grow", bind, mib, 0);
+	CHECK(run.status == 0, "%s, realloc growth: exit %d (137: OOM-killed)", bind, run.status);
+	CHECK(strcmp(run.out, plain.out) == 0, "%s, realloc growth: stdout differs from the plain run's", bind);
+	CHECK(strstr(run.err, "could not be placed") != NULL, "%s, realloc growth: no warning", bind);
+	r = shim_vm_parse_report(run.report);
+	shim_vm_print_report(bind, &r, nodes);
+	CHECK(r.moves == 1 && r.fallbacks == 1, "%s, realloc growth: %lu moves, %lu fallbacks, want 1 and 1", bind,
+	      r.moves, r.fallbacks);
 	shim_vm_run_free(&run);
 	shim_vm_run_free(&plain);
 }

@@ -219,7 +219,7 @@ struct shim_vm_report {
 	long peak_pages[VM_MAX_NODES];
 	int rules;                 /* entries in "rules" */
 	/* The first rule's fields. */
-	unsigned long count, bytes, fallbacks, peak_bytes;
+	unsigned long count, bytes, fallbacks, peak_bytes, moves;
 	char policy[128], area[512], note[256];
 };
 
@@ -280,6 +280,8 @@ static inline struct shim_vm_report shim_vm_parse_report(const char *json)
 	CHECK(found, "no peak_bytes in the rule");
 	r.fallbacks = (unsigned long)shim_vm_json_number(rule, rule_end, "fallbacks", &found);
 	CHECK(found, "no fallbacks in the rule");
+	r.moves = (unsigned long)shim_vm_json_number(rule, rule_end, "realloc_moves", &found);
+	CHECK(found, "no realloc_moves in the rule");
 	CHECK(shim_vm_json_string(rule, rule_end, "policy", r.policy, sizeof(r.policy)) == 0, "no policy");
 	CHECK(shim_vm_json_string(rule, rule_end, "area", r.area, sizeof(r.area)) == 0, "no area");
 	CHECK(shim_vm_json_string(rule, rule_end, "note", r.note, sizeof(r.note)) == 0, "no note");
