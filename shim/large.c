@@ -502,7 +502,10 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 	void *fresh = malloc(size); /* routed again: another rule, a class or the plain path */
 	if (!fresh)
 		return NULL;
-	memcpy(fresh, block->ptr, block->requested < size ? block->requested : size);
+	/* Every byte malloc_usable_size promised, not only those first asked
+	 * for: programs grow into that slack. */
+	size_t usable = shim_large_usable(block);
+	memcpy(fresh, block->ptr, usable < size ? usable : size);
 	add(&pool->route->moves, 1);
 	shim_large_free(block);
 	return fresh;
