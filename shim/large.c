@@ -130,6 +130,8 @@ static int populate_fits(struct shim_route *route, size_t need)
 {
 	if (need <= shim_os_available_memory() / 2)
 		return 1;
+	if (!shim_os_could_map(need))
+		return 0; /* fails anywhere: nothing to say (see map_block) */
 	add(&route->fallbacks, 1);
 	if (!__atomic_exchange_n(&route->warned_populate, 1, __ATOMIC_RELAXED))
 		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu MiB allocation is more than half the available memory; "
@@ -244,8 +246,21 @@ static void account_alloc(struct shim_route *route, size_t size, int kind)
 		__atomic_store_n(&sample_due, 1, __ATOMIC_RELAXED);
 }
 
-/* Samples where the pages of every live block are, after a new peak of
- * live bytes: by then the program has touched what it allocated. */
+/* The peak per node is the most pages any sample saw there: a sample taken
+ * at a new high of live bytes may come before the program touched them,
+ * so every later sample (the report's own included) can raise it. */
+void shim_large_note_peak(const long *pages)
+{
+	for (int n = 0; n < SHIM_MAX_NODES; n++) {
+		long seen = __atomic_load_n(&shim_node_pages_peak[n], __ATOMIC_RELAXED);
+		while (pages[n] > seen && !__atomic_compare_exchange_n(&shim_node_pages_peak[n], &seen, pages[n], 1,
+		                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			;
+	}
+}
+
+/* Samples where the pages of every live block are, after a new high of
+ * live bytes, at the next large allocation, free or munmap. */
 static void maybe_sample_peak(void)
 {
 	if (!__atomic_load_n(&sample_due, __ATOMIC_RELAXED) || __atomic_exchange_n(&sampling, 1, __ATOMIC_ACQUIRE))
@@ -254,7 +269,7 @@ static void maybe_sample_peak(void)
 	if (live > sampled_peak_live) {
 		long pages[SHIM_MAX_NODES] = {0};
 		shim_large_sample_nodes(pages);
-		memcpy(shim_node_pages_peak, pages, sizeof(pages));
+		shim_large_note_peak(pages);
 		sampled_peak_live = live;
 	}
 	__atomic_store_n(&sample_due, 0, __ATOMIC_RELAXED);
@@ -299,11 +314,10 @@ static void *finish_alloc(struct shim_pool *pool, struct shim_block *block, size
 
 /* The area could not place an allocation (bound nodes full, a device out
  * of memory): said once per rule, then counted in the report. */
-static void warn_unplaced(struct shim_route *route, size_t need)
+static void warn_unplaced(struct shim_route *route, size_t need, int err)
 {
 	if (__atomic_exchange_n(&route->warned_unplaced, 1, __ATOMIC_RELAXED))
 		return;
-	int err = aml_errno;
 	shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation could not be placed (%s); %s (said once)",
 	         route->rule->placement.text, need >> 10, aml_strerror(err),
 	         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
@@ -314,12 +328,23 @@ static void *map_block(struct shim_pool **pool, struct shim_block *block, size_t
 	void *base = area_map(*pool, need);
 	if (!base && *pool != &(*pool)->route->fallback) {
 		struct shim_route *route = (*pool)->route;
-		add(&route->fallbacks, 1);
-		warn_unplaced(route, need);
-		if (shim_policy.strict)
+		int err = aml_errno;
+		/* A size no memory could hold fails without a word, as with
+		 * glibc: only a placement that failed where the kernel default
+		 * would not is worth a warning and a fallback. */
+		if (shim_policy.strict) {
+			if (shim_os_could_map(need)) {
+				add(&route->fallbacks, 1);
+				warn_unplaced(route, need, err);
+			}
 			return NULL;
+		}
 		*pool = &route->fallback;
 		base = area_map(*pool, need);
+		if (base) {
+			add(&route->fallbacks, 1);
+			warn_unplaced(route, need, err);
+		}
 	}
 	block->base = base;
 	block->mapped = need;
@@ -591,6 +616,7 @@ void shim_large_unmap_range(void *addr, size_t len)
 	if (((uintptr_t)addr & (SHIM_PAGE - 1)) || len == 0 || len > SIZE_MAX - SHIM_PAGE)
 		return; /* the kernel refuses it */
 	uintptr_t start = (uintptr_t)addr, end = start + ((len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1));
+	maybe_sample_peak();
 	for (int r = 0; r < shim_num_routes; r++) {
 		for (int p = -1; p < SHIM_MAX_NODES; p++) {
 			struct shim_pool *pool = p < 0 ? &shim_routes[r].fallback : &shim_routes[r].pools[p];

@@ -43,5 +43,6 @@ extern struct shim_route shim_implicit_route; /* no rule: large sizes, kernel de
 extern int shim_implicit_active;
 extern long shim_node_pages_peak[SHIM_MAX_NODES];
 void shim_large_sample_nodes(long *pages_per_node);
+void shim_large_note_peak(const long *pages_per_node);
 
 #endif

@@ -24,23 +24,40 @@ static void write_all(int fd, const char *buf, size_t len)
 
 int shim_stderr_open = 1;
 
-void shim_log(enum amlshim_log_level level, const char *fmt, ...)
+static void log_line(int fd, const char *fmt, va_list ap)
 {
-	if (level > shim_policy.log_level || !shim_stderr_open)
-		return;
 	int saved = errno;
 	char line[512];
 	size_t used = (size_t)snprintf(line, sizeof(line), "amlshim: ");
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(line + used, sizeof(line) - used - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	used += (size_t)n < sizeof(line) - used - 1 ? (size_t)n : sizeof(line) - used - 2;
 	line[used++] = '\n';
-	write_all(STDERR_FILENO, line, used);
+	write_all(fd, line, used);
 	errno = saved;
+}
+
+void shim_log(enum amlshim_log_level level, const char *fmt, ...)
+{
+	if (level > shim_policy.log_level || !shim_stderr_open)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(STDERR_FILENO, fmt, ap);
+	va_end(ap);
+}
+
+/* At exit: the program may have closed fd 2 by then (coreutils do), so
+ * the report's messages go to the copy of stderr taken at start-up. */
+void shim_log_fd(int fd, enum amlshim_log_level level, const char *fmt, ...)
+{
+	if (level > shim_policy.log_level || fd < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	log_line(fd, fmt, ap);
+	va_end(ap);
 }
 
 /* Policy messages already start with "amlshim: ". Bad values are errors:

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +26,19 @@ int shim_os_munmap(void *addr, size_t len)
 void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
 {
 	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+/* Whether the kernel would give a private mapping of len bytes at all
+ * (address space, overcommit): mapped and unmapped at once, never touched. */
+int shim_os_could_map(size_t len)
+{
+	int saved = errno;
+	void *probe = shim_os_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ok = probe != MAP_FAILED;
+	if (ok)
+		shim_os_munmap(probe, len);
+	errno = saved;
+	return ok;
 }
 
 int shim_os_current_node(void)

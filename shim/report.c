@@ -1,6 +1,6 @@
 /* The placement report: per rule what was allocated and where its pages
- * are, per node the resident pages of live large blocks at exit and at the
- * peak of live bytes. Human text or one JSON object, written with raw
+ * are, per node the resident pages of live large blocks now and the most
+ * any sample saw. Human text or one JSON object, written with raw
  * writes (stderr may be closed or redirected by then). */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -170,6 +170,7 @@ int shim_report_write(int fd, int json)
 {
 	long exit_pages[SHIM_MAX_NODES] = {0};
 	shim_large_sample_nodes(exit_pages);
+	shim_large_note_peak(exit_pages);
 	struct out out = {.fd = fd};
 	if (json)
 		write_json(&out, exit_pages);
@@ -179,15 +180,16 @@ int shim_report_write(int fd, int json)
 	return 0;
 }
 
-/* AMLSHIM_STATS_FILE with each %p replaced by the pid, %% by %. */
-static int open_stats_file(void)
+/* AMLSHIM_STATS_FILE with each %p replaced by the pid, %% by %; what goes
+ * wrong is said on stderr_fd. */
+static int open_stats_file(int stderr_fd)
 {
 	char path[4096];
 	size_t used = 0;
 	for (const char *c = shim_policy.stats_file; *c; c++) {
 		if (used + 24 >= sizeof(path)) {
 			char value[AMLSHIM_QUOTE_MAX * 4 + 32];
-			shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p is expanded; "
+			shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p is expanded; "
 			         "no report written", amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)));
 			return -1;
 		}
@@ -206,7 +208,7 @@ static int open_stats_file(void)
 	if (fd < 0) {
 		/* Quoted: a path is any bytes, newlines included. */
 		char value[AMLSHIM_QUOTE_MAX * 4 + 32], expanded[AMLSHIM_QUOTE_MAX * 4 + 32];
-		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: cannot write %s: %s",
+		shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: cannot write %s: %s",
 		         amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)),
 		         amlshim_quote_value(path, expanded, sizeof(expanded)), strerror(errno));
 	}
@@ -214,13 +216,13 @@ static int open_stats_file(void)
 }
 
 /* A copy of stderr taken at start-up: programs such as coreutils close
- * stderr on their way out, before the report is written. */
+ * stderr on their way out, before the report (or the word that its file
+ * cannot be written) is written. */
 static int report_fd = -1;
 
 void shim_report_prepare(void)
 {
-	if (shim_policy.stats != AMLSHIM_STATS_OFF && !(shim_policy.stats_file[0] && !shim_secure_mode) &&
-	    shim_stderr_open)
+	if (shim_policy.stats != AMLSHIM_STATS_OFF && shim_stderr_open)
 		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
@@ -237,14 +239,17 @@ void shim_report_at_exit(void)
 		return;
 	int saved = errno;
 	/* Started with stderr closed: fd 2 may be a data file by now. */
-	int fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
+	int stderr_fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
+	int fd = stderr_fd;
 	if (shim_policy.stats_file[0] && !shim_secure_mode)
-		fd = open_stats_file();
+		fd = open_stats_file(stderr_fd);
 	if (fd >= 0) {
 		shim_report_write(fd, shim_policy.stats == AMLSHIM_STATS_JSON);
-		if (fd != STDERR_FILENO)
+		if (fd != stderr_fd)
 			close(fd);
 	}
+	if (report_fd >= 0)
+		close(report_fd);
 	report_fd = -1;
 	errno = saved;
 }

@@ -58,6 +58,7 @@ void shim_glibc_resolve(void);
 void *shim_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int shim_os_munmap(void *addr, size_t len);
 void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+int shim_os_could_map(size_t len);
 int shim_os_current_node(void);
 /* Faults every page in for writing (MAP_POPULATE after placement). */
 void shim_os_populate(void *addr, size_t len);
@@ -67,6 +68,7 @@ size_t shim_os_system_available(void);
 
 /* ---- log.c: messages with raw write(2) ---- */
 void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_log_fd(int fd, enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void shim_log_line(const char *line, void *ctx); /* a policy message sink */
 /* 0 when the program started with stderr closed: then nothing is written
  * to fd 2, which may hold the program's own file later. */

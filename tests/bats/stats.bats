@@ -152,13 +152,52 @@ print(m[4096:4097])"
 		fail "not the expected warning: $stderr"
 }
 
+# The process changes user before exit (a server dropping privileges), or
+# runs as a user who may not write the directory: the report cannot be
+# written, and the program's stderr gets one amlshim line naming the file,
+# never a bare error.
+@test "AMLSHIM_STATS_FILE after the process changed user, or in a read-only directory: one amlshim line naming the file" {
+	[ "$(id -u)" = 0 ] || skip "needs root to change user"
+	local dir=$BATS_TEST_TMPDIR/private
+	mkdir -m 700 "$dir"
+	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=interleave AMLSHIM_STATS=json \
+		AMLSHIM_STATS_FILE="$dir/r.%p.json" "$PYTHON" -c "import os
+b = bytearray(8 << 20)
+os.setgid(65534); os.setuid(65534)
+print('dropped')"
+	assert_success
+	assert_output dropped
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line, got: $stderr"
+	[[ ${stderr_lines[0]} == "amlshim: AMLSHIM_STATS_FILE='$dir/r.%p.json': cannot write '$dir/r."*".json': Permission denied" ]] ||
+		fail "not the expected warning: $stderr"
+
+	# A world-readable copy of the shim (the build tree may sit where
+	# nobody cannot enter) beside a directory nobody may not write.
+	require_tool setpriv
+	local shared
+	shared=$(mktemp -d /tmp/amlshim-stats.XXXXXX)
+	chmod 755 "$shared"
+	cp "$SHIM" "$shared/libamlshim.so"
+	local readonly_dir=$shared/readonly
+	mkdir -m 555 "$readonly_dir"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups env \
+		LD_PRELOAD="$shared/libamlshim.so" AMLSHIM_STATS=1 AMLSHIM_STATS_FILE="$readonly_dir/r.txt" /bin/echo ran
+	rm -rf "$shared"
+	assert_output ran
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line, got: $stderr"
+	[[ ${stderr_lines[0]} == "amlshim: AMLSHIM_STATS_FILE='$readonly_dir/r.txt': cannot write '$readonly_dir/r.txt': Permission denied" ]] ||
+		fail "not the expected warning: $stderr"
+}
+
 # More than node 0 holds, under bind:0: the area refuses at once (the kernel
-# would OOM-kill at the page faults), the shim says so in one line, counts a
-# fallback and lets the kernel default answer (here, with more than the
-# machine has, the same refusal as a plain run's); AMLSHIM_STRICT=1 makes the
-# placement failure the mapping's. The VM test vm/full_node shows the
-# fallback succeeding where the machine has room.
-@test "bind:0 with more than the node holds: one warning, a fallback, the kernel's answer; strict fails" {
+# would OOM-kill at the page faults). Where the kernel default would take it
+# (overcommit allows the mapping), the shim says so in one line, counts a
+# fallback and lets the kernel default answer; where it would not either
+# (more than the machine has), the program gets the same refusal as a plain
+# run's and, as with glibc, not a word. AMLSHIM_STRICT=1 makes the placement
+# failure the mapping's. The VM test vm/full_node shows the fallback
+# succeeding where the machine has room.
+@test "bind:0 with more than the node holds: a warning and a fallback only if the kernel default takes it; strict fails" {
 	local too_big
 	too_big=$(( $(numactl -H 2>/dev/null | awk '/^node 0 size:/ {print $4}') + 1024 ))
 	[ "$too_big" -gt 1024 ] || skip "numactl cannot tell node 0's size"
@@ -174,12 +213,66 @@ except OSError as e:
 		AMLSHIM_STATS_FILE="$BATS_TEST_TMPDIR/r.json" "$PYTHON" -c "$prog"
 	assert_success
 	assert_output "$plain"
-	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
-	[[ "$stderr" == "amlshim: bind:0: a $(( too_big << 10 )) KiB allocation could not be placed (Not enough memory); it gets the kernel default (said once)" ]]
-	json_check "$BATS_TEST_TMPDIR/r.json" 'rule["bind:0"]["fallbacks"] == 1'
+	if [ "$plain" = mapped ]; then
+		[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+		[[ "$stderr" == "amlshim: bind:0: a $(( too_big << 10 )) KiB allocation could not be placed (Not enough memory); it gets the kernel default (said once)" ]]
+		json_check "$BATS_TEST_TMPDIR/r.json" 'rule["bind:0"]["fallbacks"] == 1'
+	else
+		[ -z "$stderr" ] || fail "a refusal glibc makes silently got: $stderr"
+		json_check "$BATS_TEST_TMPDIR/r.json" 'rule["bind:0"]["fallbacks"] == 0'
+	fi
 
 	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=bind:0 AMLSHIM_STRICT=1 "$PYTHON" -c "$prog"
 	assert_success
 	assert_output 'refused 12'
-	[[ "$stderr" == *"AMLSHIM_STRICT=1: it fails with ENOMEM (said once)" ]]
+	if [ "$plain" = mapped ]; then
+		[[ "$stderr" == *"AMLSHIM_STRICT=1: it fails with ENOMEM (said once)" ]]
+	else
+		[ -z "$stderr" ] || fail "a refusal glibc makes silently got: $stderr"
+	fi
+}
+
+# Sizes no memory could hold (exabytes, SIZE_MAX less a page, more address
+# space than the machine has): glibc answers NULL and ENOMEM without a
+# word; under every policy, strict or not, so does the shim (it used to
+# warn that the allocation "gets the kernel default", with "(Success)").
+@test "sizes no memory can hold: NULL and ENOMEM without a word, under every policy, strict or not" {
+	local prog='import ctypes, ctypes.util, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+for name in ("malloc", "calloc", "realloc", "aligned_alloc", "memalign", "valloc", "mmap"):
+    getattr(libc, name).restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.calloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.aligned_alloc.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+libc.memalign.argtypes = [ctypes.c_size_t, ctypes.c_size_t]
+libc.valloc.argtypes = [ctypes.c_size_t]
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+small = libc.malloc(100)
+for size in (1 << 60, (1 << 64) - 4096, 1 << 50, 1 << 47):
+    results = []
+    for call in (lambda: libc.malloc(size), lambda: libc.calloc(1, size), lambda: libc.realloc(small, size),
+                 lambda: libc.aligned_alloc(1 << 21, size), lambda: libc.memalign(4096, size),
+                 lambda: libc.valloc(size)):
+        ctypes.set_errno(0)
+        p = call()
+        results.append("NULL %d" % ctypes.get_errno() if not p else "ok")
+    ctypes.set_errno(0)
+    p = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    results.append("mmap failed %d" % ctypes.get_errno() if p in (None, ctypes.c_void_p(-1).value) else "mmap ok")
+    print(size, ", ".join(results))'
+	run --separate-stderr "$PYTHON" -c "$prog"
+	assert_success
+	local plain=$output
+	[[ "$plain" != *" ok"* ]] || fail "a plain run got memory for one of these sizes: $plain"
+	local policy strict
+	for policy in interleave bind:0 preferred:0 block-interleave:2M bandwidth default; do
+		for strict in 0 1; do
+			run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=$policy AMLSHIM_THRESHOLD=64K \
+				AMLSHIM_STRICT=$strict "$PYTHON" -c "$prog"
+			assert_success
+			[ "$output" = "$plain" ] || fail "$policy strict=$strict: $output, plain: $plain"
+			[ -z "$stderr" ] || fail "$policy strict=$strict said: $stderr"
+		done
+	done
 }

@@ -102,6 +102,14 @@ static void in_process(void)
 	      json);
 	CHECK(live.mmaps == before.mmaps, "malloc counted as mmap");
 	check_nodes(json, "resident_pages_exit", pages_before + (long)(EXPECTED_BYTES / PAGE), sizes, 4);
+	/* The blocks were all allocated, then touched: a peak sampled at an
+	 * allocation saw them empty, and a peak must still be a peak. */
+	long exit_pages[64], peak_pages[64];
+	shim_test_node_pages(json, "resident_pages_exit", exit_pages, 64);
+	shim_test_node_pages(json, "resident_pages_peak", peak_pages, 64);
+	for (int n = 0; n < 64; n++)
+		CHECK(peak_pages[n] >= exit_pages[n], "node %d: %ld resident pages at the peak, fewer than the %ld now: %s",
+		      n, peak_pages[n], exit_pages[n], json);
 
 	/* The text report: a title, the rule and its policy. */
 	shim_test_report(text, sizeof(text), 0);

@@ -39,6 +39,13 @@ void shim_large_sample_nodes(long *pages_per_node)
 	pages_per_node[3] = 4;
 }
 
+void shim_large_note_peak(const long *pages_per_node)
+{
+	for (int n = 0; n < SHIM_MAX_NODES; n++)
+		if (pages_per_node[n] > shim_node_pages_peak[n])
+			shim_node_pages_peak[n] = pages_per_node[n];
+}
+
 void shim_small_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "default (jemalloc arenas, 1024 GiB reserved)");
@@ -351,7 +358,7 @@ static void test_stats_file(void)
 		memcpy(shim_policy.stats_file, value, (size_t)used + 1);
 		shim_policy.stats = AMLSHIM_STATS_JSON;
 		shim_policy.log_level = AMLSHIM_LOG_WARN;
-		int fd = open_stats_file();
+		int fd = open_stats_file(STDERR_FILENO);
 		if (fd >= 0) {
 			close(fd);
 			struct stat st;
