@@ -1,0 +1,131 @@
+"""What the benchmark runs: the workloads (with their full and quick
+command lines) and the allocator configurations they run under."""
+import os
+import re
+import shutil
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOAD_SRC = os.path.join(HERE, "workloads")
+MEMTIER_TIERS = "KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO"
+
+# name, Debian package, file name of the library (found with dpkg -L), extra env
+PEERS = [
+    ("jemalloc", "libjemalloc2", r"libjemalloc\.so\.2", {}),
+    ("mimalloc", "libmimalloc2.0", r"libmimalloc\.so\.2", {}),
+    ("tcmalloc", "libtcmalloc-minimal4", r"libtcmalloc_minimal\.so\.4", {}),
+    ("memtier", "libmemkind0", r"libmemtier\.so\.0", {"MEMKIND_MEM_TIERS": MEMTIER_TIERS}),
+]
+
+
+class Workload:
+    def __init__(self, name, what, argv, quick, callgrind=None, outside=False):
+        self.name, self.what, self.argv, self.quick = name, what, argv, quick
+        # (argv, the same doing no operations) for instructions per operation;
+        # (argv, None) for a whole program's instructions; or None
+        self.callgrind = callgrind
+        self.outside = outside      # time the whole process, not the workload's own clock
+
+
+def system_program(name):
+    """The distribution's program (/usr/bin/NAME), not a wrapper earlier in
+    PATH (pyenv's python3 is a bash script that runs more programs)."""
+    path = os.path.join("/usr/bin", name)
+    return path if os.access(path, os.X_OK) else (shutil.which(name) or name)
+
+
+def workloads(bench_dir):
+    def w(binary):
+        return os.path.join(bench_dir, binary)
+    python = system_program("python3")
+    gcc = system_program("gcc")
+    py = os.path.join(WORKLOAD_SRC, "objects.py")
+    gen_c = os.path.join(bench_dir, "gen.c")
+    gen_o = os.path.join(bench_dir, "gen.o")
+    return [
+        Workload("larson", "server simulation: 2 threads x 3M replacements of random 8-1000 B objects "
+                 "in a shared pool of 20k, fresh threads every 1/20 of the run",
+                 [w("larson")], [w("larson"), "ops=30000", "slots=2000"],
+                 ([w("larson"), "ops=60000"], [w("larson"), "ops=0"])),
+        Workload("xthread", "producer-consumer: 1 producer allocates 8M 16-256 B objects, "
+                 "1 consumer frees them (batches of 256)",
+                 [w("xthread")], [w("xthread"), "objects=50000"],
+                 ([w("xthread"), "objects=200000"], [w("xthread"), "objects=0"])),
+        Workload("cache-scratch", "false sharing: 2 threads, 1000 x (malloc 8 B, write it 20000 times, free), "
+                 "first objects allocated side by side by the main thread",
+                 [w("cache_scratch")], [w("cache_scratch"), "iterations=20", "repetitions=100"],
+                 ([w("cache_scratch"), "iterations=1000", "repetitions=10"],
+                  [w("cache_scratch"), "iterations=0"])),
+        Workload("churn", "single-thread churn: 10M random replacements in a 100k working set "
+                 "(60% 16-64 B, 30% -256 B, 9% -1 KiB, 1% -4 KiB) + LIFO bursts",
+                 [w("churn"), "ops=10000000"], [w("churn"), "ops=50000", "slots=5000"],
+                 ([w("churn"), "ops=300000"], [w("churn"), "ops=0"])),
+        Workload("realloc", "realloc growth: 8 buffers appended to 4 MiB in 1-1024 B steps side by side, "
+                 "1 buffer doubled to 64 MiB, filled as they grow; 10 rounds",
+                 [w("realloc_grow")], [w("realloc_grow"), "rounds=1", "target=256K", "vector=4M"],
+                 ([w("realloc_grow"), "rounds=1", "target=1M", "vector=4M"],
+                  [w("realloc_grow"), "rounds=0"])),
+        Workload("large-1M", "malloc 1 MiB, write every page, free; 20000 times",
+                 [w("large_loop"), "size=1M", "iterations=20000"],
+                 [w("large_loop"), "size=1M", "iterations=20"]),
+        Workload("large-16M", "malloc 16 MiB, write every page, free; 200 times",
+                 [w("large_loop"), "size=16M", "iterations=200"],
+                 [w("large_loop"), "size=16M", "iterations=4"]),
+        Workload("large-256M", "malloc 256 MiB, write every page, free; 8 times",
+                 [w("large_loop"), "size=256M", "iterations=8"],
+                 [w("large_loop"), "size=256M", "iterations=1"]),
+        Workload("start-true", "start-up: /bin/true, 200 runs (posix_spawn + wait); time per run",
+                 [w("spawn"), "count=200", "/bin/true"], [w("spawn"), "count=5", "/bin/true"]),
+        Workload("start-python", "start-up: python3 -c pass, 20 runs; time per run",
+                 [w("spawn"), "count=20", python, "-c", "pass"],
+                 [w("spawn"), "count=2", python, "-c", "pass"]),
+        Workload("python-objects", "real program: python3 builds 400k records (~2M objects), sorts them "
+                 "three ways, groups them; whole process (spawn + exit) timed",
+                 [w("spawn"), "count=1", python, py, "400000"],
+                 [w("spawn"), "count=1", python, py, "5000"],
+                 ([python, py, "20000"], None)),
+        Workload("gcc-compile", "real program: gcc -O2 -c of a generated 4700-line C file "
+                 "(gcc, cc1, as all under the allocator); whole process timed",
+                 [w("spawn"), "count=1", gcc, "-O2", "-c", gen_c, "-o", gen_o],
+                 [w("spawn"), "count=1", gcc, "-O0", "-c", gen_c, "-o", gen_o],
+                 ([gcc, "-O2", "-c", os.path.join(bench_dir, "gen-small.c"), "-o", gen_o], None)),
+    ]
+
+def dpkg_library(package, pattern):
+    try:
+        files = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True).stdout.split()
+    except OSError:
+        return None
+    for path in files:
+        if re.fullmatch(pattern, os.path.basename(path)) and os.path.exists(path):
+            return path
+    return None
+
+
+def base_env():
+    env = {k: v for k, v in os.environ.items()
+           if k != "LD_PRELOAD" and not k.startswith(("AMLSHIM_", "MEMKIND_", "MALLOC_", "GLIBC_TUNABLES"))}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def configurations(shim):
+    """(name, LD_PRELOAD or None, extra env, why missing or None)"""
+    configs = [("glibc", None, {}, None)]
+    for name, package, pattern, extra in PEERS:
+        path = dpkg_library(package, pattern)
+        configs.append((name, path, extra, None if path else
+                        "%s not installed (scripts/install-deps.sh --bench)" % package))
+    shim_missing = None if os.path.exists(shim) else "%s not built" % shim
+    configs.append(("amlshim", shim, {}, shim_missing))
+    configs.append(("amlshim-il", shim, {"AMLSHIM_POLICY": "interleave"}, shim_missing))
+    return configs
+
+
+def env_for(config):
+    name, preload, extra, _ = config
+    env = base_env()
+    if preload:
+        env["LD_PRELOAD"] = preload
+    env.update(extra)
+    return env
