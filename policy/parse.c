@@ -29,6 +29,7 @@ static const char rules_accepted[] =
 	"1G-=block-interleave:2M; a rule covers sizes in [MIN,MAX), MIN- has no upper bound, "
 	"-MAX starts at 0; at most 16 rules, none overlapping; PLACEMENT is one of " PLACEMENT_FORMS;
 static const char mmap_accepted[] = "on, off, 1, 0";
+static const char deepbind_accepted[] = "keep, drop";
 static const char stats_accepted[] = "0, off, 1, text, json";
 static const char stats_file_accepted[] =
 	"a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %";
@@ -208,6 +209,15 @@ static void parse_mmap_var(const struct parse_context *ctx)
 		ctx->out->mmap_on = on;
 }
 
+static void parse_deepbind_var(const struct parse_context *ctx)
+{
+	static const char *const words[] = {"keep", "drop", NULL};
+	static const int values[] = {AMLSHIM_DEEPBIND_KEEP, AMLSHIM_DEEPBIND_DROP};
+	int mode;
+	if (parse_keyword_var(ctx, "AMLSHIM_DEEPBIND", 1, words, values, deepbind_accepted, &mode) > 0)
+		ctx->out->deepbind = (enum amlshim_deepbind_mode)mode;
+}
+
 static void parse_stats_var(const struct parse_context *ctx)
 {
 	/* An empty AMLSHIM_STATS is a plain "off", like 0. */
@@ -285,6 +295,7 @@ static void set_defaults(struct amlshim_policy *out)
 	out->threshold = AMLSHIM_DEFAULT_THRESHOLD;
 	amlshim_placement_default(&out->small);
 	out->mmap_on = 1;
+	out->deepbind = AMLSHIM_DEEPBIND_KEEP;
 	out->stats = AMLSHIM_STATS_OFF;
 	out->stats_file[0] = '\0';
 	out->log_level = AMLSHIM_LOG_WARN;
@@ -303,4 +314,5 @@ void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, vo
 	parse_stats_file_var(&ctx);
 	parse_log_var(&ctx);
 	parse_strict_var(&ctx);
+	parse_deepbind_var(&ctx);
 }

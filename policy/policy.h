@@ -51,6 +51,9 @@ struct amlshim_rule {
 };
 
 enum amlshim_stats_mode { AMLSHIM_STATS_OFF, AMLSHIM_STATS_TEXT, AMLSHIM_STATS_JSON };
+/* What dlopen does with RTLD_DEEPBIND: keep it and bind the library's
+ * malloc family to the shim, or drop the flag. */
+enum amlshim_deepbind_mode { AMLSHIM_DEEPBIND_KEEP, AMLSHIM_DEEPBIND_DROP };
 enum amlshim_log_level { AMLSHIM_LOG_ERROR, AMLSHIM_LOG_WARN, AMLSHIM_LOG_INFO, AMLSHIM_LOG_DEBUG };
 
 struct amlshim_policy {
@@ -63,6 +66,7 @@ struct amlshim_policy {
 	size_t threshold;                  /* AMLSHIM_THRESHOLD (informative with RULES) */
 	struct amlshim_placement small;    /* AMLSHIM_SMALL */
 	int mmap_on;                       /* AMLSHIM_MMAP, default 1 (on) */
+	enum amlshim_deepbind_mode deepbind; /* AMLSHIM_DEEPBIND, default keep */
 	enum amlshim_stats_mode stats;     /* AMLSHIM_STATS */
 	char stats_file[AMLSHIM_PATH_MAX]; /* AMLSHIM_STATS_FILE, "" = stderr */
 	enum amlshim_log_level log_level;  /* AMLSHIM_LOG, default warn */
@@ -83,7 +87,8 @@ typedef void (*amlshim_message_sink)(const char *line, void *ctx);
  * and then:
  *  - a bad POLICY, THRESHOLD, RULES or SMALL: all placement falls back to the
  *    kernel default (no rules, small = default);
- *  - a bad MMAP, STATS, STATS_FILE, LOG or STRICT: that one takes its default.
+ *  - a bad MMAP, DEEPBIND, STATS, STATS_FILE, LOG or STRICT: that one takes
+ *    its default.
  * Unknown AMLSHIM_* names are not read here (the shim warns about them). */
 void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, void *env_ctx,
                           amlshim_message_sink sink, void *sink_ctx);

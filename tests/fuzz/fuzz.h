@@ -26,11 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const fuzz_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
-	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT",
+	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 };
-#define FUZZ_NUM_VARIABLES 9
+#define FUZZ_NUM_VARIABLES 10
 
-/* An environment of at most the nine variables; NULL = unset. */
+/* An environment of at most the ten variables; NULL = unset. */
 struct fuzz_env {
 	const char *values[FUZZ_NUM_VARIABLES];
 	int reads[FUZZ_NUM_VARIABLES];
@@ -178,6 +178,8 @@ static inline void fuzz_check_policy(const struct amlshim_policy *policy, const 
 	           "AMLSHIM_SMALL accepted %s", policy->small.text);
 	FUZZ_CHECK(policy->mmap_on == 0 || policy->mmap_on == 1, "mmap_on %d", policy->mmap_on);
 	FUZZ_CHECK(policy->strict == 0 || policy->strict == 1, "strict %d", policy->strict);
+	FUZZ_CHECK(policy->deepbind == AMLSHIM_DEEPBIND_KEEP || policy->deepbind == AMLSHIM_DEEPBIND_DROP,
+	           "deepbind %d", (int)policy->deepbind);
 	FUZZ_CHECK((unsigned)policy->stats <= AMLSHIM_STATS_JSON, "stats %d", (int)policy->stats);
 	FUZZ_CHECK((unsigned)policy->log_level <= AMLSHIM_LOG_DEBUG, "log %d", (int)policy->log_level);
 	FUZZ_CHECK(fuzz_terminated(policy->stats_file, sizeof(policy->stats_file)), "stats_file not terminated");

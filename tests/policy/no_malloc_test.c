@@ -117,7 +117,7 @@ static void parse_everything(void)
 	};
 	static const char *const names[] = {
 		"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
-		"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT",
+		"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 	};
 	int lines = 0;
 	for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {

@@ -8,7 +8,7 @@
 
 static const char *const names[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
-	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT",
+	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 };
 #define NUM_NAMES ((int)(sizeof(names) / sizeof(names[0])))
 
@@ -57,6 +57,7 @@ static const char *const good_values[][8] = {
 	{"/tmp/x.%p", "stats.json", "%p%%", "a", "/tmp/%p/%p", "x y", "100%%", "/"},
 	{"debug", "info", "warn", "error", "DEBUG", "Info", "warn", "error"},
 	{"0", "1", "0", "1", "0", "1", "0", "1"},
+	{"keep", "drop", "KEEP", "Drop", "keep", "drop", "", "keep"},
 };
 
 /* A good value with one byte replaced, inserted or removed. */
@@ -227,11 +228,11 @@ static void check_random_environments(int rounds)
 		}
 		test_parse(&p, &env, args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7],
 		           args[8], args[9], args[10], args[11], args[12], args[13], args[14], args[15],
-		           args[16], args[17], NULL);
+		           args[16], args[17], args[18], args[19], NULL);
 		check_invariants(&p, &env);
 		test_parse(&again, &env_again, args[0], args[1], args[2], args[3], args[4], args[5], args[6],
 		           args[7], args[8], args[9], args[10], args[11], args[12], args[13], args[14],
-		           args[15], args[16], args[17], NULL);
+		           args[15], args[16], args[17], args[18], args[19], NULL);
 		CHECK(memcmp(&p, &again, sizeof(p)) == 0, "a second parse differs");
 		CHECK(memcmp(env.lines, env_again.lines, sizeof(env.lines)) == 0, "messages differ");
 		clean += env.num_lines == 0;

@@ -8,7 +8,7 @@
 
 static const char *const all_names[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
-	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT",
+	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 };
 #define NUM_NAMES ((int)(sizeof(all_names) / sizeof(all_names[0])))
 
@@ -64,10 +64,10 @@ static void check_defaults(void)
 	check_placement_fallback(&p);
 	CHECK_EQ(p.log_level, AMLSHIM_LOG_WARN);
 
-	/* Empty means unset for POLICY, THRESHOLD, RULES, SMALL, MMAP, LOG, STRICT. */
+	/* Empty means unset for POLICY, THRESHOLD, RULES, SMALL, MMAP, DEEPBIND, LOG, STRICT. */
 	test_parse(&p, &env, "AMLSHIM_POLICY", "", "AMLSHIM_THRESHOLD", "", "AMLSHIM_RULES", "",
 	           "AMLSHIM_SMALL", "", "AMLSHIM_MMAP", "", "AMLSHIM_LOG", "", "AMLSHIM_STRICT", "",
-	           "AMLSHIM_STATS", "", NULL);
+	           "AMLSHIM_STATS", "", "AMLSHIM_DEEPBIND", "", NULL);
 	CHECK_EQ(env.num_lines, 0);
 	CHECK_EQ(p.num_rules, 0);
 	CHECK_EQ(p.threshold, AMLSHIM_DEFAULT_THRESHOLD);
@@ -260,6 +260,14 @@ static void check_switches(void)
 		test_parse(&p, &env, "AMLSHIM_MMAP", mmaps[i].value, NULL);
 		CHECK(env.num_lines == 0 && p.mmap_on == mmaps[i].on, "MMAP=%s", mmaps[i].value);
 	}
+	static const struct { const char *value; enum amlshim_deepbind_mode mode; } deepbinds[] = {
+		{"keep", AMLSHIM_DEEPBIND_KEEP}, {"drop", AMLSHIM_DEEPBIND_DROP}, {"DROP", AMLSHIM_DEEPBIND_DROP},
+		{"Keep", AMLSHIM_DEEPBIND_KEEP},
+	};
+	for (size_t i = 0; i < sizeof(deepbinds) / sizeof(deepbinds[0]); i++) {
+		test_parse(&p, &env, "AMLSHIM_DEEPBIND", deepbinds[i].value, NULL);
+		CHECK(env.num_lines == 0 && p.deepbind == deepbinds[i].mode, "DEEPBIND=%s", deepbinds[i].value);
+	}
 	static const struct { const char *value; enum amlshim_stats_mode mode; } stats[] = {
 		{"1", AMLSHIM_STATS_TEXT}, {"text", AMLSHIM_STATS_TEXT}, {"TEXT", AMLSHIM_STATS_TEXT},
 		{"json", AMLSHIM_STATS_JSON}, {"JSON", AMLSHIM_STATS_JSON}, {"0", AMLSHIM_STATS_OFF},
@@ -301,6 +309,8 @@ static void check_switches(void)
 	static const struct { const char *name, *value, *accepted; } bad[] = {
 		{"AMLSHIM_MMAP", "yes", ACCEPTED_MMAP},       {"AMLSHIM_MMAP", "2", ACCEPTED_MMAP},
 		{"AMLSHIM_MMAP", " on", ACCEPTED_MMAP},       {"AMLSHIM_STATS", "2", ACCEPTED_STATS},
+		{"AMLSHIM_DEEPBIND", "yes", ACCEPTED_DEEPBIND}, {"AMLSHIM_DEEPBIND", "1", ACCEPTED_DEEPBIND},
+		{"AMLSHIM_DEEPBIND", "keep ", ACCEPTED_DEEPBIND}, {"AMLSHIM_DEEPBIND", "dropped", ACCEPTED_DEEPBIND},
 		{"AMLSHIM_STATS", "yes", ACCEPTED_STATS},     {"AMLSHIM_STATS", "on", ACCEPTED_STATS},
 		{"AMLSHIM_LOG", "verbose", ACCEPTED_LOG},     {"AMLSHIM_LOG", "warning", ACCEPTED_LOG},
 		{"AMLSHIM_LOG", "3", ACCEPTED_LOG},           {"AMLSHIM_STRICT", "2", ACCEPTED_STRICT},
@@ -339,7 +349,7 @@ static void check_many_bad_values(void)
 	struct test_env env;
 	/* Every variable bad at once: one line each, in the documented order. */
 	test_parse(&p, &env, "AMLSHIM_STRICT", "x", "AMLSHIM_LOG", "x", "AMLSHIM_STATS_FILE", "%x",
-	           "AMLSHIM_STATS", "x", "AMLSHIM_MMAP", "x", "AMLSHIM_SMALL", "x", "AMLSHIM_RULES", "x",
+	           "AMLSHIM_STATS", "x", "AMLSHIM_DEEPBIND", "x", "AMLSHIM_MMAP", "x", "AMLSHIM_SMALL", "x", "AMLSHIM_RULES", "x",
 	           "AMLSHIM_THRESHOLD", "x", "AMLSHIM_POLICY", "x", NULL);
 	CHECK_EQ(env.num_lines, NUM_NAMES);
 	CHECK_EQ(p.errors, NUM_NAMES);

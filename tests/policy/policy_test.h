@@ -38,6 +38,7 @@
 	"-MAX starts at 0; at most 16 rules, none overlapping; PLACEMENT is one of "         \
 	ACCEPTED_PLACEMENT
 #define ACCEPTED_MMAP "on, off, 1, 0"
+#define ACCEPTED_DEEPBIND "keep, drop"
 #define ACCEPTED_STATS "0, off, 1, text, json"
 #define ACCEPTED_STATS_FILE \
 	"a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %"
@@ -169,6 +170,7 @@ static inline void check_placement_fallback(const struct amlshim_policy *p)
 static inline void check_switch_defaults(const struct amlshim_policy *p)
 {
 	CHECK_EQ(p->mmap_on, 1);
+	CHECK_EQ(p->deepbind, AMLSHIM_DEEPBIND_KEEP);
 	CHECK_EQ(p->stats, AMLSHIM_STATS_OFF);
 	CHECK_STR(p->stats_file, "");
 	CHECK_EQ(p->log_level, AMLSHIM_LOG_WARN);
