@@ -408,7 +408,10 @@ $(STRESS_TESTS): $(BUILD)/tests/hardening/%: tests/hardening/%.c tests/hardening
 HARD_HELPER_DIR := $(BUILD)/tests/hardening/helpers
 $(filter-out %.so %/static_alloc %/setuid_probe,$(HARD_HELPERS)): $(HARD_HELPER_DIR)/%: tests/hardening/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fno-builtin $< -o $@ -ldl -lpthread
+	$(CC) $(ALL_CFLAGS) -fno-builtin $< -o $@ -ldl -lpthread $(HELPER_LDFLAGS)
+# Exports helper(), which its RTLD_DEEPBIND plugin defines too, and finds
+# the plugin by name through its RUNPATH.
+$(HARD_HELPER_DIR)/deepbind: HELPER_LDFLAGS := -rdynamic -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN/lib'
 $(HARD_HELPER_DIR)/static_alloc: tests/hardening/helpers/static_alloc.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -static $< -o $@

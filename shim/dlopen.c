@@ -1,10 +1,13 @@
-/* dlopen without RTLD_DEEPBIND. A library opened with it binds malloc and
- * free to glibc's while libc itself (strdup, getline, asprintf, ...)
- * allocates through the shim: its free of what libc gave it would hand our
- * pointer to glibc and abort. Dropping the flag binds it as the program is
- * bound (preloaded jemalloc and tcmalloc abort the same way; they do not
- * wrap dlopen). The last call is a tail call, so dlopen still sees the
- * program as its caller for RPATH, RUNPATH and $ORIGIN. */
+/* dlopen and RTLD_DEEPBIND. A library opened with it binds malloc and free
+ * to glibc's while libc itself (strdup, getline, asprintf, ...) allocates
+ * through the shim: its free of what libc gave it would hand our pointer
+ * to glibc and abort (preloaded jemalloc and tcmalloc abort the same way;
+ * they do not wrap dlopen). AMLSHIM_DEEPBIND=keep (the default) keeps the
+ * flag, so the library's other symbols still bind to its own copies, and
+ * rebinds its malloc family to ours (deepbind_got.c); =drop clears the
+ * flag, so the library binds as the program is bound. Every other call is
+ * a tail call, so glibc's dlopen still sees the program as its caller for
+ * RPATH, RUNPATH and $ORIGIN. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 
@@ -29,5 +32,13 @@ EXPORT void *dlopen(const char *file, int flags)
 	dlopen_fn next = __atomic_load_n(&next_dlopen, __ATOMIC_ACQUIRE);
 	if (SHIM_UNLIKELY(!next))
 		next = resolve_next_dlopen();
-	return next(file, flags & ~RTLD_DEEPBIND);
+	if (SHIM_LIKELY(!(flags & RTLD_DEEPBIND)) || !file)
+		return next(file, flags);
+	/* The environment is read at start-up; a dlopen may come first. */
+	shim_ready();
+	if (shim_policy.deepbind == AMLSHIM_DEEPBIND_DROP || !shim_deepbind_supported) {
+		shim_log(AMLSHIM_LOG_INFO, "RTLD_DEEPBIND dropped for %s (AMLSHIM_DEEPBIND=drop)", file);
+		return next(file, flags & ~RTLD_DEEPBIND);
+	}
+	return shim_deepbind_open(next, file, flags, __builtin_return_address(0));
 }

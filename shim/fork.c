@@ -45,6 +45,7 @@ static void after_fork_child(void)
 	shim_in_forked_child = 1;
 	shim_large_after_fork_child();
 	shim_small_after_fork_child();
+	shim_deepbind_after_fork_child();
 }
 
 void shim_fork_install(void)

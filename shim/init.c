@@ -34,7 +34,7 @@ static const char *read_env(const char *name, void *ctx)
 
 static const char *const known_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
-	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT",
+	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 };
 
 /* A misspelt variable would silently do nothing: say so. */
@@ -112,7 +112,7 @@ static const char *object_of(const void *addr)
  * the shim is linked -Bsymbolic and would find its own first; and the
  * executable is skipped, since one that takes malloc's address exports a
  * stub for it without being an allocator. */
-static void *global_symbol(const char *name)
+void *shim_global_symbol(const char *name)
 {
 	void *program = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
 	struct link_map *map = NULL;
@@ -142,7 +142,7 @@ static void *global_symbol(const char *name)
 /* Another copy of the shim loaded first: this one stays out of the way. */
 static int another_copy_first(void)
 {
-	void *first = global_symbol("amlshim_version");
+	void *first = shim_global_symbol("amlshim_version");
 	if (!first || first == (void *)amlshim_version)
 		return 0;
 	char mine[1024];
@@ -164,12 +164,12 @@ size_t (*shim_global_usable_size)(void *);
  * forward to its functions, and nothing is placed through malloc. */
 static void detect_allocator_in_front(void)
 {
-	void *global_malloc = global_symbol("malloc");
+	void *global_malloc = shim_global_symbol("malloc");
 	if (!global_malloc || global_malloc == (void *)malloc)
 		return;
-	shim_global_realloc = (void *(*)(void *, size_t))global_symbol("realloc");
-	shim_global_posix_memalign = (int (*)(void **, size_t, size_t))global_symbol("posix_memalign");
-	shim_global_usable_size = (size_t(*)(void *))global_symbol("malloc_usable_size");
+	shim_global_realloc = (void *(*)(void *, size_t))shim_global_symbol("realloc");
+	shim_global_posix_memalign = (int (*)(void **, size_t, size_t))shim_global_symbol("posix_memalign");
+	shim_global_usable_size = (size_t(*)(void *))shim_global_symbol("malloc_usable_size");
 	if (shim_global_realloc == realloc || shim_global_posix_memalign == posix_memalign) {
 		shim_global_realloc = NULL; /* cannot forward: ours would call ours */
 		shim_global_posix_memalign = NULL;

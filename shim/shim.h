@@ -45,6 +45,19 @@ extern void *(*shim_global_realloc)(void *, size_t);
 extern int (*shim_global_posix_memalign)(void **, size_t, size_t);
 extern size_t (*shim_global_usable_size)(void *);
 
+/* The first shared object's definition of name in load order (the
+ * executable skipped), or NULL. Calls dlopen and dlsym: not from malloc. */
+void *shim_global_symbol(const char *name);
+
+/* ---- deepbind_got.c: RTLD_DEEPBIND kept, the malloc family rebound ---- */
+/* 0 where the relocation types are not known: the flag is dropped instead. */
+extern const int shim_deepbind_supported;
+/* glibc's dlopen (next) of file with flags (RTLD_DEEPBIND among them) on
+ * behalf of the code at caller; then the malloc-family references of the
+ * objects it loaded that DEEPBIND bound to glibc point at ours. */
+void *shim_deepbind_open(void *(*next)(const char *, int), const char *file, int flags, const void *caller);
+void shim_deepbind_after_fork_child(void);
+
 /* ---- glibc.c: the allocator behind us, for pointers that are not ours ---- */
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);

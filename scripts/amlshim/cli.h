@@ -19,6 +19,7 @@ enum cli_var {
 	CLI_STATS_FILE,
 	CLI_LOG,
 	CLI_STRICT,
+	CLI_DEEPBIND,
 	CLI_NUM_VARS
 };
 

@@ -288,6 +288,9 @@ static int explain_policy(FILE *out, const struct cli_settings *settings)
 	        policy.rules_override ? " (ignored: AMLSHIM_RULES)" : "");
 	fprintf(out, "  program's own anonymous mmaps: %s\n",
 	        policy.mmap_on ? "placed by the rules" : "left alone");
+	fprintf(out, "  RTLD_DEEPBIND: %s\n", policy.deepbind == AMLSHIM_DEEPBIND_DROP
+	                                         ? "dropped"
+	                                         : "kept, the library's malloc family bound to the shim");
 	fprintf(out, "  report at exit: %s", policy.stats == AMLSHIM_STATS_OFF    ? "none"
 	                                     : policy.stats == AMLSHIM_STATS_JSON ? "json"
 	                                                                          : "text");

@@ -28,6 +28,7 @@ const struct cli_var_info cli_vars[CLI_NUM_VARS] = {
 	[CLI_STATS_FILE] = {"AMLSHIM_STATS_FILE", "stats-file"},
 	[CLI_LOG] = {"AMLSHIM_LOG", "log"},
 	[CLI_STRICT] = {"AMLSHIM_STRICT", "strict"},
+	[CLI_DEEPBIND] = {"AMLSHIM_DEEPBIND", "deepbind"},
 };
 
 static const char usage_text[] =
@@ -51,6 +52,9 @@ static const char usage_text[] =
 	"                    bandwidth, latency, capacity (default: default)\n"
 	"  --mmap=on|off     AMLSHIM_MMAP: apply the rules to the program's own private\n"
 	"                    anonymous mmaps (default on)\n"
+	"  --deepbind=keep|drop  AMLSHIM_DEEPBIND: dlopen with RTLD_DEEPBIND keeps the\n"
+	"                    flag and binds the library's malloc family to the shim\n"
+	"                    (keep, default), or clears the flag (drop)\n"
 	"  --stats[=json]    AMLSHIM_STATS=1 (text) or json: placement report at exit\n"
 	"  --stats-file=F    AMLSHIM_STATS_FILE: write the report to F instead of stderr\n"
 	"                    (%p: the process id, %%: a %)\n"
@@ -66,7 +70,7 @@ static const char usage_text[] =
 	"\n"
 	"Environment:\n"
 	"  AMLSHIM_POLICY, AMLSHIM_THRESHOLD, AMLSHIM_RULES, AMLSHIM_SMALL, AMLSHIM_MMAP,\n"
-	"  AMLSHIM_STATS, AMLSHIM_STATS_FILE, AMLSHIM_LOG, AMLSHIM_STRICT\n"
+	"  AMLSHIM_STATS, AMLSHIM_STATS_FILE, AMLSHIM_LOG, AMLSHIM_STRICT, AMLSHIM_DEEPBIND\n"
 	"                    read by the shim; options override inherited values\n"
 	"  AMLSHIM_LIBRARY   the shim to preload (default: ../lib/libamlshim.so next to\n"
 	"                    this command); not passed on to COMMAND\n"

@@ -204,6 +204,15 @@ enabled	unknown value
 EOF
 }
 
+@test "AMLSHIM_DEEPBIND: bad values" {
+	check_cases AMLSHIM_DEEPBIND <<'EOF'
+yes	unknown value
+1	unknown value
+ keep	unknown value
+dropped	unknown value
+EOF
+}
+
 @test "AMLSHIM_STATS: bad values" {
 	check_cases AMLSHIM_STATS <<'EOF'
 2	unknown value
@@ -246,8 +255,8 @@ EOF
 
 @test "empty values mean unset: no message, same output" {
 	local name failures=0
-	for name in AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL AMLSHIM_MMAP AMLSHIM_STATS \
-		AMLSHIM_LOG AMLSHIM_STRICT; do
+	for name in AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL AMLSHIM_MMAP AMLSHIM_DEEPBIND \
+		AMLSHIM_STATS AMLSHIM_LOG AMLSHIM_STRICT; do
 		run_ls "$BATS_TEST_TMPDIR/$name" "$name="
 		expect_run "$BATS_TEST_TMPDIR/$name" "$name=''" plain || failures=$((failures + 1))
 	done
@@ -256,7 +265,7 @@ EOF
 
 @test "every variable bad at once: one line each, in the documented order; strict exits 2" {
 	local -a vars=(AMLSHIM_POLICY=x AMLSHIM_THRESHOLD=x AMLSHIM_RULES=x AMLSHIM_SMALL=x AMLSHIM_MMAP=x
-		AMLSHIM_STATS=x AMLSHIM_STATS_FILE=%x AMLSHIM_LOG=x)
+		AMLSHIM_DEEPBIND=x AMLSHIM_STATS=x AMLSHIM_STATS_FILE=%x AMLSHIM_LOG=x)
 	run_ls "$BATS_TEST_TMPDIR/all" "${vars[@]}" AMLSHIM_STRICT=x
 	local lines
 	lines=$(cut -d= -f1 "$BATS_TEST_TMPDIR/all/err" | sed 's/^amlshim: //' | tr '\n' ' ')
@@ -266,7 +275,7 @@ EOF
 	run_ls "$BATS_TEST_TMPDIR/strict" "${vars[@]}" AMLSHIM_STRICT=1
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/strict/rc")" 2
 	[ ! -s "$BATS_TEST_TMPDIR/strict/out" ]
-	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/strict/err")" 9
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/strict/err")" 10
 	assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/strict/err")" "$STRICT_LINE"
 }
 

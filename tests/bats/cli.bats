@@ -16,7 +16,7 @@ setup() {
 	assert_success
 	assert_line --index 0 --partial 'Usage: amlshim [OPTION]... [--] COMMAND [ARG]...'
 	local word
-	for word in --policy= --threshold= --rules= --small= --mmap= --stats --stats-file= --log= --strict \
+	for word in --policy= --threshold= --rules= --small= --mmap= --deepbind= --stats --stats-file= --log= --strict \
 		--explain --help --version "${AMLSHIM_VARIABLES[@]}" AMLSHIM_LIBRARY LD_PRELOAD; do
 		[[ $output == *"$word"* ]] || fail "--help does not mention $word"
 	done

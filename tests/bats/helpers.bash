@@ -20,7 +20,7 @@ PYTHON=/usr/bin/python3
 
 # Every AMLSHIM_* variable of the shim, in the order it reads them.
 AMLSHIM_VARIABLES=(AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL AMLSHIM_MMAP
-	AMLSHIM_STATS AMLSHIM_STATS_FILE AMLSHIM_LOG AMLSHIM_STRICT)
+	AMLSHIM_STATS AMLSHIM_STATS_FILE AMLSHIM_LOG AMLSHIM_STRICT AMLSHIM_DEEPBIND)
 
 # What the parser says each variable accepts (policy/parse.c).
 NODES_LEGEND='NODES: node numbers 0-1023 like 0-3,6, or all'
@@ -31,6 +31,7 @@ declare -gA ACCEPTED=(
 	[AMLSHIM_THRESHOLD]='a size in bytes: digits with an optional K, M, G or T suffix (powers of 1024; B or iB may follow), like 0, 4096, 64K, 1M, 2GiB'
 	[AMLSHIM_RULES]="MIN-MAX=PLACEMENT rules separated by ';', like 0-64K=local;64K-1G=interleave;1G-=block-interleave:2M; a rule covers sizes in [MIN,MAX), MIN- has no upper bound, -MAX starts at 0; at most 16 rules, none overlapping; PLACEMENT is one of $PLACEMENT_FORMS"
 	[AMLSHIM_MMAP]='on, off, 1, 0'
+	[AMLSHIM_DEEPBIND]='keep, drop'
 	[AMLSHIM_STATS]='0, off, 1, text, json'
 	[AMLSHIM_STATS_FILE]='a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %'
 	[AMLSHIM_LOG]='error, warn, info, debug'

@@ -239,8 +239,42 @@ EOF
 	same_everywhere "plugin (RTLD_LOCAL)" "$HELPERS/deepbind" local
 }
 
+# The plugin also calls its own helper() (the program has one too), frees
+# and grows the program's pointers, and hands it its own.
 @test "a plugin loaded with RTLD_DEEPBIND that frees what libc allocated for it: same output" {
 	same_everywhere "plugin (RTLD_DEEPBIND)" "$HELPERS/deepbind"
+}
+
+@test "RTLD_DEEPBIND: the plugin calls its own helper(), not the program's, and says so at info level" {
+	run env LD_PRELOAD="$SHIM" AMLSHIM_LOG=info "$HELPERS/deepbind"
+	assert_success
+	assert_line 'helper called by the plugin: plugin'
+	assert_line 'program buffers freed by the plugin: 50 of 50'
+	assert_line 'libc allocations freed by the plugin: 100 of 100'
+	assert_line --partial 'RTLD_DEEPBIND kept for '
+	run env LD_PRELOAD="$SHIM" "$HELPERS/deepbind"
+	assert_success
+	refute_output --partial 'amlshim:'
+}
+
+@test "RTLD_DEEPBIND plugin found by name through the program's RUNPATH: same output" {
+	same_everywhere "plugin (RTLD_DEEPBIND, by name)" "$HELPERS/deepbind" name
+}
+
+@test "AMLSHIM_DEEPBIND=drop: the flag is cleared (the plugin calls the program's helper), no crash" {
+	run env LD_PRELOAD="$SHIM" AMLSHIM_DEEPBIND=drop AMLSHIM_LOG=info "$HELPERS/deepbind"
+	assert_success
+	assert_line 'helper called by the plugin: program'
+	assert_line 'libc allocations freed by the plugin: 100 of 100'
+	assert_line --partial 'RTLD_DEEPBIND dropped for '
+}
+
+@test "AMLSHIM_DEEPBIND bad value: one line naming it, then the default (keep)" {
+	run env LD_PRELOAD="$SHIM" AMLSHIM_DEEPBIND=bogus "$HELPERS/deepbind"
+	assert_success
+	assert_line "amlshim: AMLSHIM_DEEPBIND='bogus' is not valid: unknown value; accepted: keep, drop"
+	assert_equal "$(grep -c '^amlshim:' <<<"$output")" 1
+	assert_line 'helper called by the plugin: plugin'
 }
 
 # ---- the shim loaded twice --------------------------------------------------------------------

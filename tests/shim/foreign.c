@@ -14,9 +14,9 @@
  * block there is none (or another object's bytes), so glibc aborts with
  * "free(): invalid pointer" or corrupts its heap. glibc >= 2.34 has no
  * __free_hook to catch it, and the library's binding is decided by ld.so,
- * not by us: only making the shim wrap dlopen and drop RTLD_DEEPBIND (as
- * some allocators' preload builds do) would change that. So the test never
- * does it.
+ * not by us: the shim's dlopen rebinds such a library's malloc family to
+ * the shim (AMLSHIM_DEEPBIND=keep) or drops the flag (=drop); glibc's own
+ * dlopen, used below, does neither. So the test never does it.
  *
  * The helper library (tests/shim/lib/deepbind_lib.c) is built into this
  * program and loaded from a memfd, so the binary runs alone in the VM. */
@@ -65,7 +65,7 @@ static void *need(void *handle, const char *name)
 
 /* Loads a private copy of the helper (each memfd is a new file with a new
  * name, so two loads are two libraries). */
-/* glibc's own dlopen, past the shim's (which drops RTLD_DEEPBIND): how a
+/* glibc's own dlopen, past the shim's (which rebinds malloc): how a
  * library ends up bound to glibc's malloc (also dlmopen, static linking). */
 static void *glibc_dlopen(const char *path, int flags)
 {
@@ -242,8 +242,9 @@ int main(int argc, char **argv)
 	void *shim_malloc = dlsym(RTLD_DEFAULT, "malloc");
 	CHECK(glibc_malloc != shim_malloc, "dlsym(libc, malloc) is the shim's");
 
-	/* Through the program's dlopen, RTLD_DEEPBIND is dropped: the library
-	 * binds to the shim, so its frees of what libc allocated work. */
+	/* Through the program's dlopen, RTLD_DEEPBIND is kept but the library's
+	 * malloc family is bound to the shim, so its frees of what libc
+	 * allocated work. */
 	struct helper bound = load_helper(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
 	CHECK(bound.malloc_address() == shim_malloc,
 	      "dlopen(RTLD_DEEPBIND): the library's malloc is %p, not the shim's %p", bound.malloc_address(),

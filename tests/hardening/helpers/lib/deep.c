@@ -3,7 +3,10 @@
  * to glibc's. What it does is what ordinary library code does: libc
  * functions allocate for it (strdup, getline, asprintf, realpath) and it
  * frees the result itself; it mallocs and frees its own buffers; it hands
- * the program a string the program frees. */
+ * the program a string the program frees, and frees or grows what the
+ * program hands it. It defines helper(), as the program does: RTLD_DEEPBIND
+ * exists so that its calls reach its own (a plugin bundling its own copy of
+ * a library). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,4 +62,27 @@ char *deep_make_string(const char *text)
 	if (copy)
 		strcpy(copy, text);
 	return copy;
+}
+
+/* Defined by the program too: DEEPBIND binds the plugin's calls here. */
+__attribute__((noinline)) const char *helper(void)
+{
+	return "plugin";
+}
+
+/* Which helper() the plugin's own call reaches. */
+const char *deep_which_helper(void)
+{
+	return helper();
+}
+
+/* The program's pointers, freed and grown by the plugin. */
+void deep_free(void *ptr)
+{
+	free(ptr);
+}
+
+void *deep_realloc(void *ptr, size_t size)
+{
+	return realloc(ptr, size);
 }
