@@ -21,8 +21,8 @@
 #define CACHE_MAX_BYTES ((size_t)1 << 30)
 /* Freed blocks kept resident per pool (as glibc keeps chunks up to 32 MiB
  * in its heap); beyond that they are MADV_FREE'd, which costs a TLB flush
- * but lets a quiet program keep nothing. */
-#define CACHE_RESIDENT_BYTES ((size_t)32 << 20)
+ * but lets a quiet program keep nothing. mallopt(M_TRIM_THRESHOLD) sets it. */
+size_t shim_large_resident_allowance = (size_t)32 << 20;
 #define CACHE_MAX_AGE_NS 1000000000ULL
 
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];
@@ -188,6 +188,35 @@ static void release(struct shim_pool *pool, struct shim_block **blocks, int coun
 		area_unmap(pool, blocks[i]->base, blocks[i]->mapped);
 		shim_block_delete(blocks[i]);
 	}
+}
+
+/* malloc_trim: every pool hands its cached blocks back to the kernel now.
+ * Returns the bytes unmapped. */
+size_t shim_large_trim(void)
+{
+	size_t released = 0;
+	for (int r = -1; r < shim_num_routes; r++) {
+		struct shim_route *route = r < 0 ? &shim_implicit_route : &shim_routes[r];
+		if (r < 0 && !shim_implicit_active)
+			continue;
+		for (int p = -1; p < SHIM_MAX_NODES; p++) {
+			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
+			if (p >= 0 && !pool->present)
+				continue;
+			struct shim_block *blocks[CACHE_SLOTS];
+			shim_lock(&pool->lock);
+			int count = pool->num_cached;
+			for (int i = 0; i < count; i++) {
+				blocks[i] = pool->cache[i];
+				released += blocks[i]->mapped;
+			}
+			pool->num_cached = 0;
+			pool->cached_bytes = pool->resident_cached = 0;
+			shim_unlock(&pool->lock);
+			release(pool, blocks, count);
+		}
+	}
+	return released;
 }
 
 /* A cached block no more than a quarter larger than needed. */
@@ -422,7 +451,8 @@ void shim_large_free(struct shim_block *block)
 	 * and a later MADV_FREE could let the kernel drop those writes. The
 	 * unlocked read can only let the allowance drift a block's worth. */
 	int lazy = cacheable &&
-	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped > CACHE_RESIDENT_BYTES;
+	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped >
+	                   __atomic_load_n(&shim_large_resident_allowance, __ATOMIC_RELAXED);
 	if (lazy && !pool->is_cuda)
 		madvise(block->base, block->mapped, MADV_FREE);
 	unsigned long long now = now_ns();

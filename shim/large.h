@@ -44,5 +44,9 @@ extern int shim_implicit_active;
 extern long shim_node_pages_peak[SHIM_MAX_NODES];
 void shim_large_sample_nodes(long *pages_per_node);
 void shim_large_note_peak(const long *pages_per_node);
+/* Freed bytes a pool keeps resident (mallopt M_TRIM_THRESHOLD). */
+extern size_t shim_large_resident_allowance;
+/* Unmaps every pool's cached blocks (malloc_trim); the bytes released. */
+size_t shim_large_trim(void);
 
 #endif
