@@ -115,6 +115,7 @@ void shim_small_free(void *ptr);
 size_t shim_small_usable(void *ptr);
 void shim_small_describe(char *buf, size_t len);
 void shim_small_after_fork_child(void); /* only this thread is left */
+void shim_small_set_max_arenas(unsigned count); /* mallopt(M_ARENA_MAX) */
 
 /* ---- registry.c: large blocks by address ---- */
 enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP };

@@ -292,7 +292,8 @@ static void thread_gone(void *slot_plus_one)
 static unsigned least_loaded_slot(void)
 {
 	unsigned best = 0, best_threads = UINT_MAX;
-	for (unsigned s = 0; s < num_arenas; s++) {
+	unsigned slots = __atomic_load_n(&num_arenas, __ATOMIC_RELAXED);
+	for (unsigned s = 0; s < slots; s++) {
 		unsigned threads = __atomic_load_n(&slot_threads[s], __ATOMIC_RELAXED);
 		if (threads < best_threads) {
 			best = s;
@@ -300,6 +301,15 @@ static unsigned least_loaded_slot(void)
 		}
 	}
 	return best;
+}
+
+/* mallopt(M_ARENA_MAX): threads bound from now on share the first slots;
+ * those already bound keep their arenas. */
+void shim_small_set_max_arenas(unsigned count)
+{
+	if (count > MAX_ARENAS)
+		count = MAX_ARENAS;
+	__atomic_store_n(&num_arenas, count ? count : 1, __ATOMIC_RELAXED);
 }
 
 /* Binds this thread to a class-0 arena: from then on plain jemalloc calls
