@@ -191,6 +191,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
 	detect_allocator_in_front();
+	shim_extras_resolve();
 	shim_fork_install();
 	shim_report_prepare();
 	shim_thread_busy++;

@@ -44,6 +44,14 @@ extern int shim_forward;
 extern void *(*shim_global_realloc)(void *, size_t);
 extern int (*shim_global_posix_memalign)(void **, size_t, size_t);
 extern size_t (*shim_global_usable_size)(void *);
+/* The definition the program's own lookup finds first, the executable left
+ * out (NULL: none). */
+void *shim_global_symbol(const char *name);
+
+/* ---- malloc_extras.c: malloc_trim, mallopt, mallinfo, malloc_stats/info ---- */
+/* Finds glibc's extras (and those of an allocator in front); at start-up,
+ * so that a call from a fork child or a signal handler needs no dlsym. */
+void shim_extras_resolve(void);
 
 /* The first shared object's definition of name in load order (the
  * executable skipped), or NULL. Calls dlopen and dlsym: not from malloc. */

@@ -11,7 +11,8 @@
 
 static const char *const allowed[] = {
 	"malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign", "aligned_alloc",
-	"memalign", "valloc", "pvalloc", "malloc_usable_size", "mmap", "mmap64", "munmap", "mremap", "dlopen",
+	"memalign", "valloc", "pvalloc", "malloc_usable_size", "malloc_trim", "mallopt", "mallinfo", "mallinfo2",
+	"malloc_stats", "malloc_info", "mmap", "mmap64", "munmap", "mremap", "dlopen",
 	"amlshim_version", "amlshim_write_report", NULL,
 };
 
