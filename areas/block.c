@@ -1,7 +1,20 @@
 /* Block-interleave area: blocks of block_size bytes placed round-robin over
  * a node set, block 0 of every allocation on the first node.
  *
- * How a range is placed without one VMA per block:
+ * Where the kernel can do it, placement is lazy: nothing is resident until
+ * the program touches it, as with every other policy.
+ *  - One node: the range is bound to it (MPOL_INTERLEAVE over that node);
+ *    every page lands there at its first touch.
+ *  - Blocks of one transparent huge page, THP usable by this process: the
+ *    range gets MADV_HUGEPAGE and MPOL_INTERLEAVE over the set. At a huge
+ *    page fault the kernel picks the node from the page's offset in the
+ *    mapping, (vm_pgoff >> 9) + (addr - vm_start) / 2 MiB, and vm_pgoff of
+ *    an anonymous mapping is its address / 4 KiB: huge page h of the address
+ *    space goes to the set's node h mod n (set in increasing order). The
+ *    range starts at a huge page h with h mod n == 0, so block b is on node
+ *    b mod n. A partial last block (no whole huge page) is populated.
+ * Elsewhere (smaller or larger blocks over two or more nodes, no THP) one
+ * policy cannot express the pattern and placement is eager:
  *  1. mmap the range with the default (no) VMA policy, so faults follow the
  *     calling thread's policy;
  *  2. for each node k of the rotation, set the thread's policy to
@@ -11,7 +24,8 @@
  *     already there stay put (no MPOL_MF_MOVE), later faults (after swap,
  *     MADV_DONTNEED, migration) stay spread, and the range stays one VMA.
  * An mbind per block would instead cut the range into one VMA per block
- * and exhaust vm.max_map_count (65530) at 64K blocks.
+ * and exhaust vm.max_map_count (65530) at 64K blocks; lazily or not, it
+ * is not used.
  *
  * PREFERRED rather than BIND: a full node falls back to another node
  * instead of invoking the OOM killer, so placement is best effort.
@@ -32,14 +46,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <aml/area/block.h>
 #include "internal.h"
 
 #define BLOCK_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
-#define THP_SIZE_FILE "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size"
+#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+#define THP_SIZE_FILE THP_DIR "/hpage_pmd_size"
 
 /* The thread's memory policy, saved so it can be put back exactly
  * (mode flags such as MPOL_F_STATIC_NODES included). */
@@ -105,29 +122,67 @@ static int place_blocks(const struct aml_area_block_data *data, char *ptr, size_
 	return err != AML_SUCCESS ? err : restored;
 }
 
-/* A private anonymous range of size bytes whose start is aligned to align
- * (a power of two, or 0/page for no constraint); MAP_FAILED on failure. */
-static char *map_aligned(size_t size, size_t align)
+/* Populates [ptr + from, ptr + size), which lies in one block, on that
+ * block's node (the lazy path's partial last block). */
+static int place_tail(const struct aml_area_block_data *data, char *ptr, size_t from, size_t size)
+{
+	struct thread_policy saved;
+	int err = save_thread_policy(&saved);
+	if (err != AML_SUCCESS)
+		return err;
+	err = prefer_node(data->nodes[(from / data->block_size) % (size_t)data->num_nodes]);
+	if (err == AML_SUCCESS && aml_os_populate_write(ptr + from, size - from) != 0)
+		err = -aml_errno_from_os(errno);
+	int restored = restore_thread_policy(&saved);
+	return err != AML_SUCCESS ? err : restored;
+}
+
+/* A private anonymous range of size bytes whose start is a multiple of
+ * align (a power of two, or 0/page for no constraint) and, in units of
+ * align, a multiple of period; MAP_FAILED on failure. */
+static char *map_aligned(size_t size, size_t align, size_t period)
 {
 	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
 	const size_t page = aml_os_page_size();
 	if (align <= page)
 		return aml_os_mmap(NULL, size, prot, flags, -1, 0);
-	size_t len = (size + page - 1) & ~(page - 1);
-	if (len < size || len + align < len) {
+	size_t len = (size + page - 1) & ~(page - 1), span = align * period;
+	if (len < size || span / period != align || len + span < len) {
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
-	char *raw = aml_os_mmap(NULL, len + align - page, prot, flags, -1, 0);
+	char *raw = aml_os_mmap(NULL, len + span - page, prot, flags, -1, 0);
 	if (raw == MAP_FAILED)
 		return MAP_FAILED;
-	char *start = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
-	char *end = raw + len + align - page;
+	uintptr_t unit = ((uintptr_t)raw + align - 1) / align;
+	unit += (period - unit % period) % period;
+	char *start = (char *)(unit * align);
+	char *end = raw + len + span - page;
 	if (start > raw)
 		aml_os_munmap(raw, (size_t)(start - raw));
 	if (end > start + len)
 		aml_os_munmap(start + len, (size_t)(end - (start + len)));
 	return start;
+}
+
+/* The rotation is the set in increasing order, each node once: the order
+ * in which the kernel's MPOL_INTERLEAVE takes the nodes. The area's own
+ * rotation always is; tests may give it another. */
+static int rotation_is_kernel_order(const struct aml_area_block_data *data)
+{
+	int set[AML_AREA_LINUX_MAX_NODES];
+	int count = aml_raw_mask_nodes(data->raw_mask, set, AML_AREA_LINUX_MAX_NODES);
+	return count == data->num_nodes && memcmp(set, data->nodes, (size_t)count * sizeof(int)) == 0;
+}
+
+static int placement_of(const struct aml_area_block_data *data)
+{
+	if (data->num_nodes == 1 && rotation_is_kernel_order(data))
+		return AML_AREA_BLOCK_LAZY_ONE_NODE;
+	if (data->thp_usable && data->huge_page_size && data->block_size == data->huge_page_size &&
+	    rotation_is_kernel_order(data))
+		return AML_AREA_BLOCK_LAZY_HUGE;
+	return AML_AREA_BLOCK_EAGER;
 }
 
 static void *block_mmap(const struct aml_area_data *area_data, size_t size,
@@ -142,7 +197,11 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	int saved_errno = errno;
 	const size_t huge = data->huge_page_size;
 	const int huge_blocks = huge && data->block_size % huge == 0;
-	char *ptr = map_aligned(size, huge_blocks ? huge : 0);
+	int placement = placement_of(data);
+	/* Lazy by huge page: huge page h of the address space goes to node
+	 * h mod n, so block 0 must start at such an h with h mod n == 0. */
+	size_t period = placement == AML_AREA_BLOCK_LAZY_HUGE ? (size_t)data->num_nodes : 1;
+	char *ptr = map_aligned(size, huge_blocks ? huge : 0, period);
 	if (ptr == MAP_FAILED) {
 		aml_errno = aml_errno_from_os(errno);
 		errno = saved_errno;
@@ -151,7 +210,16 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	/* Fails with EINVAL on kernels without THP: then there is nothing to stop. */
 	if (!huge_blocks)
 		aml_os_madvise(ptr, size, MADV_NOHUGEPAGE);
-	int err = place_blocks(data, ptr, size);
+	/* With THP in madvise mode this is what enables it; in always mode it
+	 * lets the fault compact memory rather than fall back to 4 KiB pages,
+	 * which the interleave would spread page by page. */
+	if (placement == AML_AREA_BLOCK_LAZY_HUGE && aml_os_madvise(ptr, size, MADV_HUGEPAGE) != 0)
+		placement = AML_AREA_BLOCK_EAGER;
+	int err = AML_SUCCESS;
+	if (placement == AML_AREA_BLOCK_EAGER)
+		err = place_blocks(data, ptr, size);
+	else if (placement == AML_AREA_BLOCK_LAZY_HUGE && size % huge != 0)
+		err = place_tail(data, ptr, size - size % huge, size); /* no huge page there */
 	if (err == AML_SUCCESS &&
 	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, BLOCK_MAXNODE, 0) != 0)
 		err = -aml_errno_from_os(errno);
@@ -178,7 +246,13 @@ static int block_fprintf(const struct aml_area_data *area_data, FILE *stream, co
 	}
 	char nodes[256];
 	aml_raw_mask_format(data->raw_mask, nodes, sizeof(nodes));
-	fprintf(stream, "%sarea-block: block size %zu, nodes %s\n", prefix, data->block_size, nodes);
+	static const char *const how[] = {
+		[AML_AREA_BLOCK_EAGER] = "eager (populated)",
+		[AML_AREA_BLOCK_LAZY_HUGE] = "lazy (interleave by huge page)",
+		[AML_AREA_BLOCK_LAZY_ONE_NODE] = "lazy (one node)",
+	};
+	fprintf(stream, "%sarea-block: block size %zu, nodes %s, placement: %s\n", prefix, data->block_size,
+	        nodes, how[placement_of(data)]);
 	return AML_SUCCESS;
 }
 
@@ -202,6 +276,46 @@ static size_t thp_size(void)
 	text[len] = '\0';
 	unsigned long long value = strtoull(text, NULL, 10);
 	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
+}
+
+/* Whether a sysfs THP mode file selects always or madvise; -1 when it
+ * cannot be read, 2 for "inherit" (per-size files of newer kernels). */
+static int thp_mode_on(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char text[128];
+	ssize_t len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	text[len] = '\0';
+	if (strstr(text, "[inherit]"))
+		return 2;
+	return strstr(text, "[always]") || strstr(text, "[madvise]");
+}
+
+/* Whether anonymous memory of this process can get PMD-sized huge pages
+ * once madvised: the system mode, the per-size mode where the kernel has
+ * one, and the process's own prctl switch (inherited across exec). */
+static int thp_usable(size_t huge)
+{
+	if (!huge || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0)
+		return 0;
+	char path[128];
+	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/enabled", huge >> 10);
+	int size_mode = thp_mode_on(path);
+	if (size_mode == 0 || size_mode == 1)
+		return size_mode;
+	return thp_mode_on(THP_DIR "/enabled") == 1;
+}
+
+int aml_area_block_placement(const struct aml_area *area)
+{
+	if (!area || !area->ops || area->ops->mmap != block_mmap || !area->data)
+		return -(aml_errno = AML_EINVAL);
+	return placement_of((const struct aml_area_block_data *)area->data);
 }
 
 int aml_area_block_create(struct aml_area **area, size_t block_size, const struct bitmask *nodemask)
@@ -235,6 +349,7 @@ int aml_area_block_create(struct aml_area **area, size_t block_size, const struc
 	data->block_size = block_size;
 	data->num_nodes = aml_raw_mask_nodes(data->raw_mask, data->nodes, AML_AREA_LINUX_MAX_NODES);
 	data->huge_page_size = thp_size();
+	data->thp_usable = thp_usable(data->huge_page_size);
 	errno = saved_errno;
 	*area = ret;
 	return AML_SUCCESS;

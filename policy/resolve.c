@@ -184,9 +184,14 @@ int amlshim_resolve(const struct amlshim_placement *placement, int initiator_nod
 		int err = aml_area_block_create(&out->area, placement->block_size, mask);
 		if (mask)
 			numa_bitmask_free(mask);
-		if (err != AML_SUCCESS)
+		if (err != AML_SUCCESS) {
 			snprintf(why, why_len, "%s", aml_strerror(err));
-		return err == AML_SUCCESS ? 0 : -1;
+			return -1;
+		}
+		/* The area says whether it places lazily (one node, THP-sized
+		 * blocks) or by populating the whole allocation. */
+		out->populates = aml_area_block_placement(out->area) == AML_AREA_BLOCK_EAGER;
+		return 0;
 	}
 	case AMLSHIM_PLACE_BANDWIDTH:
 	case AMLSHIM_PLACE_LATENCY:

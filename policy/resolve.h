@@ -12,6 +12,7 @@ struct amlshim_resolved {
 	int can_remap;         /* mremap keeps the placement (mbind-based areas) */
 	int is_cuda;           /* calls into libcudart */
 	int per_node;          /* depends on the allocating thread's node */
+	int populates;         /* the area makes each allocation resident when it maps it */
 	char source[48];       /* what decided a ranking ("memory attributes", ...) */
 };
 

@@ -120,8 +120,9 @@ static const struct aml_area *area_of(const struct shim_pool *pool)
 	return pool->area ? pool->area : &aml_area_linux;
 }
 
-/* Areas that place by populating (block-interleave) make a whole allocation
- * resident at once. Programs often malloc far more than they touch (sort
+/* Areas that place by populating (block-interleave's eager path: blocks
+ * that are not one huge page, over two or more nodes) make a whole
+ * allocation resident at once. Programs often malloc far more than they touch (sort
  * sizes its buffer from RAM): past half the available memory, the kernel
  * default serves instead, lazily. */
 #define POPULATE_CHECK_BYTES ((size_t)64 << 20)

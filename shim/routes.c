@@ -47,7 +47,7 @@ static int resolve_route(struct shim_route *route)
 		return -1;
 	}
 	route->is_cuda = resolved.is_cuda;
-	route->populates = placement->kind == AMLSHIM_PLACE_BLOCK_INTERLEAVE;
+	route->populates = resolved.populates;
 	if (route->small_class)
 		shim_small_set_placement(route->small_class, placement);
 	route->per_node = resolved.per_node;

@@ -1,13 +1,18 @@
 /* Block-interleave area: 1, 2 and 512 pages per block over all allowed
- * nodes and over each single node. For every allocation: each page on the
- * node of its block (nodes[block % n]), content, the kernel policy left on
- * the range, the thread's own policy untouched, O(1) new VMAs, errno kept.
- * Then a partial last block, two threads at once, fprintf and error paths. */
+ * nodes and over each single node. For every allocation: what is resident
+ * right after mmap (everything on the eager path, nothing but a partial
+ * last block on the lazy ones), then, once every page is written, each page
+ * on the node of its block (nodes[block % n]), content, the kernel policy
+ * left on the range, the thread's own policy untouched, O(1) new VMAs,
+ * errno kept. Then a partial last block, two threads at once, which
+ * placement each kind of area uses, fprintf and error paths. */
 #include <errno.h>
 #include <numaif.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +86,20 @@ static void vma_of(const void *addr, uintptr_t *start, uintptr_t *end, int *nohu
 	CHECK(found, "no VMA holds %p", addr);
 }
 
+/* Resident pages of [addr, addr + size). */
+static size_t resident_pages(const void *addr, size_t size)
+{
+	const size_t page = test_page_size(), pages = (size + page - 1) / page;
+	unsigned char *vec = malloc(pages);
+	CHECK(vec != NULL, "malloc");
+	CHECK(mincore((void *)addr, size, vec) == 0, "mincore: %s", strerror(errno));
+	size_t count = 0;
+	for (size_t i = 0; i < pages; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -108,6 +127,25 @@ static void check_placed(struct aml_area *area, size_t pages_per_block, const in
 	      pages_per_block, vmas_before, vmas_after);
 	CHECK(same_policy(get_policy(NULL), thread_before),
 	      "thread policy changed by mmap (mode %d -> %d)", thread_before.mode, get_policy(NULL).mode);
+
+	/* Eager: all of it resident now. Lazy: nothing, but a partial last
+	 * block of the huge-page path (populated: no huge page fits there). */
+	int placement = aml_area_block_placement(area);
+	CHECK(placement >= 0, "placement: %s", aml_strerror(-placement));
+	size_t resident = resident_pages(buf, size), want_resident = pages;
+	if (placement == AML_AREA_BLOCK_LAZY_ONE_NODE)
+		want_resident = 0;
+	else if (placement == AML_AREA_BLOCK_LAZY_HUGE)
+		want_resident = size % block ? pages - (size - size % block) / page : 0;
+	CHECK(resident == want_resident, "%zu pages/block, placement %d: %zu of %zu pages resident after mmap, want %zu",
+	      pages_per_block, placement, resident, pages, want_resident);
+
+	/* Content: a byte in every 64 (every cache line of every page; cheap
+	 * enough for the emulated test VM) and every byte of the last page.
+	 * Written first: the lazy paths place pages when they are touched. */
+	const size_t tail_start = (pages - 1) * page;
+	for (size_t i = 0; i < size; i += i < tail_start ? 64 : 1)
+		buf[i] = (unsigned char)(i * 13 + 7);
 
 	/* Every page on the node of its block; block 0 on the first node. */
 	int *where = calloc(pages, sizeof(int));
@@ -142,17 +180,13 @@ static void check_placed(struct aml_area *area, size_t pages_per_block, const in
 	else
 		CHECK((uintptr_t)buf % THP_SIZE == 0, "THP-sized blocks at %p, not THP aligned", (void *)buf);
 
-	/* Content: a byte in every 64 (every cache line of every page; cheap
-	 * enough for the emulated test VM) and every byte of the last page. */
-	const size_t tail_start = (pages - 1) * page;
-	for (size_t i = 0; i < size; i += i < tail_start ? 64 : 1)
-		buf[i] = (unsigned char)(i * 13 + 7);
 	for (size_t i = 0; i < size; i += i < tail_start ? 64 : 1)
 		CHECK(buf[i] == (unsigned char)(i * 13 + 7), "content at %zu", i);
 
 	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
-	printf("%4zu page(s)/block, rotation of %d, %9zu bytes: %.1f ms, +%d VMAs\n", pages_per_block, count, size,
-	       took * 1e3, vmas_after - vmas_before);
+	printf("%4zu page(s)/block, rotation of %d, %9zu bytes: %.1f ms, +%d VMAs, %zu pages resident after mmap (%s)\n",
+	       pages_per_block, count, size, took * 1e3, vmas_after - vmas_before, resident,
+	       placement == AML_AREA_BLOCK_EAGER ? "eager" : "lazy");
 }
 
 /* The same from a new area over set (NULL: all allowed nodes, nodes[]). */
@@ -228,6 +262,8 @@ static void *thread_alloc(void *arg)
 	for (int round = 0; round < 8; round++) {
 		char *buf = aml_area_mmap(area, size, NULL);
 		int *where = calloc(pages, sizeof(int));
+		if (buf)
+			test_touch(buf, size); /* the lazy paths place at first touch */
 		if (!buf || !where || test_pages_nodes(buf, size, where) != 0)
 			return NULL;
 		for (size_t p = 0; p < pages; p++)
@@ -272,7 +308,8 @@ static void check_fprintf(void)
 		                       : snprintf(list + used, sizeof(list) - used, "%s%d", used ? "," : "", nodes[i]));
 		i = j;
 	}
-	snprintf(want, sizeof(want), "> area-block: block size %zu, nodes %s\n", 2 * test_page_size(), list);
+	snprintf(want, sizeof(want), "> area-block: block size %zu, nodes %s, placement: %s\n", 2 * test_page_size(),
+	         list, num_nodes == 1 ? "lazy (one node)" : "eager (populated)");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
@@ -282,6 +319,57 @@ static void check_fprintf(void)
 	printf("%s", text);
 	free(text);
 	aml_area_block_destroy(&area);
+}
+
+/* THP serves this process's anonymous memory once madvised. */
+static int thp_enabled(void)
+{
+	char mode[128] = "";
+	FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (file) {
+		if (!fgets(mode, sizeof(mode), file))
+			mode[0] = '\0';
+		fclose(file);
+	}
+	return (strstr(mode, "[always]") || strstr(mode, "[madvise]")) && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0;
+}
+
+static int placement_for(size_t block, const int *set, int count)
+{
+	struct bitmask *mask = set ? mask_of(set, count) : NULL;
+	struct aml_area *area;
+	CHECK_EQ(aml_area_block_create(&area, block, mask), AML_SUCCESS);
+	int placement = aml_area_block_placement(area);
+	aml_area_block_destroy(&area);
+	if (mask)
+		numa_bitmask_free(mask);
+	return placement;
+}
+
+/* Lazy where one kernel policy gives the pattern (one node; one huge page
+ * per block with THP), eager elsewhere; the description says which. */
+static void check_placement_kinds(void)
+{
+	const size_t page = test_page_size();
+	for (int i = 0; i < num_nodes; i++)
+		for (size_t pages = 1; pages <= 1024; pages *= 2)
+			CHECK_EQ(placement_for(pages * page, &nodes[i], 1), AML_AREA_BLOCK_LAZY_ONE_NODE);
+	if (num_nodes >= 2) {
+		CHECK_EQ(placement_for(page, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
+		CHECK_EQ(placement_for(THP_SIZE / 2, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
+		CHECK_EQ(placement_for(2 * THP_SIZE, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
+		CHECK_EQ(placement_for(THP_SIZE, NULL, num_nodes),
+		         thp_enabled() ? AML_AREA_BLOCK_LAZY_HUGE : AML_AREA_BLOCK_EAGER);
+	}
+	/* A process that turned THP off: huge-page blocks are populated. */
+	if (num_nodes >= 2 && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0) {
+		CHECK_EQ(placement_for(THP_SIZE, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
+		check_allocation(THP_SIZE / page, NULL, num_nodes, 3 * num_nodes * THP_SIZE);
+		CHECK(prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0) == 0, "prctl");
+	}
+	CHECK_EQ(aml_area_block_placement(NULL), -AML_EINVAL);
+	CHECK_EQ(aml_area_block_placement(&aml_area_linux), -AML_EINVAL);
+	printf("placement kinds checked (THP %s)\n", thp_enabled() ? "enabled" : "not enabled");
 }
 
 static void check_errors(void)
@@ -352,6 +440,7 @@ int main(void)
 	}
 	check_thread_policy_kept();
 	check_two_threads();
+	check_placement_kinds();
 	check_fprintf();
 	check_errors();
 	printf("block area: %d node(s) checked\n", num_nodes);
