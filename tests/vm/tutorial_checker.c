@@ -48,6 +48,7 @@ static void *block_buffer(size_t block_size)
 	CHECK_EQ(aml_area_block_create(&area, block_size, NULL), AML_SUCCESS);
 	void *buf = aml_area_mmap(area, BLOCK_BUFFER, NULL);
 	CHECK(buf != NULL, "block area: %s", aml_strerror(aml_errno));
+	test_touch(buf, BLOCK_BUFFER); /* huge-page blocks are placed at first touch */
 	aml_area_block_destroy(&area);
 	return buf;
 }
