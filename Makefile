@@ -223,6 +223,55 @@ uninstall-cli:
 	rm -f $(DESTDIR)$(BINDIR)/amlshim $(DESTDIR)$(LIBDIR)/libamlshim.so
 # ---- end of the amlshim command section -------------------------------------
 
+# ---- Slurm SPANK plugin (slurm/) --------------------------------------------
+# amlshim_spank.so: srun/sbatch --amlshim=... run each task under the shim.
+# Built when Slurm's spank.h is there (Debian: libslurm-dev); the rest of the
+# build does not need it. It links the pure parser objects (no topology, no
+# libaml) so a bad value is refused with the shim's own words; Slurm's
+# symbols come from the process that loads it (srun, sbatch, slurmstepd).
+# Installed as $(SPANK_PLUGINDIR)/amlshim_spank.so with a plugstack.conf.d
+# snippet in $(SLURM_CONFDIR)/plugstack.conf.d/amlshim.conf (/etc/slurm for
+# PREFIX=/usr, PREFIX/etc/slurm otherwise, so a test install never
+# reaches the machine's Slurm). `make check-slurm` runs tests/bats/slurm.bats
+# (a one-node cluster of Debian's munge, slurmctld and slurmd).
+SLURM_INCLUDEDIR ?= /usr/include
+SPANK_HEADER := $(wildcard $(SLURM_INCLUDEDIR)/slurm/spank.h)
+SPANK_PLUGIN := $(BUILD)/lib/slurm/amlshim_spank.so
+SPANK_PLUGINDIR ?= $(LIBDIR)/slurm
+SLURM_CONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/slurm,$(PREFIX)/etc/slurm)
+PARSER_OBJS := $(filter-out $(BUILD)/policy/resolve.o,$(POLICY_OBJS))
+.PHONY: spank check-slurm install-spank uninstall-spank
+
+ifneq ($(SPANK_HEADER),)
+all: $(SPANK_PLUGIN)
+check: $(SPANK_PLUGIN)
+check-bats: $(SPANK_PLUGIN)
+install: install-spank
+endif
+uninstall: uninstall-spank
+spank: $(SPANK_PLUGIN)
+
+$(SPANK_PLUGIN): slurm/amlshim_spank.c $(PARSER_OBJS) $(wildcard policy/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -isystem $(SLURM_INCLUDEDIR) -Ipolicy -shared \
+	  -DAMLSHIM_DEFAULT_LIBRARY='"$(LIBDIR)/libamlshim.so"' -o $@ $< $(PARSER_OBJS)
+
+check-slurm: lib $(if $(SPANK_HEADER),$(SPANK_PLUGIN))
+	AMLSHIM_TEST_BUILD=$(BUILD) TEST_LOG_DIR=$(BUILD)/test-logs tests/run-tests.sh tests/bats/slurm.bats
+
+install-spank: $(SPANK_PLUGIN)
+	install -d $(DESTDIR)$(SPANK_PLUGINDIR) $(DESTDIR)$(SLURM_CONFDIR)/plugstack.conf.d
+	install -m 755 $(SPANK_PLUGIN) $(DESTDIR)$(SPANK_PLUGINDIR)/amlshim_spank.so
+	printf '%s\n' '# amlshim: srun/sbatch --amlshim=POLICY (see amlshim(7)). Site arguments after' \
+	  '# the library: default_policy=P default_rules=R default_stats=1|json' \
+	  '# default_stats_dir=DIR forbid=policy,rules,stats,stats-dir' \
+	  'optional $(SPANK_PLUGINDIR)/amlshim_spank.so library=$(LIBDIR)/libamlshim.so' \
+	  >$(DESTDIR)$(SLURM_CONFDIR)/plugstack.conf.d/amlshim.conf
+
+uninstall-spank:
+	rm -f $(DESTDIR)$(SPANK_PLUGINDIR)/amlshim_spank.so $(DESTDIR)$(SLURM_CONFDIR)/plugstack.conf.d/amlshim.conf
+# ---- end of the Slurm plugin section ----------------------------------------
+
 # ---- Benchmark (scripts/bench/) ---------------------------------------------
 # `make bench`: every workload under glibc, jemalloc, mimalloc, tcmalloc,
 # memtier and the shim (default, interleave), alternating, 5 runs each; the

@@ -12,6 +12,10 @@ qemu-system-x86 busybox-static cpio"
 # other allocators, and the programs of the real-program matrix.
 packages="$packages clang libclang-rt-14-dev libasan8 libubsan1 valgrind libtcmalloc-minimal4 libmimalloc2.0
 sqlite3 lua5.4 tcl nodejs gawk bc bzip2 zstd lz4 openssl jq curl diffutils patch redis-server redis-tools lighttpd"
+# Site integration: the Slurm plugin's header and a one-node cluster
+# (tests/bats/slurm.bats), the man page lint, the Lmod module and bash
+# completion tests.
+packages="$packages libslurm-dev slurmd slurmctld slurm-client munge mandoc lmod bash-completion"
 if [ "${1:-}" = "--bench" ]; then
 	packages="$packages libmimalloc2.0 libtcmalloc-minimal4 libmemkind0 valgrind"
 fi
