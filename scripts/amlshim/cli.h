@@ -43,5 +43,7 @@ const char *cli_options_env(const char *name, void *ctx);
 
 /* Prints what the settings mean on this machine; returns the exit status. */
 int cli_explain(const struct cli_settings *settings, const char *library, FILE *out);
+/* The same as one JSON object (--explain --json), for site tooling. */
+int cli_explain_json(const struct cli_settings *settings, const char *library, FILE *out);
 
 #endif

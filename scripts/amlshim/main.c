@@ -33,7 +33,7 @@ const struct cli_var_info cli_vars[CLI_NUM_VARS] = {
 
 static const char usage_text[] =
 	"Usage: amlshim [OPTION]... [--] COMMAND [ARG]...\n"
-	"       amlshim --explain [OPTION]...\n"
+	"       amlshim --explain [--json] [OPTION]...\n"
 	"Run COMMAND with libamlshim.so preloaded, which places the memory it\n"
 	"allocates (malloc family and private anonymous mmap) by policy.\n"
 	"\n"
@@ -63,6 +63,7 @@ static const char usage_text[] =
 	"                    applied stops the program (exit status 2)\n"
 	"  --explain         print the NUMA topology, the bandwidth/latency/capacity\n"
 	"                    rankings and what each rule resolves to here; run nothing\n"
+	"  --json            with --explain: the same as one JSON object\n"
 	"  --help            print this help and exit\n"
 	"  --version         print the version and exit\n"
 	"Options that take a value also accept it as the next argument (--policy P).\n"
@@ -202,7 +203,7 @@ static void run(char **command, const char *library)
 int main(int argc, char **argv)
 {
 	struct cli_settings settings = {{0}};
-	int explain = 0, i = 1;
+	int explain = 0, json = 0, i = 1;
 	for (; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--") == 0) {
@@ -221,6 +222,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(arg, "--explain") == 0) {
 			explain = 1;
+			continue;
+		}
+		if (strcmp(arg, "--json") == 0) {
+			json = 1;
 			continue;
 		}
 		if (strcmp(arg, "--strict") == 0) {
@@ -265,8 +270,10 @@ int main(int argc, char **argv)
 	if (explain) {
 		if (i < argc)
 			usage_error("--explain runs nothing, but a command was given: '%s'", argv[i]);
-		return cli_explain(&settings, library, stdout);
+		return json ? cli_explain_json(&settings, library, stdout) : cli_explain(&settings, library, stdout);
 	}
+	if (json)
+		usage_error("%s", "--json goes with --explain");
 	if (i >= argc)
 		usage_error("%s", "no command given (or use --explain)");
 	for (int v = 0; v < CLI_NUM_VARS; v++)
