@@ -272,6 +272,44 @@ uninstall-spank:
 	rm -f $(DESTDIR)$(SPANK_PLUGINDIR)/amlshim_spank.so $(DESTDIR)$(SLURM_CONFDIR)/plugstack.conf.d/amlshim.conf
 # ---- end of the Slurm plugin section ----------------------------------------
 
+# ---- Site integration: man pages, Lmod module, bash completion (man/, dist/) ----
+# `make install` puts amlshim(1), amlshim(7), aml_area(3) (libaml(3) a link
+# to it) under $(MANDIR), a Lua modulefile for Lmod under $(MODULEDIR) and
+# the bash completion under $(BASHCOMPDIR). Their tests (tests/bats/man.bats,
+# module.bats, completion.bats) run in `make check` with the other bats
+# files, and alone with `make check-site`.
+MANDIR ?= $(PREFIX)/share/man
+MODULEDIR ?= $(PREFIX)/share/modulefiles
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_PAGES := man/amlshim.1 man/amlshim.7 man/aml_area.3
+.PHONY: install-site uninstall-site check-site
+
+install: install-site
+uninstall: uninstall-site
+
+install-site:
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(MODULEDIR)/amlshim $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 man/amlshim.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/amlshim.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 man/aml_area.3 $(DESTDIR)$(MANDIR)/man3/
+	ln -sf aml_area.3 $(DESTDIR)$(MANDIR)/man3/libaml.3
+	install -m 644 dist/bash-completion/amlshim $(DESTDIR)$(BASHCOMPDIR)/amlshim
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	  -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@MANDIR@|$(MANDIR)|g' \
+	  dist/modulefile.lua.in >$(DESTDIR)$(MODULEDIR)/amlshim/$(VERSION).lua
+
+uninstall-site:
+	rm -f $(DESTDIR)$(MANDIR)/man1/amlshim.1 $(DESTDIR)$(MANDIR)/man7/amlshim.7 \
+	  $(DESTDIR)$(MANDIR)/man3/aml_area.3 $(DESTDIR)$(MANDIR)/man3/libaml.3 \
+	  $(DESTDIR)$(BASHCOMPDIR)/amlshim $(DESTDIR)$(MODULEDIR)/amlshim/$(VERSION).lua
+	-rmdir $(DESTDIR)$(MODULEDIR)/amlshim 2>/dev/null
+
+check-site: lib $(AMLSHIM_BIN)
+	AMLSHIM_TEST_BUILD=$(BUILD) TEST_LOG_DIR=$(BUILD)/test-logs tests/run-tests.sh \
+	  tests/bats/man.bats tests/bats/module.bats tests/bats/completion.bats tests/bats/explain-json.bats
+# ---- end of the site integration section -------------------------------------
+
 # ---- Benchmark (scripts/bench/) ---------------------------------------------
 # `make bench`: every workload under glibc, jemalloc, mimalloc, tcmalloc,
 # memtier and the shim (default, interleave), alternating, 5 runs each; the
