@@ -15,7 +15,7 @@ sqlite3 lua5.4 tcl nodejs gawk bc bzip2 zstd lz4 openssl jq curl diffutils patch
 # Site integration: the Slurm plugin's header and a one-node cluster
 # (tests/bats/slurm.bats), the man page lint, the Lmod module and bash
 # completion tests.
-packages="$packages libslurm-dev slurmd slurmctld slurm-client munge mandoc lmod bash-completion"
+packages="$packages libslurm-dev slurmd slurmctld slurm-client munge mandoc man-db bsdextrautils lmod bash-completion"
 if [ "${1:-}" = "--bench" ]; then
 	packages="$packages libmimalloc2.0 libtcmalloc-minimal4 libmemkind0 valgrind"
 fi

@@ -132,22 +132,30 @@ job_count() {
 	[ "$(job_count)" = "$before" ] || fail "jobs before: $before, after: $(job_count)"
 }
 
-@test "sbatch with #SBATCH --amlshim=interleave runs the batch script's programs under the shim" {
+@test "sbatch with #SBATCH --amlshim=interleave: the batch script's program and its srun step run under the shim" {
 	cat >"$CLUSTER/job.sh" <<EOF
 #!/bin/bash
+#SBATCH -n 2
 #SBATCH --amlshim=interleave
 #SBATCH --amlshim-stats-dir=$STATS
 #SBATCH --output=$CLUSTER/job-%j.out
-exec "$PYTHON" -c '$TASK'
+"$PYTHON" -c '$TASK'
+srun -n 2 "$PYTHON" -c '$TASK'
 EOF
 	run sbatch --parsable --wait "$CLUSTER/job.sh"
 	assert_success
-	local job=${output%%;*} step rank pid preload policy
-	read -r _ step rank pid preload policy <"$CLUSTER/job-$job.out" || fail "no output: $(cat "$CLUSTER/job-$job.out")"
-	[ "$step" = batch ] && [ "$rank" = 0 ] || fail "output: $(cat "$CLUSTER/job-$job.out")"
-	[ "${preload%%:*}" = "$SHIM" ] || fail "LD_PRELOAD is '$preload'"
-	[ "$policy" = interleave ] || fail "AMLSHIM_POLICY is '$policy'"
-	check_report "$STATS/amlshim.$job.batch.0.$pid.json" "$pid" interleave
+	local job=${output%%;*} out step rank pid preload policy lines=0
+	out=$CLUSTER/job-$job.out
+	while read -r _ step rank pid preload policy; do
+		lines=$((lines + 1))
+		[ "${preload%%:*}" = "$SHIM" ] || fail "$step/$rank: LD_PRELOAD is '$preload': $(cat "$out")"
+		# Once: the batch script under the shim passes it on to srun's tasks.
+		[[ ${preload#"$SHIM"} != *"$SHIM"* ]] || fail "$step/$rank: the shim twice in '$preload'"
+		[ "$policy" = interleave ] || fail "$step/$rank: AMLSHIM_POLICY is '$policy'"
+		check_report "$STATS/amlshim.$job.$step.$rank.$pid.json" "$pid" interleave
+	done <"$out"
+	[ "$lines" -eq 3 ] || fail "expected 3 task lines (batch, step 0 ranks 0 and 1): $(cat "$out")"
+	grep -q "^$job batch 0 " "$out" && grep -q "^$job 0 1 " "$out" || fail "output: $(cat "$out")"
 }
 
 @test "without --amlshim the plugin leaves the task alone" {
