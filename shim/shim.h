@@ -95,17 +95,28 @@ void shim_log_line(const char *line, void *ctx); /* a policy message sink */
  * to fd 2, which may hold the program's own file later. */
 extern int shim_stderr_open;
 
-/* ---- small.c: jemalloc arenas on a reserved range ---- */
+/* ---- small.c: jemalloc arenas on a planned range ---- */
+/* The range: num_classes slices of 1 << shim_small_slice_shift bytes from
+ * shim_small_base (shim_small_size in all); of each, the first
+ * shim_small_mapped[class] bytes are mapped and jemalloc's, the rest is
+ * not the shim's (the program may have mapped something there). */
 extern uintptr_t shim_small_base, shim_small_size;
+extern unsigned shim_small_slice_shift;
+extern uintptr_t shim_small_mapped[];
 /* Fast paths (alloc.c): a bound thread may call the private jemalloc
- * directly; a pointer in class 0's slice goes straight back to it. */
+ * directly; a pointer in class 0's mapped front goes straight back to it. */
 extern SHIM_TLS int shim_small_bound;
-extern uintptr_t shim_small_class0_size;
+#define shim_small_class0_size shim_small_mapped[0]
 static inline int shim_small_owns(const void *ptr)
 {
-	return (uintptr_t)ptr - shim_small_base < shim_small_size;
+	uintptr_t off = (uintptr_t)ptr - shim_small_base;
+	if (off >= __atomic_load_n(&shim_small_size, __ATOMIC_ACQUIRE))
+		return 0;
+	unsigned shift = shim_small_slice_shift;
+	return (off & (((uintptr_t)1 << shift) - 1)) <
+	       __atomic_load_n(&shim_small_mapped[off >> shift], __ATOMIC_ACQUIRE);
 }
-/* Reserves the range for class 0 (AMLSHIM_SMALL) and extra_classes more. */
+/* Plans the range for class 0 (AMLSHIM_SMALL) and extra_classes more. */
 int shim_small_init(int extra_classes);
 /* Whether arenas can carry a placement (an mbind policy, or default). */
 int shim_small_placeable(const struct amlshim_placement *placement);

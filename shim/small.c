@@ -1,11 +1,15 @@
 /* The small path: the private jemalloc, with arenas whose extents are carved
- * from one reserved virtual range. The range is cut into slices, one per
+ * from one planned virtual range. The range is cut into slices, one per
  * placement class: class 0 is AMLSHIM_SMALL (every allocation no rule
  * claims), classes 1.. serve rules that cover small sizes ("0-64K=local").
- * Ownership is one range compare, the class one shift. Each thread is bound
- * once to a class-0 arena and then calls plain jemalloc malloc/free with its
- * thread cache; other classes take an explicit arena without thread cache
- * (a cache hit would ignore the arena and mix placements). */
+ * Only the front of each slice is mapped: it grows by adjacent mappings as
+ * jemalloc asks for extents, so the shim holds little more address space
+ * than it hands out (every mapping counts toward RLIMIT_AS, PROT_NONE and
+ * MAP_NORESERVE ones too). Ownership is one range compare for class 0 (its
+ * mapped front), two for the others; the class is one shift. Each thread is
+ * bound once to a class-0 arena and then calls plain jemalloc malloc/free
+ * with its thread cache; other classes take an explicit arena without
+ * thread cache (a cache hit would ignore the arena and mix placements). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jemalloc_api.h"
@@ -26,14 +31,32 @@
  * metadata only; user memory comes from our arenas), no background thread. */
 const char *je_malloc_conf = "narenas:1,background_thread:false,abort_conf:false";
 
-#define RESERVE_MAX ((size_t)1 << 40) /* virtual only: MAP_NORESERVE */
-#define RESERVE_MIN ((size_t)1 << 28)
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define RANGE_MAX ((size_t)1 << 40) /* planned, not mapped */
+#define RANGE_MIN ((size_t)1 << 28)
+/* Where the range is planned: below where the kernel puts mappings of its
+ * own choice (top-down from below the stack, bottom-up from a third of the
+ * address space in the legacy layout) and below a PIE program's brk heap,
+ * so that the slices can keep growing; at a random 2 MiB boundary. */
+#define HINT_LOW ((uintptr_t)1 << 40)
+#define HINT_HIGH ((uintptr_t)1 << 45)
+#define HINT_ALIGN ((uintptr_t)1 << 21)
+#define HINT_TRIES 8
+/* A slice grows by what jemalloc asks, at least GROW_MIN and an eighth of
+ * what it has, in GROW_ALIGN steps: little slack, few system calls. */
+#define GROW_MIN ((size_t)4 << 20)
+#define GROW_ALIGN ((size_t)2 << 20)
+#define GROW_MAX ((size_t)256 << 20)
 #define MAX_ARENAS 64
 
 struct small_class {
 	extent_hooks_t hooks; /* first: a hook finds its class from its hooks pointer */
-	uintptr_t begin, end;
-	uintptr_t next; /* bump pointer, advanced with CAS */
+	uintptr_t begin, end; /* the slice */
+	uintptr_t next;       /* bump pointer, advanced with CAS */
+	int grow_lock;        /* held while mapping more of the slice */
 	/* Placement, precomputed: hooks run under jemalloc locks and may only
 	 * make system calls. */
 	int mode;
@@ -45,7 +68,10 @@ struct small_class {
 };
 
 uintptr_t shim_small_base, shim_small_size;
-static unsigned slice_shift;
+unsigned shim_small_slice_shift;
+#define slice_shift shim_small_slice_shift
+/* Bytes mapped from the start of each slice; they only grow. */
+uintptr_t shim_small_mapped[SHIM_MAX_CLASSES];
 static struct small_class classes[SHIM_MAX_CLASSES];
 static int num_classes;
 static int small_enabled;
@@ -61,7 +87,6 @@ static void thread_gone(void *slot_plus_one);
 static size_t thread_arena_mib[3], thread_arena_miblen = 3;
 SHIM_TLS int shim_small_bound; /* this thread is bound to a class-0 arena */
 #define thread_bound shim_small_bound
-uintptr_t shim_small_class0_size;
 static SHIM_TLS unsigned thread_slot;
 
 /* Applies a class's placement to a range; 0 or -1. MPOL_LOCAL takes no
@@ -79,13 +104,86 @@ static int place(struct small_class *class, uintptr_t start, size_t size)
 	return ret == 0 ? 0 : -1;
 }
 
+static inline size_t round_up(size_t value, size_t align)
+{
+	return (value + align - 1) & ~(align - 1);
+}
+
+/* Maps [addr, addr + len) where nothing is mapped yet; 0 or -1. The
+ * mapping counts toward RLIMIT_AS: under the limit it may fail. */
+static int map_at(uintptr_t addr, size_t len)
+{
+	void *got = shim_os_mmap((void *)addr, len, PROT_READ | PROT_WRITE,
+	                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (got == (void *)addr)
+		return 0;
+	if (got != MAP_FAILED) /* a kernel before 4.17 took the address as a hint */
+		shim_os_munmap(got, len);
+	return -1;
+}
+
+/* How much more the slices may map: under an address-space limit, the
+ * shim holds at most a quarter of it (jemalloc keeps what it was given for
+ * reuse, so what the program peaks at stays mapped; the rest of the limit
+ * stays for the program's own mappings, thread stacks, and glibc, which
+ * serves small objects past that and gives memory back). Read each time:
+ * the program may change the limit. */
+static size_t allowed_growth(void)
+{
+	struct rlimit limit;
+	int saved = errno;
+	int limited = getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+	errno = saved;
+	if (!limited)
+		return SIZE_MAX;
+	size_t total = 0;
+	for (int c = 0; c < num_classes; c++)
+		total += __atomic_load_n(&shim_small_mapped[c], __ATOMIC_RELAXED);
+	size_t share = (size_t)(limit.rlim_cur / 4);
+	return total < share ? share - total : 0;
+}
+
+/* Maps more of a class's slice, so that it covers up to want_end; 0 or -1
+ * (the address space limit, or something else mapped next to the slice's
+ * front: jemalloc then fails the allocation and the shim takes glibc's).
+ * The new size is published after the mapping exists: a reader that sees
+ * it finds jemalloc's memory there, and a pointer jemalloc hands out from
+ * the new part is never taken for a foreign one. */
+static int grow(struct small_class *class, uintptr_t want_end)
+{
+	uintptr_t *mapped = &shim_small_mapped[class - classes];
+	int ret = 0, saved = errno;
+	shim_lock(&class->grow_lock);
+	uintptr_t have = __atomic_load_n(mapped, __ATOMIC_RELAXED), front = class->begin + have;
+	if (want_end > front) {
+		size_t need = want_end - front, room = class->end - front, allowed = allowed_growth();
+		size_t exact = round_up(need, SHIM_PAGE);
+		size_t step = have / 8 > GROW_MAX ? GROW_MAX : have / 8;
+		step = round_up(need > step ? need : step < GROW_MIN ? GROW_MIN : step, GROW_ALIGN);
+		if (step > room)
+			step = room;
+		if (step > allowed)
+			step = exact;
+		if (exact > room || exact > allowed)
+			ret = -1;
+		else if (map_at(front, step) != 0 && (step == exact || map_at(front, step = exact) != 0))
+			ret = -1; /* the limit, or a mapping of the program's in the way */
+		if (ret == 0)
+			__atomic_store_n(mapped, have + step, __ATOMIC_RELEASE);
+	}
+	shim_unlock(&class->grow_lock);
+	errno = saved;
+	return ret;
+}
+
 static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size_t alignment,
                         bool *zero, bool *commit, unsigned arena_ind)
 {
 	(void)arena_ind;
 	struct small_class *class = (struct small_class *)hooks;
+	const uintptr_t *mapped = &shim_small_mapped[class - classes];
 	uintptr_t cur = __atomic_load_n(&class->next, __ATOMIC_RELAXED), start;
-	do {
+	for (;;) {
 		if (new_addr) {
 			/* Growing in place works only at the bump pointer. */
 			if ((uintptr_t)new_addr != cur)
@@ -96,10 +194,18 @@ static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size
 		}
 		if (start < cur || start + size > class->end || start + size < start)
 			return NULL;
-	} while (!__atomic_compare_exchange_n(&class->next, &cur, start + size, true,
-	                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+		if (start + size > class->begin + __atomic_load_n(mapped, __ATOMIC_ACQUIRE)) {
+			if (grow(class, start + size) != 0)
+				return NULL;
+			cur = __atomic_load_n(&class->next, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (__atomic_compare_exchange_n(&class->next, &cur, start + size, true, __ATOMIC_RELAXED,
+		                                __ATOMIC_RELAXED))
+			break;
+	}
 	place(class, start, size);
-	*zero = true; /* never touched since reserved */
+	*zero = true; /* never touched since mapped */
 	*commit = true;
 	return (void *)start;
 }
@@ -169,16 +275,96 @@ static const extent_hooks_t hooks_template = {
 	hook_purge_lazy, hook_purge_forced, hook_split, hook_merge,
 };
 
-static size_t reservation_size(void)
+static uint64_t random_bits(void)
 {
-	size_t size = RESERVE_MAX;
-	struct rlimit limit;
-	if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-		/* Leave most of a limited address space to everything else. */
-		while (size > RESERVE_MIN && size > limit.rlim_cur / 4)
-			size >>= 1;
+	uint64_t r = 0;
+	int saved = errno;
+	if (syscall(SYS_getrandom, &r, sizeof(r), 1 /* GRND_NONBLOCK */) != (long)sizeof(r)) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		r = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32) ^ (uint64_t)(uintptr_t)&r ^
+		    ((uint64_t)getpid() << 16);
 	}
-	return size;
+	errno = saved;
+	r ^= r >> 31; /* splitmix64's finaliser */
+	r *= 0x7fb5d329728ea185ULL;
+	r ^= r >> 27;
+	r *= 0x81dadef4bc3e0a5ULL;
+	return r ^ (r >> 33);
+}
+
+enum probe { PROBE_FREE, PROBE_TAKEN, PROBE_UNKNOWN, PROBE_UNSUPPORTED };
+
+/* Whether [addr, addr + size) is free, by mapping it PROT_NONE for a
+ * moment. Unknown: the limit does not allow the look (or the range lies
+ * past the address space). Under a limit, no look: for that moment another
+ * thread's mapping could fail. */
+static enum probe range_free(uintptr_t addr, size_t size)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+		return PROBE_UNKNOWN;
+	void *got = shim_os_mmap((void *)addr, size, PROT_NONE,
+	                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (got == MAP_FAILED)
+		return errno == EEXIST ? PROBE_TAKEN : PROBE_UNKNOWN;
+	shim_os_munmap(got, size);
+	return got == (void *)addr ? PROBE_FREE : PROBE_UNSUPPORTED; /* before Linux 4.17: a hint */
+}
+
+/* Cuts [base, base + size) into power-of-two slices, so that a pointer's
+ * class is one shift, and maps the front of class 0's; 0 or -1. */
+static int plan_range(uintptr_t base, size_t size)
+{
+	/* Base before any mapped size (all 0 until grow succeeds): a pointer
+	 * below base + mapped must never look like ours before base is set. */
+	__atomic_store_n(&shim_small_base, base, __ATOMIC_RELEASE);
+	slice_shift = 63 - (unsigned)__builtin_clzl(size);
+	while ((1UL << slice_shift) * (unsigned long)num_classes > size)
+		slice_shift--;
+	for (int c = 0; c < num_classes; c++) {
+		classes[c].begin = classes[c].next = base + ((uintptr_t)c << slice_shift);
+		classes[c].end = classes[c].begin + (1UL << slice_shift);
+	}
+	return grow(&classes[0], classes[0].begin + GROW_MIN);
+}
+
+/* Plans the range: at a random place low in the address space, checked
+ * free when the limit allows a look; else where the kernel finds room for
+ * it (growth may then meet the program's own mappings sooner). */
+static int plan(void)
+{
+	int saved = errno;
+	int unknown = 0;
+	for (int i = 0; i < HINT_TRIES; i++) {
+		uintptr_t slots = (HINT_HIGH - RANGE_MAX - HINT_LOW) / HINT_ALIGN;
+		uintptr_t base = HINT_LOW + (uintptr_t)(random_bits() % slots) * HINT_ALIGN;
+		enum probe found = range_free(base, RANGE_MAX);
+		if (found == PROBE_UNSUPPORTED)
+			break;
+		if (found == PROBE_TAKEN)
+			continue;
+		/* Unknown: the front is tried all the same; a few times only (past
+		 * the address space, no try can work). */
+		if (plan_range(base, RANGE_MAX) == 0) {
+			errno = saved;
+			return 0;
+		}
+		if (found == PROBE_UNKNOWN && ++unknown == 3)
+			break;
+	}
+	for (size_t size = RANGE_MAX; size >= RANGE_MIN; size >>= 1) {
+		void *got = shim_os_mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (got == MAP_FAILED)
+			continue;
+		shim_os_munmap(got, size);
+		if (plan_range((uintptr_t)got, size) == 0) {
+			errno = saved;
+			return 0;
+		}
+	}
+	errno = saved;
+	return -1;
 }
 
 static int placement_mode(const struct amlshim_placement *placement)
@@ -228,30 +414,11 @@ int shim_small_init(int extra_classes)
 		classes[c].hooks = hooks_template;
 		snprintf(classes[c].text, sizeof(classes[c].text), "default");
 	}
-	for (size_t size = reservation_size(); size >= RESERVE_MIN; size >>= 1) {
-		void *range = shim_os_mmap(NULL, size, PROT_READ | PROT_WRITE,
-		                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (range == MAP_FAILED)
-			continue;
-		/* Power-of-two slices, so a pointer's class is one shift. */
-		slice_shift = 63 - (unsigned)__builtin_clzl(size);
-		while ((1UL << slice_shift) * (unsigned long)num_classes > size)
-			slice_shift--;
-		for (int c = 0; c < num_classes; c++) {
-			classes[c].begin = classes[c].next = (uintptr_t)range + ((uintptr_t)c << slice_shift);
-			classes[c].end = classes[c].begin + (1UL << slice_shift);
-		}
-		/* Base before size: with size set first, every pointer below it
-		 * would look like ours for a moment. */
-		__atomic_store_n(&shim_small_base, (uintptr_t)range, __ATOMIC_RELEASE);
-		__atomic_store_n(&shim_small_size, (uintptr_t)num_classes << slice_shift, __ATOMIC_RELEASE);
-		__atomic_store_n(&shim_small_class0_size, (uintptr_t)1 << slice_shift, __ATOMIC_RELEASE);
-		break;
-	}
-	if (!shim_small_size) {
-		shim_log(AMLSHIM_LOG_WARN, "cannot reserve address space for small objects; they stay with glibc");
+	if (plan() != 0) {
+		shim_log(AMLSHIM_LOG_WARN, "cannot map address space for small objects; they stay with glibc");
 		return -1;
 	}
+	__atomic_store_n(&shim_small_size, (uintptr_t)num_classes << slice_shift, __ATOMIC_RELEASE);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	num_arenas = cpus > 0 ? (unsigned)cpus * 4 : 4;
 	if (num_arenas > MAX_ARENAS)
@@ -420,22 +587,27 @@ void *shim_small_realloc(void *ptr, size_t size)
 {
 	int class_index = shim_small_class_of(ptr);
 	unsigned index;
+	void *moved = NULL;
 	if (class_index > 0) {
 		int flags = class_flags(class_index, &index);
 		if (flags >= 0)
-			return nonnull_or_enomem(je_rallocx(ptr, at_least_min(size), flags));
+			moved = je_rallocx(ptr, at_least_min(size), flags);
 	} else if (small_usable_here()) {
-		return nonnull_or_enomem(je_realloc(ptr, at_least_min(size)));
+		moved = je_realloc(ptr, at_least_min(size));
 	}
-	/* Never let jemalloc's automatic arena serve the program: its memory
-	 * lies outside our range and would look foreign. */
-	void *moved = __libc_malloc(size);
+	if (moved)
+		return moved;
+	/* jemalloc could not (its share of an address-space limit is used up)
+	 * or may not serve this thread: glibc takes the block. Never let
+	 * jemalloc's automatic arena serve the program: its memory lies
+	 * outside our range and would look foreign. */
+	moved = __libc_malloc(size);
 	if (moved) {
 		size_t old = je_malloc_usable_size(ptr);
 		memcpy(moved, ptr, old < size ? old : size);
 		shim_small_free(ptr);
 	}
-	return moved;
+	return nonnull_or_enomem(moved);
 }
 
 void shim_small_free(void *ptr)
@@ -453,6 +625,10 @@ size_t shim_small_usable(void *ptr)
 
 void shim_small_after_fork_child(void)
 {
+	/* Held only inside a hook, which jemalloc's own fork handler waits for;
+	 * whoever held one is gone. */
+	for (int c = 0; c < num_classes; c++)
+		classes[c].grow_lock = 0;
 	for (unsigned s = 0; s < MAX_ARENAS; s++)
 		slot_threads[s] = 0;
 	if (thread_bound)
@@ -461,6 +637,12 @@ void shim_small_after_fork_child(void)
 
 void shim_small_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "%s (%s, %zu GiB reserved)", classes[0].text,
-	         small_enabled ? "jemalloc arenas" : "glibc", (size_t)(shim_small_size >> 30));
+	size_t mapped = 0;
+	for (int c = 0; c < num_classes; c++)
+		mapped += __atomic_load_n(&shim_small_mapped[c], __ATOMIC_RELAXED);
+	if (!small_enabled)
+		snprintf(buf, len, "%s (glibc)", classes[0].text);
+	else
+		snprintf(buf, len, "%s (jemalloc arenas, %zu MiB mapped of a %zu GiB range)", classes[0].text,
+		         mapped >> 20, (size_t)(shim_small_size >> 30));
 }

@@ -48,7 +48,7 @@ void shim_large_note_peak(const long *pages_per_node)
 
 void shim_small_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "default (jemalloc arenas, 1024 GiB reserved)");
+	snprintf(buf, len, "default (jemalloc arenas, 4 MiB mapped of a 1024 GiB range)");
 }
 
 /* ---- A strict JSON validator (RFC 8259, ASCII) ---------------------------- */
