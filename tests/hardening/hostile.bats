@@ -321,3 +321,16 @@ EOF
 	run ls "$BATS_TEST_TMPDIR"
 	refute_output --partial 'prof'
 }
+
+# ---- an address-space limit ----------------------------------------------------------------------
+
+# Sandboxes and some runtimes lower RLIMIT_AS while the program runs; what
+# the shim maps must leave room for the program's threads and memory.
+@test "python lowers RLIMIT_AS to 4 GiB, then starts threads that allocate: same output under every policy" {
+	same_everywhere "setrlimit then threads" "$PYTHON" "$BATS_TEST_DIRNAME/data/rlimit_threads.py"
+}
+
+@test "python started under ulimit -v 4000000 starts threads that allocate: same output under every policy" {
+	same_everywhere "ulimit -v then threads" /bin/bash -c 'ulimit -v 4000000 && exec "$0" "$@"' \
+		"$PYTHON" "$BATS_TEST_DIRNAME/data/rlimit_threads.py" --keep-limit
+}
