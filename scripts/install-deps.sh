@@ -9,9 +9,11 @@ binutils numactl hwloc bats bats-support bats-assert
 python3 perl git xz-utils tar findutils coreutils g++
 qemu-system-x86 busybox-static cpio"
 # Hardening (tests/hardening/, tests/fuzz/): sanitizers, valgrind, libFuzzer,
-# other allocators, and the programs of the real-program matrix.
+# other allocators, the programs of the real-program matrix, and CPython's
+# own test suite (tests/hardening/pysuite.bats).
 packages="$packages clang libclang-rt-14-dev libasan8 libubsan1 valgrind libtcmalloc-minimal4 libmimalloc2.0
-sqlite3 lua5.4 tcl nodejs gawk bc bzip2 zstd lz4 openssl jq curl diffutils patch redis-server redis-tools lighttpd"
+sqlite3 lua5.4 tcl nodejs gawk bc bzip2 zstd lz4 openssl jq curl diffutils patch redis-server redis-tools lighttpd
+libpython3.11-testsuite"
 # Site integration: the Slurm plugin's header and a one-node cluster
 # (tests/bats/slurm.bats), the man page lint, the Lmod module and bash
 # completion tests.
