@@ -191,11 +191,11 @@ static void release(struct shim_pool *pool, struct shim_block **blocks, int coun
 	}
 }
 
-/* malloc_trim: every pool hands its cached blocks back to the kernel now.
- * Returns the bytes unmapped. */
-size_t shim_large_trim(void)
+/* Every pool of the large path: the implicit route's (when active), then
+ * each route's kernel-default fallback (node -1) and area pools (one per
+ * node for rankings). */
+void shim_large_for_each_pool(shim_pool_visit visit, void *ctx)
 {
-	size_t released = 0;
 	for (int r = -1; r < shim_num_routes; r++) {
 		struct shim_route *route = r < 0 ? &shim_implicit_route : &shim_routes[r];
 		if (r < 0 && !shim_implicit_active)
@@ -204,19 +204,35 @@ size_t shim_large_trim(void)
 			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
 			if (p >= 0 && !pool->present)
 				continue;
-			struct shim_block *blocks[CACHE_SLOTS];
-			shim_lock(&pool->lock);
-			int count = pool->num_cached;
-			for (int i = 0; i < count; i++) {
-				blocks[i] = pool->cache[i];
-				released += blocks[i]->mapped;
-			}
-			pool->num_cached = 0;
-			pool->cached_bytes = pool->resident_cached = 0;
-			shim_unlock(&pool->lock);
-			release(pool, blocks, count);
+			visit(pool, route, p, ctx);
 		}
 	}
+}
+
+/* Hands a pool's cached blocks back to the kernel; adds their bytes. */
+static void trim_pool(struct shim_pool *pool, const struct shim_route *route, int node, void *released)
+{
+	(void)route;
+	(void)node;
+	struct shim_block *blocks[CACHE_SLOTS];
+	shim_lock(&pool->lock);
+	int count = pool->num_cached;
+	for (int i = 0; i < count; i++) {
+		blocks[i] = pool->cache[i];
+		*(size_t *)released += blocks[i]->mapped;
+	}
+	pool->num_cached = 0;
+	pool->cached_bytes = pool->resident_cached = 0;
+	shim_unlock(&pool->lock);
+	release(pool, blocks, count);
+}
+
+/* malloc_trim: every pool hands its cached blocks back to the kernel now.
+ * Returns the bytes unmapped. */
+size_t shim_large_trim(void)
+{
+	size_t released = 0;
+	shim_large_for_each_pool(trim_pool, &released);
 	return released;
 }
 

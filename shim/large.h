@@ -48,5 +48,7 @@ void shim_large_note_peak(const long *pages_per_node);
 extern size_t shim_large_resident_allowance;
 /* Unmaps every pool's cached blocks (malloc_trim); the bytes released. */
 size_t shim_large_trim(void);
+typedef void (*shim_pool_visit)(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx);
+void shim_large_for_each_pool(shim_pool_visit visit, void *ctx);
 
 #endif

@@ -177,25 +177,6 @@ static struct heap pool_heap(struct shim_pool *pool)
 	return h;
 }
 
-typedef void (*pool_visit)(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx);
-
-/* Every large pool: the implicit route's, then each rule's kernel-default
- * fallback (node -1) and area pools (one per node for rankings). */
-static void for_each_pool(pool_visit visit, void *ctx)
-{
-	for (int r = -1; r < shim_num_routes; r++) {
-		struct shim_route *route = r < 0 ? &shim_implicit_route : &shim_routes[r];
-		if (r < 0 && !shim_implicit_active)
-			continue;
-		for (int p = -1; p < SHIM_MAX_NODES; p++) {
-			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
-			if (p >= 0 && !pool->present)
-				continue;
-			visit(pool, route, p, ctx);
-		}
-	}
-}
-
 static void sum_pool(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx)
 {
 	(void)route, (void)node;
@@ -228,7 +209,7 @@ static void gather(struct totals *t)
 	t->shim = 1;
 	refresh_small_stats();
 	t->small = small_heap(ALL_ARENAS);
-	for_each_pool(sum_pool, &t->large);
+	shim_large_for_each_pool(sum_pool, &t->large);
 }
 
 /* glibc's fields, with the shim's heaps added: see the README. The
@@ -339,46 +320,10 @@ EXPORT int mallopt(int param, int value)
 
 /* ---- malloc_stats: glibc's layout, written with write(2) ------------------- */
 
-struct out {
-	int fd;
-	size_t used;
-	char buf[2048];
-};
-
-static void out_flush(struct out *out)
+static void out_heap(struct shim_out *out, const struct heap *h)
 {
-	size_t done = 0;
-	while (done < out->used) {
-		ssize_t n = write(out->fd, out->buf + done, out->used - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	out->used = 0;
-}
-
-__attribute__((format(printf, 2, 3))) static void out_put(struct out *out, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n <= 0)
-		return;
-	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	if (out->used + len > sizeof(out->buf))
-		out_flush(out);
-	memcpy(out->buf + out->used, line, len);
-	out->used += len;
-}
-
-static void out_heap(struct out *out, const struct heap *h)
-{
-	out_put(out, "system bytes     = %10zu\n", h->system);
-	out_put(out, "in use bytes     = %10zu\n", h->in_use);
+	shim_out_put(out, "system bytes     = %10zu\n", h->system);
+	shim_out_put(out, "in use bytes     = %10zu\n", h->in_use);
 }
 
 /* What a pool serves, for people: "sizes 1M- interleave", its node. */
@@ -399,7 +344,7 @@ static void describe_pool(char *buf, size_t len, const struct shim_route *route,
 }
 
 struct stats_walk {
-	struct out *out;
+	struct shim_out *out;
 	int nr;
 };
 
@@ -411,9 +356,9 @@ static void stats_pool(struct shim_pool *pool, const struct shim_route *route, i
 		return;
 	char what[300];
 	describe_pool(what, sizeof(what), route, node);
-	out_put(walk->out, "Arena %d: large blocks, %s\n", walk->nr++, what);
+	shim_out_put(walk->out, "Arena %d: large blocks, %s\n", walk->nr++, what);
 	out_heap(walk->out, &h);
-	out_put(walk->out, "cached blocks    = %10zu\n", h.free_count);
+	shim_out_put(walk->out, "cached blocks    = %10zu\n", h.free_count);
 }
 
 /* jemalloc's arena indexes run from 0 to this; some are not created. */
@@ -446,9 +391,9 @@ EXPORT void malloc_stats(void)
 	int saved = errno;
 	struct totals t;
 	gather(&t);
-	struct out out = {.fd = STDERR_FILENO, .used = 0};
+	struct shim_out out = {.fd = STDERR_FILENO};
 	struct heap glibc_heap = {t.glibc.arena, t.glibc.uordblks, 0, 0, 0};
-	out_put(&out, "Arena 0: glibc (allocations from before the shim started, foreign pointers)\n");
+	shim_out_put(&out, "Arena 0: glibc (allocations from before the shim started, foreign pointers)\n");
 	out_heap(&out, &glibc_heap);
 	int nr = 1;
 	unsigned automatic = ctl_unsigned("opt.narenas");
@@ -458,20 +403,20 @@ EXPORT void malloc_stats(void)
 		char index[16];
 		snprintf(index, sizeof(index), "%u", i);
 		struct heap h = small_heap(index);
-		out_put(&out, "Arena %d: small objects, jemalloc arena %u%s\n", nr++, i,
+		shim_out_put(&out, "Arena %d: small objects, jemalloc arena %u%s\n", nr++, i,
 		        i < automatic ? " (jemalloc's own)" : "");
 		out_heap(&out, &h);
 	}
 	struct stats_walk walk = {&out, nr};
-	for_each_pool(stats_pool, &walk);
+	shim_large_for_each_pool(stats_pool, &walk);
 	struct mallinfo2 info = totals_mallinfo2(&t);
-	out_put(&out, "Total (incl. mmap):\n");
-	out_put(&out, "system bytes     = %10zu\n", info.arena + info.hblkhd);
-	out_put(&out, "in use bytes     = %10zu\n", info.uordblks + info.hblkhd);
-	out_put(&out, "large blocks     = %10zu\n", t.large.blocks);
-	out_put(&out, "cached blocks    = %10zu\n", t.large.free_count);
-	out_put(&out, "trimmable bytes  = %10zu\n", info.keepcost);
-	out_flush(&out);
+	shim_out_put(&out, "Total (incl. mmap):\n");
+	shim_out_put(&out, "system bytes     = %10zu\n", info.arena + info.hblkhd);
+	shim_out_put(&out, "in use bytes     = %10zu\n", info.uordblks + info.hblkhd);
+	shim_out_put(&out, "large blocks     = %10zu\n", t.large.blocks);
+	shim_out_put(&out, "cached blocks    = %10zu\n", t.large.free_count);
+	shim_out_put(&out, "trimmable bytes  = %10zu\n", info.keepcost);
+	shim_out_flush(&out);
 	errno = saved;
 }
 
@@ -559,7 +504,7 @@ EXPORT int malloc_info(int options, FILE *fp)
 		fprintf(fp, "</heap>\n");
 	}
 	struct xml_walk walk = {fp, nr};
-	for_each_pool(xml_pool, &walk);
+	shim_large_for_each_pool(xml_pool, &walk);
 	/* The totals are mallinfo2's: rest = fordblks, inuse = uordblks,
 	 * system = arena, mmap = glibc's own mmapped chunks. */
 	fprintf(fp, "<total type=\"fast\" count=\"%zu\" size=\"%zu\"/>\n", info.smblks, info.fsmblks);

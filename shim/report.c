@@ -14,56 +14,19 @@
 #include "large.h"
 #include "shim.h"
 
-/* Output through a stack buffer flushed with write(2). */
-struct out {
-	int fd;
-	size_t used;
-	char buf[4096];
-};
-
-static void flush(struct out *out)
-{
-	size_t done = 0;
-	while (done < out->used) {
-		ssize_t n = write(out->fd, out->buf + done, out->used - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	out->used = 0;
-}
-
-__attribute__((format(printf, 2, 3))) static void put(struct out *out, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-	if (out->used + len > sizeof(out->buf))
-		flush(out);
-	memcpy(out->buf + out->used, line, len);
-	out->used += len;
-}
-
 /* A JSON string body: quotes, backslashes and control bytes escaped. */
-static void put_json_string(struct out *out, const char *text)
+static void put_json_string(struct shim_out *out, const char *text)
 {
-	put(out, "\"");
+	shim_out_put(out, "\"");
 	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
 		if (*c == '"' || *c == '\\')
-			put(out, "\\%c", *c);
+			shim_out_put(out, "\\%c", *c);
 		else if (*c < 0x20)
-			put(out, "\\u%04x", *c);
+			shim_out_put(out, "\\u%04x", *c);
 		else
-			put(out, "%c", *c);
+			shim_out_put(out, "%c", *c);
 	}
-	put(out, "\"");
+	shim_out_put(out, "\"");
 }
 
 static unsigned long load(const unsigned long *counter)
@@ -98,15 +61,15 @@ static int last_node(const long *exit_pages)
 	return last;
 }
 
-static void write_text(struct out *out, const long *exit_pages)
+static void write_text(struct shim_out *out, const long *exit_pages)
 {
 	char small[160];
 	shim_small_describe(small, sizeof(small));
-	put(out, "amlshim report (pid %d)\n", (int)getpid());
+	shim_out_put(out, "amlshim report (pid %d)\n", (int)getpid());
 	if (shim_num_routes == 0)
-		put(out, "  no placement rule: every allocation took the plain path\n");
+		shim_out_put(out, "  no placement rule: every allocation took the plain path\n");
 	else
-		put(out, "  %-14s %-26s %9s %14s %14s %6s %6s %6s %9s\n", "sizes", "policy", "allocs",
+		shim_out_put(out, "  %-14s %-26s %9s %14s %14s %6s %6s %6s %9s\n", "sizes", "policy", "allocs",
 		    "bytes", "peak bytes", "moves", "remaps", "reuses", "fallbacks");
 	for (int i = 0; i < shim_num_routes; i++) {
 		const struct shim_route *route = &shim_routes[i];
@@ -114,55 +77,55 @@ static void write_text(struct out *out, const long *exit_pages)
 		format_size(min, sizeof(min), route->rule->min);
 		format_size(max, sizeof(max), route->rule->max);
 		snprintf(range, sizeof(range), "%s-%s", min, route->rule->max == SIZE_MAX ? "" : max);
-		put(out, "  %-14s %-26s %9lu %14lu %14lu %6lu %6lu %6lu %9lu\n", range,
+		shim_out_put(out, "  %-14s %-26s %9lu %14lu %14lu %6lu %6lu %6lu %9lu\n", range,
 		    route->rule->placement.text, load(&route->count), load(&route->bytes), load(&route->peak),
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks));
-		put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
+		shim_out_put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
 		    route->note[0] ? "; " : "", route->note);
 		if (route->small_class)
-			put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
+			shim_out_put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
 			    load(&route->small_allocs));
 	}
-	put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
+	shim_out_put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
 	for (int n = 0; n <= last_node(exit_pages); n++)
-		put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_node_pages_peak[n]);
-	put(out, "  small objects: %s\n", small);
-	put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_foreign_frees),
+		shim_out_put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_node_pages_peak[n]);
+	shim_out_put(out, "  small objects: %s\n", small);
+	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_foreign_frees),
 	    load(&shim_bootstrap_allocs));
 }
 
-static void write_json(struct out *out, const long *exit_pages)
+static void write_json(struct shim_out *out, const long *exit_pages)
 {
 	char small[160];
 	shim_small_describe(small, sizeof(small));
-	put(out, "{\"amlshim\":\"%s\",\"pid\":%d,\"rules\":[", AMLSHIM_VERSION, (int)getpid());
+	shim_out_put(out, "{\"amlshim\":\"%s\",\"pid\":%d,\"rules\":[", AMLSHIM_VERSION, (int)getpid());
 	for (int i = 0; i < shim_num_routes; i++) {
 		const struct shim_route *route = &shim_routes[i];
-		put(out, "%s{\"min\":%zu,\"max\":", i ? "," : "", route->rule->min);
+		shim_out_put(out, "%s{\"min\":%zu,\"max\":", i ? "," : "", route->rule->min);
 		if (route->rule->max == SIZE_MAX)
-			put(out, "null");
+			shim_out_put(out, "null");
 		else
-			put(out, "%zu", route->rule->max);
-		put(out, ",\"policy\":");
+			shim_out_put(out, "%zu", route->rule->max);
+		shim_out_put(out, ",\"policy\":");
 		put_json_string(out, route->rule->placement.text);
-		put(out, ",\"area\":");
+		shim_out_put(out, ",\"area\":");
 		put_json_string(out, route->area_text);
-		put(out, ",\"note\":");
+		shim_out_put(out, ",\"note\":");
 		put_json_string(out, route->note);
-		put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
+		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
 		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
 		         "\"mmaps\":%lu,\"small_allocs\":%lu}",
 		    load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
 		    load(&route->mmaps), load(&route->small_allocs));
 	}
-	put(out, "],\"nodes\":[");
+	shim_out_put(out, "],\"nodes\":[");
 	for (int n = 0; n <= last_node(exit_pages); n++)
-		put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
+		shim_out_put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
 		    n, exit_pages[n], shim_node_pages_peak[n]);
-	put(out, "],\"small\":");
+	shim_out_put(out, "],\"small\":");
 	put_json_string(out, small);
-	put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_foreign_frees),
+	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_foreign_frees),
 	    load(&shim_bootstrap_allocs));
 }
 
@@ -171,12 +134,12 @@ int shim_report_write(int fd, int json)
 	long exit_pages[SHIM_MAX_NODES] = {0};
 	shim_large_sample_nodes(exit_pages);
 	shim_large_note_peak(exit_pages);
-	struct out out = {.fd = fd};
+	struct shim_out out = {.fd = fd};
 	if (json)
 		write_json(&out, exit_pages);
 	else
 		write_text(&out, exit_pages);
-	flush(&out);
+	shim_out_flush(&out);
 	return 0;
 }
 

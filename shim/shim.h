@@ -88,6 +88,14 @@ size_t shim_os_available_memory(void); /* the memory cgroup's room counts too */
 size_t shim_os_system_available(void);
 
 /* ---- log.c: messages with raw write(2) ---- */
+/* Buffered raw-write output (out.c): the report, malloc_stats. */
+struct shim_out {
+	int fd;
+	size_t used;
+	char buf[4096];
+};
+void shim_out_put(struct shim_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_out_flush(struct shim_out *out);
 void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_log_fd(int fd, enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void shim_log_line(const char *line, void *ctx); /* a policy message sink */

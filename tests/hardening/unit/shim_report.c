@@ -16,6 +16,7 @@
  *    for, or the report is refused with a message: never written to a
  *    shortened name. */
 #include "../../../shim/log.c"
+#include "../../../shim/out.c"
 #include "../../../shim/report.c"
 
 #include <limits.h>
