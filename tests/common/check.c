@@ -2,8 +2,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <numa.h>
 #include <numaif.h>
@@ -128,4 +133,36 @@ void test_touch(void *addr, size_t size)
 	size_t page = test_page_size();
 	for (size_t off = 0; off < size; off += page)
 		((volatile char *)addr)[off] = (char)(off / page);
+}
+
+size_t test_resident_pages(const void *addr, size_t size)
+{
+	const size_t page = test_page_size(), pages = (size + page - 1) / page;
+	unsigned char *vec = malloc(pages);
+	CHECK(vec != NULL, "malloc");
+	CHECK(mincore((void *)addr, size, vec) == 0, "mincore: %s", strerror(errno));
+	size_t count = 0;
+	for (size_t i = 0; i < pages; i++)
+		count += vec[i] & 1;
+	free(vec);
+	return count;
+}
+
+double test_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int test_thp_usable(void)
+{
+	char mode[128] = "";
+	FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+	if (file) {
+		if (!fgets(mode, sizeof(mode), file))
+			mode[0] = '\0';
+		fclose(file);
+	}
+	return (strstr(mode, "[always]") || strstr(mode, "[madvise]")) && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0;
 }

@@ -45,5 +45,12 @@ int test_range_policy(const void *addr, int *mode, unsigned long *mask);
 int test_vma_count(void);
 /* Touches every page of a range for writing. */
 void test_touch(void *addr, size_t size);
+/* Resident pages of [addr, addr + size) (mincore). */
+size_t test_resident_pages(const void *addr, size_t size);
+/* Seconds on the monotonic clock. */
+double test_now(void);
+/* The THP mode in sysfs is always or madvise, and this process has not
+ * turned THP off (prctl): madvised anonymous memory gets huge pages. */
+int test_thp_usable(void);
 
 #endif

@@ -71,16 +71,6 @@ static long rss_bytes(void)
 	return resident * (long)sysconf(_SC_PAGESIZE);
 }
 
-static void read_back(int fd, char *buf, size_t len)
-{
-	CHECK(lseek(fd, 0, SEEK_SET) == 0, "lseek");
-	size_t used = 0;
-	ssize_t n;
-	while (used < len - 1 && (n = read(fd, buf + used, len - 1 - used)) > 0)
-		used += (size_t)n;
-	buf[used] = '\0';
-}
-
 /* malloc_info(options) into doc (through a memfd); its return value. */
 static int info_xml(int options)
 {
@@ -90,7 +80,7 @@ static int info_xml(int options)
 	CHECK(f != NULL, "fdopen");
 	int ret = malloc_info(options, f);
 	fflush(f);
-	read_back(fd, doc, sizeof(doc));
+	shim_test_read_back(fd, doc, sizeof(doc));
 	fclose(f);
 	return ret;
 }
@@ -106,7 +96,7 @@ static void stats_text(void)
 	malloc_stats();
 	dup2(saved, STDERR_FILENO);
 	close(saved);
-	read_back(fd, doc, sizeof(doc));
+	shim_test_read_back(fd, doc, sizeof(doc));
 	close(fd);
 }
 

@@ -363,18 +363,26 @@ static inline int shim_test_write_report(int fd, int json)
 	return write_report(fd, json);
 }
 
-/* The report now, into buf (NUL-terminated). No malloc: a memfd and read(2). */
-static inline void shim_test_report(char *buf, size_t len, int json)
+/* What was written to fd (a memfd) from its start, into buf
+ * (NUL-terminated); the bytes read. */
+static inline size_t shim_test_read_back(int fd, char *buf, size_t len)
 {
-	int fd = (int)syscall(SYS_memfd_create, "amlshim-report", 1U /* MFD_CLOEXEC */);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	CHECK(shim_test_write_report(fd, json) == 0, "amlshim_write_report failed");
 	CHECK(lseek(fd, 0, SEEK_SET) == 0, "lseek");
 	size_t used = 0;
 	ssize_t n;
 	while (used < len - 1 && (n = read(fd, buf + used, len - 1 - used)) > 0)
 		used += (size_t)n;
 	buf[used] = '\0';
+	return used;
+}
+
+/* The report now, into buf (NUL-terminated). No malloc: a memfd and read(2). */
+static inline void shim_test_report(char *buf, size_t len, int json)
+{
+	int fd = (int)syscall(SYS_memfd_create, "amlshim-report", 1U /* MFD_CLOEXEC */);
+	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	CHECK(shim_test_write_report(fd, json) == 0, "amlshim_write_report failed");
+	size_t used = shim_test_read_back(fd, buf, len);
 	close(fd);
 	CHECK(used > 0 && used < len - 1, "report of %zu bytes", used);
 }

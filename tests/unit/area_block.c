@@ -86,20 +86,6 @@ static void vma_of(const void *addr, uintptr_t *start, uintptr_t *end, int *nohu
 	CHECK(found, "no VMA holds %p", addr);
 }
 
-/* Resident pages of [addr, addr + size). */
-static size_t resident_pages(const void *addr, size_t size)
-{
-	const size_t page = test_page_size(), pages = (size + page - 1) / page;
-	unsigned char *vec = malloc(pages);
-	CHECK(vec != NULL, "malloc");
-	CHECK(mincore((void *)addr, size, vec) == 0, "mincore: %s", strerror(errno));
-	size_t count = 0;
-	for (size_t i = 0; i < pages; i++)
-		count += vec[i] & 1;
-	free(vec);
-	return count;
-}
-
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -132,7 +118,7 @@ static void check_placed(struct aml_area *area, size_t pages_per_block, const in
 	 * block of the huge-page path (populated: no huge page fits there). */
 	int placement = aml_area_block_placement(area);
 	CHECK(placement >= 0, "placement: %s", aml_strerror(-placement));
-	size_t resident = resident_pages(buf, size), want_resident = pages;
+	size_t resident = test_resident_pages(buf, size), want_resident = pages;
 	if (placement == AML_AREA_BLOCK_LAZY_ONE_NODE)
 		want_resident = 0;
 	else if (placement == AML_AREA_BLOCK_LAZY_HUGE)
@@ -321,19 +307,6 @@ static void check_fprintf(void)
 	aml_area_block_destroy(&area);
 }
 
-/* THP serves this process's anonymous memory once madvised. */
-static int thp_enabled(void)
-{
-	char mode[128] = "";
-	FILE *file = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-	if (file) {
-		if (!fgets(mode, sizeof(mode), file))
-			mode[0] = '\0';
-		fclose(file);
-	}
-	return (strstr(mode, "[always]") || strstr(mode, "[madvise]")) && prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 0;
-}
-
 static int placement_for(size_t block, const int *set, int count)
 {
 	struct bitmask *mask = set ? mask_of(set, count) : NULL;
@@ -359,7 +332,7 @@ static void check_placement_kinds(void)
 		CHECK_EQ(placement_for(THP_SIZE / 2, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
 		CHECK_EQ(placement_for(2 * THP_SIZE, NULL, num_nodes), AML_AREA_BLOCK_EAGER);
 		CHECK_EQ(placement_for(THP_SIZE, NULL, num_nodes),
-		         thp_enabled() ? AML_AREA_BLOCK_LAZY_HUGE : AML_AREA_BLOCK_EAGER);
+		         test_thp_usable() ? AML_AREA_BLOCK_LAZY_HUGE : AML_AREA_BLOCK_EAGER);
 	}
 	/* A process that turned THP off: huge-page blocks are populated. */
 	if (num_nodes >= 2 && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0) {
@@ -369,7 +342,7 @@ static void check_placement_kinds(void)
 	}
 	CHECK_EQ(aml_area_block_placement(NULL), -AML_EINVAL);
 	CHECK_EQ(aml_area_block_placement(&aml_area_linux), -AML_EINVAL);
-	printf("placement kinds checked (THP %s)\n", thp_enabled() ? "enabled" : "not enabled");
+	printf("placement kinds checked (THP %s)\n", test_thp_usable() ? "enabled" : "not enabled");
 }
 
 static void check_errors(void)

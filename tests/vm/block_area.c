@@ -14,25 +14,6 @@
 /* At most this many new lines in /proc/self/maps per allocation. */
 #define MAX_NEW_VMAS 3
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static size_t resident_pages(const void *addr, size_t size)
-{
-	const size_t pages = size / test_page_size();
-	unsigned char *vec = malloc(pages);
-	CHECK(vec != NULL && mincore((void *)addr, size, vec) == 0, "mincore");
-	size_t count = 0;
-	for (size_t i = 0; i < pages; i++)
-		count += vec[i] & 1;
-	free(vec);
-	return count;
-}
-
 static void check_blocks(size_t block_pages, size_t size, const int *set, int count)
 {
 	const size_t page = test_page_size(), pages = size / page;
@@ -45,14 +26,14 @@ static void check_blocks(size_t block_pages, size_t size, const int *set, int co
 
 	int placement = aml_area_block_placement(area);
 	int vmas_before = test_vma_count();
-	double t0 = now();
+	double t0 = test_now();
 	char *buf = aml_area_mmap(area, size, NULL);
-	double t1 = now();
+	double t1 = test_now();
 	CHECK(buf != NULL, "%s: %s", what, aml_strerror(aml_errno));
 	int vmas_after = test_vma_count();
-	size_t resident = resident_pages(buf, size);
+	size_t resident = test_resident_pages(buf, size);
 	test_touch(buf, size); /* the lazy path places pages at first touch */
-	double t2 = now();
+	double t2 = test_now();
 	printf("%s: %s, %zu pages resident after mmap; mmap %.0f ms, mmap + touch %.0f ms\n", what,
 	       placement == AML_AREA_BLOCK_EAGER ? "eager" : "lazy", resident, (t1 - t0) * 1e3, (t2 - t0) * 1e3);
 	/* Huge-page blocks over several nodes are lazy where THP is on (the

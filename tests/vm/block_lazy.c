@@ -22,25 +22,6 @@
 
 #define HUGE (2UL << 20)
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static size_t resident_pages(const void *addr, size_t size)
-{
-	const size_t pages = size / test_page_size();
-	unsigned char *vec = malloc(pages);
-	CHECK(vec != NULL && mincore((void *)addr, size, vec) == 0, "mincore");
-	size_t count = 0;
-	for (size_t i = 0; i < pages; i++)
-		count += vec[i] & 1;
-	free(vec);
-	return count;
-}
-
 /* The process's resident set (statm), in bytes. */
 static size_t rss_bytes(void)
 {
@@ -98,11 +79,11 @@ static void check_gigabyte(const int *all, int nodes)
 	check_description(area, "placement: lazy (interleave by huge page)");
 	int vmas = test_vma_count();
 	size_t rss = rss_bytes();
-	double t0 = now();
+	double t0 = test_now();
 	char *buf = aml_area_mmap(area, size, NULL);
-	double t1 = now();
+	double t1 = test_now();
 	CHECK(buf != NULL, "1 GiB: %s", aml_strerror(aml_errno));
-	size_t grown = rss_bytes() - rss, resident = resident_pages(buf, size);
+	size_t grown = rss_bytes() - rss, resident = test_resident_pages(buf, size);
 	int new_vmas = test_vma_count() - vmas;
 	printf("1 GiB of 2 MiB blocks: mmap %.1f ms, resident set +%zu KiB, %zu of %zu pages resident, +%d VMA(s)\n",
 	       (t1 - t0) * 1e3, grown >> 10, resident, pages, new_vmas);
@@ -111,7 +92,7 @@ static void check_gigabyte(const int *all, int nodes)
 	CHECK(grown < (4UL << 20), "1 GiB lazy: the resident set grew by %zu KiB at mmap", grown >> 10);
 	CHECK(new_vmas <= 1, "1 GiB lazy: %d new VMAs", new_vmas);
 	test_touch(buf, size);
-	printf("1 GiB of 2 MiB blocks: mmap + touch %.2f s\n", now() - t0);
+	printf("1 GiB of 2 MiB blocks: mmap + touch %.2f s\n", test_now() - t0);
 	size_t wrong = misplaced("1 GiB, 2 MiB blocks, touched in order", buf, size, HUGE, all, nodes);
 	CHECK(wrong == 0, "1 GiB lazy: %zu of %zu pages not on their block's node", wrong, pages);
 	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
@@ -142,7 +123,7 @@ static void check_backwards_with_tail(const int *all, int nodes)
 	struct aml_area *area = area_over(HUGE, all, nodes);
 	char *buf = aml_area_mmap(area, size, NULL);
 	CHECK(buf != NULL, "65 MiB: %s", aml_strerror(aml_errno));
-	size_t resident = resident_pages(buf, size);
+	size_t resident = test_resident_pages(buf, size);
 	printf("65 MiB of 2 MiB blocks: %zu pages resident after mmap (the partial last block)\n", resident);
 	CHECK(resident == (1UL << 20) / page, "65 MiB lazy: %zu pages resident after mmap, want the last MiB", resident);
 	struct job job = {buf, size};
@@ -161,7 +142,7 @@ static void check_subset(const int *subset, int count)
 	struct aml_area *area = area_over(HUGE, subset, count);
 	char *buf = aml_area_mmap(area, size, NULL);
 	CHECK(buf != NULL, "subset: %s", aml_strerror(aml_errno));
-	CHECK(resident_pages(buf, size) == 0, "subset: resident after mmap");
+	CHECK(test_resident_pages(buf, size) == 0, "subset: resident after mmap");
 	test_touch(buf, size);
 	size_t wrong = misplaced("32 MiB, 2 MiB blocks over the subset", buf, size, HUGE, subset, count);
 	CHECK(wrong == 0, "subset lazy: %zu pages misplaced", wrong);
@@ -176,11 +157,11 @@ static void check_eager(const int *all, int nodes)
 	CHECK_EQ(aml_area_block_placement(area), AML_AREA_BLOCK_EAGER);
 	check_description(area, "placement: eager (populated)");
 	size_t rss = rss_bytes();
-	double t0 = now();
+	double t0 = test_now();
 	char *buf = aml_area_mmap(area, size, NULL);
-	double t1 = now();
+	double t1 = test_now();
 	CHECK(buf != NULL, "256 MiB eager: %s", aml_strerror(aml_errno));
-	size_t grown = rss_bytes() - rss, resident = resident_pages(buf, size);
+	size_t grown = rss_bytes() - rss, resident = test_resident_pages(buf, size);
 	printf("256 MiB of 64 KiB blocks: mmap %.0f ms, resident set +%zu MiB, %zu of %zu pages resident\n",
 	       (t1 - t0) * 1e3, grown >> 20, resident, pages);
 	CHECK(resident == pages, "256 MiB eager: %zu of %zu pages resident after mmap", resident, pages);
