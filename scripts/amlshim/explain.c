@@ -105,6 +105,22 @@ static void print_nodes(FILE *out, hwloc_topology_t topo)
 	}
 }
 
+/* Whether NUMA node i (logical) has CPUs and is the first of the nodes
+ * sharing them: nodes sharing a cpuset (DRAM and HBM of one socket) share
+ * an initiator, and the rankings show one entry for them all. */
+static int first_of_initiator(hwloc_topology_t topo, int i)
+{
+	hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
+	if (!node->cpuset || hwloc_bitmap_iszero(node->cpuset))
+		return 0;
+	for (int j = 0; j < i; j++) {
+		hwloc_obj_t other = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)j);
+		if (other->cpuset && hwloc_bitmap_isequal(other->cpuset, node->cpuset))
+			return 0;
+	}
+	return 1;
+}
+
 /* From each node with CPUs: the nodes best first by each ranking. */
 static void print_rankings(FILE *out, hwloc_topology_t topo)
 {
@@ -119,16 +135,7 @@ static void print_rankings(FILE *out, hwloc_topology_t topo)
 	fprintf(out, "\nRankings from each initiator (best first):\n");
 	for (int i = 0; i < num_nodes; i++) {
 		hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
-		if (!node->cpuset || hwloc_bitmap_iszero(node->cpuset))
-			continue;
-		/* Nodes sharing a cpuset (DRAM and HBM of one socket) share an
-		 * initiator: one entry for them all. */
-		int seen = 0;
-		for (int j = 0; j < i && !seen; j++) {
-			hwloc_obj_t other = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)j);
-			seen = other->cpuset && hwloc_bitmap_isequal(other->cpuset, node->cpuset);
-		}
-		if (seen)
+		if (!first_of_initiator(topo, i))
 			continue;
 		char cpus[256];
 		hwloc_bitmap_list_snprintf(cpus, sizeof(cpus), node->cpuset);
@@ -421,15 +428,7 @@ static void json_rankings(FILE *out, hwloc_topology_t topo)
 	int entries = 0;
 	for (int i = 0; i < num_nodes && os_index && values; i++) {
 		hwloc_obj_t node = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)i);
-		if (!node->cpuset || hwloc_bitmap_iszero(node->cpuset))
-			continue;
-		/* One entry per initiator, as in the text. */
-		int seen = 0;
-		for (int j = 0; j < i && !seen; j++) {
-			hwloc_obj_t other = hwloc_get_obj_by_type(topo, HWLOC_OBJ_NUMANODE, (unsigned)j);
-			seen = other->cpuset && hwloc_bitmap_isequal(other->cpuset, node->cpuset);
-		}
-		if (seen)
+		if (!first_of_initiator(topo, i))
 			continue;
 		char cpus[256];
 		hwloc_bitmap_list_snprintf(cpus, sizeof(cpus), node->cpuset);
