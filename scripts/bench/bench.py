@@ -14,6 +14,8 @@ a MISS; it fails (exit 1) only when a cell could not be produced.
     bench.py --build build                 # the full benchmark (make bench)
     bench.py --build build --quick         # one tiny run of everything (make check)
     bench.py --build build --only larson,churn --runs 9 --no-callgrind
+    bench.py --build build --baseline OLD/libamlshim.so --configs amlshim,amlshim-il,base,base-il
+                                           # side by side with another build
 """
 import argparse
 import json
@@ -24,6 +26,7 @@ import sys
 import tempfile
 import time
 
+from compare import baseline_configurations, compare
 from catalog import WORKLOAD_SRC, base_env, configurations, env_for, workloads
 from machine import loadavg, machine_description, package_versions, tree_version
 from runner import callgrind_count, log, measure, parse_bench_line
@@ -49,6 +52,7 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
     available = [c for c in configs if c[3] is None]
     missing = {c[0]: c[3] for c in configs if c[3] is not None}
     raw, all_stats, produced_ok = {}, {}, True
+    runs_by_workload = {}
     for wl in workloads(bench_dir):
         if only and wl.name not in only:
             continue
@@ -63,6 +67,7 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
                 results[config[0]].append(res)
                 line.append("%s %s" % (config[0], res.error or fmt_time(res.time_s)))
             log("  %s round %d/%d: %s" % (wl.name, r + 1, runs, ", ".join(line)))
+        runs_by_workload[wl.name] = results
         stats = {name: summarize(rs) for name, rs in results.items()}
         for name in missing:
             stats[name] = {"error": "not installed"}
@@ -104,6 +109,8 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
             rows.append(row)
         report.emit(markdown_table(["workload"] + names, rows))
         report.emit()
+    if any(c[0].startswith("base") for c in available):
+        compare(runs_by_workload, report)
     return all_stats, raw, produced_ok
 
 
@@ -233,6 +240,10 @@ def main():
     ap.add_argument("--json", default=None, help="write every run here (json)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per run")
     ap.add_argument("--shim", default=None, help="the libamlshim.so to measure (default BUILD/lib/libamlshim.so)")
+    ap.add_argument("--baseline", default=None,
+                    help="another libamlshim.so, measured in the same rounds (configurations base, base-il)")
+    ap.add_argument("--configs", default="",
+                    help="comma-separated configurations to run (default all; glibc is kept for the ratios)")
     args = ap.parse_args()
 
     build = os.path.abspath(args.build)
@@ -241,6 +252,11 @@ def main():
     runs = 1 if args.quick else max(1, args.runs)
     only = set(filter(None, args.only.split(",")))
     configs = configurations(shim)
+    if args.baseline:
+        configs += baseline_configurations(os.path.abspath(args.baseline))
+    if args.configs:
+        wanted = set(args.configs.split(",")) | {"glibc"}
+        configs = [c for c in configs if c[0] in wanted]
     missing = {c[0]: c[3] for c in configs if c[3] is not None}
     if "amlshim" in missing:
         log("bench: %s" % missing["amlshim"])
