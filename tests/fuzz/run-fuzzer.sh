@@ -6,9 +6,14 @@
 # prints the executions, and exits 0, or 1 with the crashing input kept in
 # $BUILD/fuzz/crashes/ and the command that turns it into a regression test.
 # Without the fuzzer binary (no clang): skip, or fail when CI=true.
+# mk/hardening.mk links BUILD/tests/fuzz/TARGET to this script; called
+# through such a link, without arguments, it runs BUILD/fuzz/fuzz_TARGET for $FUZZ_SECONDS (30).
 set -u
+if [ $# -eq 0 ]; then
+	set -- "${0%/tests/fuzz/*}/fuzz/fuzz_${0##*/}" "${0##*/}" "${FUZZ_SECONDS:-30}"
+fi
 fuzzer=$1 target=$2 seconds=$3
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 if [ ! -x "$fuzzer" ]; then
 	echo "SKIP: $fuzzer was not built (clang and libclang-rt-14-dev: make deps)"
 	[ "${CI:-}" = true ] && { echo "FAIL: CI=true: a missing fuzzer is a failure"; exit 1; }
