@@ -228,7 +228,7 @@ def report_targets(targets, report):
     report.emit()
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build", help="the build directory (workloads in BUILD/bench)")
     ap.add_argument("--runs", type=int, default=5)
@@ -244,19 +244,50 @@ def main():
                     help="another libamlshim.so, measured in the same rounds (configurations base, base-il)")
     ap.add_argument("--configs", default="",
                     help="comma-separated configurations to run (default all; glibc is kept for the ratios)")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    build = os.path.abspath(args.build)
-    bench_dir = os.path.join(build, "bench")
-    shim = os.path.abspath(args.shim) if args.shim else os.path.join(build, "lib", "libamlshim.so")
-    runs = 1 if args.quick else max(1, args.runs)
-    only = set(filter(None, args.only.split(",")))
+
+def report_header(args, shim, runs, missing, report):
+    report.emit("# amlshim benchmark%s" % (" (quick: sizes too small to judge)" if args.quick else ""))
+    report.emit()
+    report.emit("- machine: %s" % machine_description())
+    report.emit("- allocators: %s; amlshim: %s (tree %s)" % (package_versions(), shim, tree_version()))
+    report.emit("- %d run(s) per cell, allocators alternating within each round; load average at start %s"
+                % (runs, loadavg()))
+    for name, why in missing.items():
+        report.emit("- %s: %s" % (name, why))
+    report.emit()
+
+
+def write_files(args, report, results):
+    """--markdown: the report as printed; --json: every run and verdict."""
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(report.lines) + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+
+
+def select_configurations(args, shim):
+    """Every allocator, the baseline shim with --baseline, only --configs."""
     configs = configurations(shim)
     if args.baseline:
         configs += baseline_configurations(os.path.abspath(args.baseline))
     if args.configs:
         wanted = set(args.configs.split(",")) | {"glibc"}
         configs = [c for c in configs if c[0] in wanted]
+    return configs
+
+
+def main():
+    args = parse_args()
+    build = os.path.abspath(args.build)
+    bench_dir = os.path.join(build, "bench")
+    shim = os.path.abspath(args.shim) if args.shim else os.path.join(build, "lib", "libamlshim.so")
+    runs = 1 if args.quick else max(1, args.runs)
+    only = set(filter(None, args.only.split(",")))
+    configs = select_configurations(args, shim)
     missing = {c[0]: c[3] for c in configs if c[3] is not None}
     if "amlshim" in missing:
         log("bench: %s" % missing["amlshim"])
@@ -268,15 +299,7 @@ def main():
 
     report = Report()
     started = time.time()
-    report.emit("# amlshim benchmark%s" % (" (quick: sizes too small to judge)" if args.quick else ""))
-    report.emit()
-    report.emit("- machine: %s" % machine_description())
-    report.emit("- allocators: %s; amlshim: %s (tree %s)" % (package_versions(), shim, tree_version()))
-    report.emit("- %d run(s) per cell, allocators alternating within each round; load average at start %s"
-                % (runs, loadavg()))
-    for name, why in missing.items():
-        report.emit("- %s: %s" % (name, why))
-    report.emit()
+    report_header(args, shim, runs, missing, report)
 
     all_stats, raw, produced_ok = run_workloads(args, bench_dir, work, configs, runs, only, report)
     bi_stats = {}
@@ -292,13 +315,8 @@ def main():
         report_targets(targets, report)
     report.emit("Finished in %.0f s; load average at the end %s." % (time.time() - started, loadavg()))
 
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write("\n".join(report.lines) + "\n")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg, "runs": raw,
-                       "targets": [vars(t) for t in targets]}, f, indent=1, default=str)
+    write_files(args, report, {"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg, "runs": raw,
+                               "targets": [vars(t) for t in targets]})
     if not produced_ok:
         log("bench: some cells could not be produced (see the tables)")
         return 1
