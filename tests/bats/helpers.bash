@@ -10,8 +10,11 @@ load '/usr/lib/bats/bats-assert/load'
 bats_require_minimum_version 1.5.0
 
 TESTS_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-BUILD_DIR=${AMLSHIM_TEST_BUILD:-$TESTS_ROOT/build}
+# Kept in TEST_BUILD_DIR too: clean_environment unsets every AMLSHIM_*
+# variable, and each test loads this file again.
+BUILD_DIR=${AMLSHIM_TEST_BUILD:-${TEST_BUILD_DIR:-$TESTS_ROOT/build}}
 case $BUILD_DIR in /*) ;; *) BUILD_DIR=$TESTS_ROOT/$BUILD_DIR ;; esac
+export TEST_BUILD_DIR=$BUILD_DIR
 SHIM=$BUILD_DIR/lib/libamlshim.so
 AMLSHIM=$BUILD_DIR/bin/amlshim
 export DATA=$BATS_TEST_DIRNAME/data
