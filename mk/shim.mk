@@ -8,7 +8,7 @@ SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
 LIBAMLSHIM := $(BUILD)/lib/libamlshim.so
 JEMALLOC_PRIVATE := $(BUILD)/jemalloc/jemalloc-private.o
 SHIM_CFLAGS := -fvisibility=hidden -ftls-model=initial-exec -Ipolicy -Ishim
-# No hwloc: the shim opens libaml.so (and so hwloc) only for ranked policies.
+# No hwloc: the shim opens it at its first use, by a ranked policy (shim/hwloc_loader.c).
 SHIM_LIBS := -ldl -lpthread
 
 $(JEMALLOC_PRIVATE): shim/jemalloc-rename.txt
@@ -23,7 +23,7 @@ $(BUILD)/shim/%.o: shim/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SHIM_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(LIBAMLSHIM): $(SHIM_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(LIBAML_SO) $(JEMALLOC_PRIVATE) shim/exports.map
+$(LIBAMLSHIM): $(SHIM_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(JEMALLOC_PRIVATE) shim/exports.map
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libamlshim.so -Wl,-z,defs -Wl,--version-script=shim/exports.map \
 	  -Wl,-Bsymbolic -o $@ $(SHIM_OBJS) $(POLICY_OBJS) $(JEMALLOC_PRIVATE) $(LIBAML_A) $(SHIM_LIBS)

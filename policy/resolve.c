@@ -10,6 +10,7 @@
 #include <aml/area/cuda.h>
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
+#include "../areas/external_hwloc.h"
 #include "resolve.h"
 
 static int node_set(const unsigned long *nodes, unsigned node)
@@ -78,55 +79,27 @@ static int linux_area(const struct amlshim_placement *placement, enum aml_area_l
 	return err == AML_SUCCESS ? 0 : -1;
 }
 
-/* hwloc (and libudev behind it) cost a millisecond to load: the rankings
- * come from libaml.so, opened only when a ranked placement is asked for. */
-static struct {
-	int (*create)(struct aml_area **, int, enum aml_hwloc_rank);
-	void (*destroy)(struct aml_area **);
-	const char *(*source_name)(enum aml_hwloc_rank_source);
-} hwloc_api;
-
-static int load_hwloc_api(char *why, size_t why_len)
+/* A ranking that failed for want of a topology: in the shim, hwloc is
+ * opened at its first use (shim/hwloc_loader.c), so the reason may be that
+ * there is no libhwloc to open. */
+static const char *no_topology_reason(void)
 {
-	if (hwloc_api.create)
-		return 0;
-	/* libaml.so next to this object (the shim's lib/), else the system's. */
-	char path[4096] = "libaml.so.0";
-	Dl_info self;
-	if (dladdr((void *)load_hwloc_api, &self) && self.dli_fname) {
-		const char *slash = strrchr(self.dli_fname, '/');
-		if (slash && (size_t)(slash - self.dli_fname) + 16 < sizeof(path))
-			snprintf(path, sizeof(path), "%.*s/libaml.so.0", (int)(slash - self.dli_fname), self.dli_fname);
-	}
-	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	void *lib = dlopen(AML_HWLOC_SONAME, RTLD_LAZY | RTLD_NOLOAD);
 	if (!lib)
-		lib = dlopen("libaml.so.0", RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		snprintf(why, why_len, "libaml.so.0 (needed for hwloc rankings) cannot be loaded");
-		return -1;
-	}
-	hwloc_api.destroy = (void (*)(struct aml_area **))dlsym(lib, "aml_area_hwloc_preferred_destroy");
-	hwloc_api.source_name = (const char *(*)(enum aml_hwloc_rank_source))dlsym(lib, "aml_hwloc_rank_source_name");
-	hwloc_api.create = (int (*)(struct aml_area **, int, enum aml_hwloc_rank))dlsym(lib, "aml_area_hwloc_ranked_create_node");
-	if (!hwloc_api.destroy || !hwloc_api.source_name || !hwloc_api.create) {
-		hwloc_api.create = NULL;
-		snprintf(why, why_len, "libaml.so.0 lacks the hwloc ranking functions");
-		return -1;
-	}
-	return 0;
+		return AML_HWLOC_SONAME " (needed for hwloc rankings) cannot be loaded";
+	dlclose(lib);
+	return "the hwloc topology cannot be loaded";
 }
 
 static int ranked_area(const struct amlshim_placement *placement, int initiator_node,
                        struct amlshim_resolved *out, char *why, size_t why_len)
 {
-	if (load_hwloc_api(why, why_len) != 0)
-		return -1;
 	enum aml_hwloc_rank rank = placement->kind == AMLSHIM_PLACE_BANDWIDTH ? AML_HWLOC_RANK_BANDWIDTH
 	                           : placement->kind == AMLSHIM_PLACE_LATENCY ? AML_HWLOC_RANK_LATENCY
 	                                                                      : AML_HWLOC_RANK_CAPACITY;
-	int err = hwloc_api.create(&out->area, initiator_node, rank);
+	int err = aml_area_hwloc_ranked_create_node(&out->area, initiator_node, rank);
 	if (err == -AML_ENOTSUP) {
-		snprintf(why, why_len, "the hwloc topology cannot be loaded");
+		snprintf(why, why_len, "%s", no_topology_reason());
 		return -1;
 	}
 	if (err != AML_SUCCESS) {
@@ -135,7 +108,7 @@ static int ranked_area(const struct amlshim_placement *placement, int initiator_
 	}
 	const struct aml_area_hwloc_preferred_data *data =
 		(const struct aml_area_hwloc_preferred_data *)out->area->data;
-	snprintf(out->source, sizeof(out->source), "%s", hwloc_api.source_name(data->source));
+	snprintf(out->source, sizeof(out->source), "%s", aml_hwloc_rank_source_name(data->source));
 	out->can_remap = 1;
 	out->per_node = rank != AML_HWLOC_RANK_CAPACITY;
 	return 0;
@@ -214,7 +187,7 @@ void amlshim_resolved_destroy(const struct amlshim_placement *placement, struct 
 	case AMLSHIM_PLACE_BLOCK_INTERLEAVE: aml_area_block_destroy(&resolved->area); break;
 	case AMLSHIM_PLACE_BANDWIDTH:
 	case AMLSHIM_PLACE_LATENCY:
-	case AMLSHIM_PLACE_CAPACITY: hwloc_api.destroy(&resolved->area); break;
+	case AMLSHIM_PLACE_CAPACITY: aml_area_hwloc_preferred_destroy(&resolved->area); break;
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 	case AMLSHIM_PLACE_CUDA_MANAGED: aml_area_cuda_destroy(&resolved->area); break;
 	default: aml_area_linux_destroy(&resolved->area); break;

@@ -7,12 +7,11 @@
  * call. Without libnuma they answer as libnuma does on a kernel without
  * NUMA: unavailable, no mask, node 0 only. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <numa.h>
 
-#include "shim.h"
+#include "lazy_lib.h"
 
 static struct {
 	int (*available)(void);
@@ -32,27 +31,14 @@ static pthread_once_t libnuma_once = PTHREAD_ONCE_INIT;
 /* All or nothing: a libnuma missing one of these is not used. */
 static void open_libnuma(void)
 {
-	shim_thread_busy++; /* dlopen allocates: the plain path serves it */
-	void *lib = dlopen("libnuma.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (lib) {
-		void **slot = (void **)&libnuma;
-		static const char *const names[] = {
-			"numa_available", "numa_max_node", "numa_allocate_nodemask", "numa_allocate_cpumask",
-			"numa_get_mems_allowed", "numa_bitmask_free", "numa_bitmask_isbitset", "numa_bitmask_setbit",
-			"numa_bitmask_weight", "numa_node_to_cpus", "copy_bitmask_to_bitmask",
-		};
-		_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(libnuma) / sizeof(void *),
-		               "one name per libnuma function");
-		size_t found = 0;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			found += (slot[i] = dlsym(lib, names[i])) != NULL;
-		if (found != sizeof(names) / sizeof(names[0])) {
-			for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-				slot[i] = NULL;
-			dlclose(lib);
-		}
-	}
-	shim_thread_busy--;
+	static const char *const names[] = {
+		"numa_available", "numa_max_node", "numa_allocate_nodemask", "numa_allocate_cpumask",
+		"numa_get_mems_allowed", "numa_bitmask_free", "numa_bitmask_isbitset", "numa_bitmask_setbit",
+		"numa_bitmask_weight", "numa_node_to_cpus", "copy_bitmask_to_bitmask",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == sizeof(libnuma) / sizeof(void *),
+	               "one name per libnuma function");
+	shim_lazy_open("libnuma.so.1", names, (void **)&libnuma, sizeof(names) / sizeof(names[0]));
 }
 
 static int have_libnuma(void)
