@@ -151,7 +151,10 @@ static int child_allocates(void)
 	return 0; /* b stays live: the exit report shows its pages */
 }
 
-static void check_exit_report(const char *dir, const char *mode, const char *const *extra_env, const char *file_fmt)
+/* file_fmt: AMLSHIM_STATS_FILE's name in dir (%p: the pid); name_fmt: the
+ * name the shim must make of it, a printf format of the pid. */
+static void check_exit_report(const char *dir, const char *mode, const char *const *extra_env, const char *file_fmt,
+                              const char *name_fmt)
 {
 	char stats_file[PATH_MAX + 64];
 	snprintf(stats_file, sizeof(stats_file), "AMLSHIM_STATS_FILE=%s/%s", dir, file_fmt);
@@ -161,21 +164,9 @@ static void check_exit_report(const char *dir, const char *mode, const char *con
 	int status = shim_test_spawn(args, env, 200, &pid);
 	CHECK(status == 0, "child (%s) exited with %d", mode, status);
 
-	/* The name the shim must have made of file_fmt. */
+	/* The name the shim must have made of file_fmt: name_fmt with the pid. */
 	char name[PATH_MAX], path[PATH_MAX + 64];
-	size_t used = 0;
-	for (const char *c = file_fmt; *c && used + 16 < sizeof(name); c++) {
-		if (c[0] == '%' && c[1] == 'p') {
-			used += (size_t)snprintf(name + used, sizeof(name) - used, "%d", (int)pid);
-			c++;
-		} else if (c[0] == '%' && c[1] == '%') {
-			name[used++] = '%';
-			c++;
-		} else {
-			name[used++] = *c;
-		}
-	}
-	name[used] = '\0';
+	snprintf(name, sizeof(name), name_fmt, (int)pid);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (strcmp(mode, "child") == 0) {
 		CHECK(shim_test_read_file(path, json, sizeof(json)) > 0, "no exit report at %s", path);
@@ -224,8 +215,8 @@ int main(int argc, char **argv)
 	shim_test_tmpdir(dir, sizeof(dir));
 	static const char *const json_env[] = {"AMLSHIM_STATS=json"};
 	static const char *const text_env[] = {"AMLSHIM_STATS=1"};
-	check_exit_report(dir, "child", json_env, "report.%p.json");
-	check_exit_report(dir, "text", text_env, "r%%.%p.txt");
+	check_exit_report(dir, "child", json_env, "report.%p.json", "report.%d.json");
+	check_exit_report(dir, "text", text_env, "r%%.%p.txt", "r%%.%d.txt");
 	shim_test_remove_dir(dir);
 	printf("report_counts: ok\n");
 	return 0;
