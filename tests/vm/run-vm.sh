@@ -12,7 +12,7 @@
 #   VM_NODES=2|4|8     topology variant (default 4)
 #   VM_ACCEL=auto|kvm|tcg   auto: KVM when /dev/kvm is usable and the CPU
 #                      has VMX/SVM, falling back to TCG if KVM fails to boot
-#   VM_TIMEOUT         seconds for the whole VM run (default 240)
+#   VM_TIMEOUT         seconds for the whole VM run (default 480)
 #   VM_BOOT_TIMEOUT    seconds until the first test must start (default 60)
 #   VM_TEST_TIMEOUT    seconds per test inside the VM (default 120)
 #   VM_CPU             qemu CPU model (default: max under KVM, qemu64 under TCG)
@@ -31,7 +31,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 vm_dir=$build/vm
 nodes=${VM_NODES:-4}
-vm_timeout=${VM_TIMEOUT:-240}
+vm_timeout=${VM_TIMEOUT:-480}
 test_timeout=${VM_TEST_TIMEOUT:-120}
 boot_timeout=${VM_BOOT_TIMEOUT:-60}
 in_ci=0
