@@ -1,4 +1,5 @@
-/* Internal to the area library: raw kernel calls and node-mask helpers.
+/* Internal to the area library: node-mask helpers, node memory, the
+ * topology; the system calls are os.h's.
  * Everything here is hidden from the library's exported symbols. */
 #ifndef AML_AREAS_INTERNAL_H
 #define AML_AREAS_INTERNAL_H
@@ -7,38 +8,7 @@
 #include <sys/types.h>
 #include <numa.h>
 
-#define AML_HIDDEN __attribute__((visibility("hidden")))
-
-#define AML_MASK_WORDS (AML_AREA_LINUX_MAX_NODES / (8 * sizeof(unsigned long)))
-#define AML_MASK_BITS (8 * sizeof(unsigned long))
-
-/* Kernel policy numbers (linux/mempolicy.h); some headers lack the newer. */
-enum {
-	AML_MPOL_DEFAULT = 0,
-	AML_MPOL_PREFERRED = 1,
-	AML_MPOL_BIND = 2,
-	AML_MPOL_INTERLEAVE = 3,
-	AML_MPOL_LOCAL = 4,
-	AML_MPOL_PREFERRED_MANY = 5,
-};
-
-/* Direct system calls: never interposed (the shim replaces mmap), never
- * allocate, preserve nothing but their own result. Return -1 and set errno
- * on failure, like libc. */
-AML_HIDDEN void *aml_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-AML_HIDDEN int aml_os_munmap(void *addr, size_t len);
-AML_HIDDEN int aml_os_madvise(void *addr, size_t len, int advice);
-AML_HIDDEN long aml_os_mbind(void *addr, size_t len, int mode, const unsigned long *mask,
-                             unsigned long maxnode, unsigned flags);
-AML_HIDDEN long aml_os_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode);
-AML_HIDDEN long aml_os_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
-                                     void *addr, unsigned long flags);
-AML_HIDDEN size_t aml_os_page_size(void);
-/* The AML error code for a system call's errno. */
-AML_HIDDEN int aml_errno_from_os(int err);
-/* Touches every page of the range for writing (MADV_POPULATE_WRITE, or a
- * write per page on kernels without it). */
-AML_HIDDEN int aml_os_populate_write(void *addr, size_t len);
+#include "os.h"
 
 /* Fills raw (AML_MASK_WORDS words) from a libnuma mask, or from the
  * process's allowed memory nodes when mask is NULL. Returns AML_SUCCESS,

@@ -24,6 +24,10 @@ extern "C" {
 #define AML_VERSION_PATCH 0
 #define AML_VERSION_STRING "0.1.0"
 
+/* Highest node number + 1 that node masks of this library (and of the
+ * shim's policies) hold. */
+#define AML_MAX_NODES 1024
+
 /* Library initialisation, as in AML. Loads the hwloc topology (aml_topology)
  * and starts no thread. Both are optional for the Linux and block areas. */
 int aml_init(int *argc, char **argv[]);

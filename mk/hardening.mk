@@ -35,7 +35,7 @@ SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/asan/%,$(SAN_TEST_SRCS))
 # The pure parts of the shim: tests that compile shim/ sources in.
 HARD_UNIT_SRCS := $(sort $(wildcard tests/hardening/unit/*.c))
 HARD_UNIT_TESTS := $(patsubst tests/hardening/unit/%.c,$(BUILD)/tests/hardening/unit/%,$(HARD_UNIT_SRCS))
-HARD_UNIT_FLAGS := -Itests/common -Ipolicy -Ishim -Itests/hardening/unit
+HARD_UNIT_FLAGS := -Itests/common -Ipolicy -Ishim -Iareas -Itests/hardening/unit
 SAN_HARD_UNIT_TESTS := $(patsubst tests/hardening/unit/%.c,$(BUILD)/tests/asan/hardening/unit/%,$(HARD_UNIT_SRCS))
 
 $(SAN_DIR)/%.o: %.c

@@ -7,7 +7,7 @@ SHIM_SRCS := $(sort $(wildcard shim/*.c))
 SHIM_OBJS := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
 LIBAMLSHIM := $(BUILD)/lib/libamlshim.so
 JEMALLOC_PRIVATE := $(BUILD)/jemalloc/jemalloc-private.o
-SHIM_CFLAGS := -fvisibility=hidden -ftls-model=initial-exec -Ipolicy -Ishim
+SHIM_CFLAGS := -fvisibility=hidden -ftls-model=initial-exec -Ipolicy -Ishim -Iareas
 # No hwloc: the shim opens it at its first use, by a ranked policy (shim/hwloc_loader.c).
 SHIM_LIBS := -ldl -lpthread
 

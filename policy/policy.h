@@ -8,8 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <aml.h>
+
 #define AMLSHIM_MAX_RULES 16
-#define AMLSHIM_MAX_NODES 1024
+#define AMLSHIM_MAX_NODES AML_MAX_NODES
 #define AMLSHIM_NODE_WORDS (AMLSHIM_MAX_NODES / (8 * sizeof(unsigned long)))
 #define AMLSHIM_DEFAULT_THRESHOLD ((size_t)1 << 20)
 #define AMLSHIM_PATH_MAX 256

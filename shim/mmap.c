@@ -37,13 +37,13 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 				return MAP_FAILED;
 			}
 			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */
-				shim_os_populate(ptr, len);
+				aml_os_populate(ptr, len);
 			errno = saved;
 			if (ptr)
 				return ptr;
 		}
 	}
-	return shim_os_mmap(addr, len, prot, flags, fd, offset);
+	return aml_os_mmap(addr, len, prot, flags, fd, offset);
 }
 
 EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
@@ -53,7 +53,7 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	if (__atomic_load_n(&shim_mmap_live_blocks, __ATOMIC_RELAXED) && !shim_locks_held)
 		shim_large_unmap_range(addr, len);
-	return shim_os_munmap(addr, len);
+	return aml_os_munmap(addr, len);
 }
 
 EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -68,5 +68,5 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 	struct shim_block *block = shim_registry_lookup(old);
 	if (block && block->kind == SHIM_BLOCK_MMAP && ((old_len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1)) == block->mapped)
 		return shim_large_mremap(block, new_len, flags, new_addr);
-	return shim_os_mremap(old, old_len, new_len, flags, new_addr);
+	return aml_os_mremap(old, old_len, new_len, flags, new_addr);
 }

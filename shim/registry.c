@@ -30,14 +30,14 @@ static struct shim_block **leaf_for(uintptr_t addr, int create)
 	if (leaf || !create)
 		return leaf;
 	/* Sparse: only the pages holding used entries ever become resident. */
-	void *fresh = shim_os_mmap(NULL, LEAF_SIZE * sizeof(void *), PROT_READ | PROT_WRITE,
-	                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *fresh = aml_os_mmap(NULL, LEAF_SIZE * sizeof(void *), PROT_READ | PROT_WRITE,
+	                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (fresh == MAP_FAILED)
 		return NULL;
 	struct shim_block **expected = NULL;
 	if (!__atomic_compare_exchange_n(&root[index], &expected, (struct shim_block **)fresh, false,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		shim_os_munmap(fresh, LEAF_SIZE * sizeof(void *));
+		aml_os_munmap(fresh, LEAF_SIZE * sizeof(void *));
 		return expected;
 	}
 	return (struct shim_block **)fresh;
@@ -73,8 +73,8 @@ struct shim_block *shim_block_new(void)
 {
 	shim_lock(&records_lock);
 	if (!free_records) {
-		struct shim_block *slab = shim_os_mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
-		                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct shim_block *slab = aml_os_mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
+		                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (slab == MAP_FAILED) {
 			shim_unlock(&records_lock);
 			return NULL;

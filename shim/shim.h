@@ -75,17 +75,14 @@ extern void __libc_free(void *ptr);
 size_t shim_glibc_usable_size(void *ptr);
 void shim_glibc_resolve(void);
 
-/* ---- os.c: raw system calls (never re-enter our mmap) ---- */
-void *shim_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
-int shim_os_munmap(void *addr, size_t len);
-void *shim_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
-int shim_os_could_map(size_t len);
-int shim_os_current_node(void);
-/* Faults every page in for writing (MAP_POPULATE after placement). */
-void shim_os_populate(void *addr, size_t len);
-/* MemAvailable in bytes (SIZE_MAX when unknown). */
-size_t shim_os_available_memory(void); /* the memory cgroup's room counts too */
-size_t shim_os_system_available(void);
+/* ---- the OS layer: areas/os.h (aml_os_*, every system call) ---- */
+#include "os.h"
+/* Temporary: the old names, for shim/large.c until its own rename lands. */
+#define shim_os_munmap aml_os_munmap
+#define shim_os_mremap aml_os_mremap
+#define shim_os_could_map aml_os_could_map
+#define shim_os_current_node aml_os_current_node
+#define shim_os_available_memory aml_os_available_memory
 
 /* ---- log.c: messages with raw write(2) ---- */
 /* Buffered raw-write output (out.c): the report, malloc_stats. */

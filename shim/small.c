@@ -113,12 +113,12 @@ static inline size_t round_up(size_t value, size_t align)
  * mapping counts toward RLIMIT_AS: under the limit it may fail. */
 static int map_at(uintptr_t addr, size_t len)
 {
-	void *got = shim_os_mmap((void *)addr, len, PROT_READ | PROT_WRITE,
-	                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	void *got = aml_os_mmap((void *)addr, len, PROT_READ | PROT_WRITE,
+	                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 	if (got == (void *)addr)
 		return 0;
 	if (got != MAP_FAILED) /* a kernel before 4.17 took the address as a hint */
-		shim_os_munmap(got, len);
+		aml_os_munmap(got, len);
 	return -1;
 }
 
@@ -304,11 +304,11 @@ static enum probe range_free(uintptr_t addr, size_t size)
 	struct rlimit limit;
 	if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
 		return PROBE_UNKNOWN;
-	void *got = shim_os_mmap((void *)addr, size, PROT_NONE,
-	                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	void *got = aml_os_mmap((void *)addr, size, PROT_NONE,
+	                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
 	if (got == MAP_FAILED)
 		return errno == EEXIST ? PROBE_TAKEN : PROBE_UNKNOWN;
-	shim_os_munmap(got, size);
+	aml_os_munmap(got, size);
 	return got == (void *)addr ? PROBE_FREE : PROBE_UNSUPPORTED; /* before Linux 4.17: a hint */
 }
 
@@ -354,10 +354,10 @@ static int plan(void)
 			break;
 	}
 	for (size_t size = RANGE_MAX; size >= RANGE_MIN; size >>= 1) {
-		void *got = shim_os_mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *got = aml_os_mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (got == MAP_FAILED)
 			continue;
-		shim_os_munmap(got, size);
+		aml_os_munmap(got, size);
 		if (plan_range((uintptr_t)got, size) == 0) {
 			errno = saved;
 			return 0;

@@ -18,7 +18,7 @@ extern "C" {
 extern hwloc_topology_t aml_topology;
 
 /* Highest kernel node number + 1 the hwloc areas handle. */
-#define AML_AREA_HWLOC_MAX_NODES 1024
+#define AML_AREA_HWLOC_MAX_NODES AML_MAX_NODES
 
 struct aml_area_hwloc_data {
 	hwloc_bitmap_t nodeset; /* hwloc NUMA nodeset (by os_index); NULL: all nodes */

@@ -20,7 +20,7 @@ enum aml_area_linux_policy {
 };
 
 /* Highest node number + 1 this library handles in a raw mask. */
-#define AML_AREA_LINUX_MAX_NODES 1024
+#define AML_AREA_LINUX_MAX_NODES AML_MAX_NODES
 
 struct aml_area_linux_data {
 	struct bitmask *nodeset; /* the nodes, exactly as asked (NULL: all allowed) */

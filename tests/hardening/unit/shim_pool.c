@@ -19,7 +19,6 @@
  *    consistent;
  *  - a random model-based sequence against a shadow table. */
 #include "../../../shim/log.c"
-#include "../../../shim/os.c"
 #include "../../../shim/registry.c"
 /* large.c moves a block to another rule with malloc(): the shim's own,
  * which routes by size. Here that is this routing function. */
@@ -359,7 +358,7 @@ static void test_alignment_and_realloc(void)
 static void program_munmap(void *addr, size_t len)
 {
 	shim_large_unmap_range(addr, len);
-	CHECK(shim_os_munmap(addr, len) == 0, "munmap %p %zu", addr, len);
+	CHECK(aml_os_munmap(addr, len) == 0, "munmap %p %zu", addr, len);
 }
 
 static void test_mmap_kind(void)

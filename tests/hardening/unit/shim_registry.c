@@ -9,7 +9,6 @@
  * growth over 100 000 new/delete cycles); eight threads registering and
  * looking up their own addresses while others clear theirs; the fork
  * lock helpers leave the record lock free. */
-#include "../../../shim/os.c"
 #include "../../../shim/registry.c"
 
 /* Defined by shim/large.c in the shim; the registry counts its lock in it. */

@@ -1,0 +1,99 @@
+/* The one OS layer: every system call of the project (memory mappings,
+ * memory policy, page moves, the clock, the CPU's node, random bits, /proc
+ * and sysfs reads) goes through these functions, and the kernel numbers
+ * they take are named here once. It is the lowest layer: the areas, the
+ * policy and the shim include it ("os.h", -Iareas).
+ *
+ * Every function is hidden (in libaml.so, libaml.a and the shim, exported by
+ * none), calls the kernel directly (syscall(), so an interposed mmap, the
+ * shim's, is never re-entered) and never allocates. Failures return -1 (or
+ * MAP_FAILED) and set errno, like libc, unless a comment says otherwise. */
+#ifndef AML_AREAS_OS_H
+#define AML_AREAS_OS_H
+
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+
+#include <aml.h>
+
+#define AML_HIDDEN __attribute__((visibility("hidden")))
+
+/* Node masks: AML_MAX_NODES (include/aml.h) bits in unsigned long words.
+ * The kernel's maxnode counts one bit more than it reads. */
+#define AML_MASK_BITS (8 * sizeof(unsigned long))
+#define AML_MASK_WORDS (AML_MAX_NODES / AML_MASK_BITS)
+#define AML_OS_MAXNODE ((unsigned long)AML_MAX_NODES + 1)
+
+/* Kernel policy numbers (linux/mempolicy.h); some headers lack the newer. */
+enum {
+	AML_MPOL_DEFAULT = 0,
+	AML_MPOL_PREFERRED = 1,
+	AML_MPOL_BIND = 2,
+	AML_MPOL_INTERLEAVE = 3,
+	AML_MPOL_LOCAL = 4,
+	AML_MPOL_PREFERRED_MANY = 5,
+};
+/* get_mempolicy flags. */
+#define AML_MPOL_F_NODE (1UL << 0)
+#define AML_MPOL_F_ADDR (1UL << 1)
+#define AML_MPOL_F_MEMS_ALLOWED (1UL << 2)
+/* madvise advice Debian 12's headers may lack. */
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Mappings. */
+AML_HIDDEN void *aml_os_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+AML_HIDDEN int aml_os_munmap(void *addr, size_t len);
+AML_HIDDEN void *aml_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+AML_HIDDEN int aml_os_madvise(void *addr, size_t len, int advice);
+/* Whether the kernel would give a private mapping of len bytes at all
+ * (address space, overcommit): mapped and unmapped at once; errno kept. */
+AML_HIDDEN int aml_os_could_map(size_t len);
+AML_HIDDEN size_t aml_os_page_size(void);
+/* Touches every page of the range for writing (MADV_POPULATE_WRITE, or a
+ * write per page on kernels without it); 0 or -1. */
+AML_HIDDEN int aml_os_populate_write(void *addr, size_t len);
+/* The same, never failing: a refused madvise falls back to the writes. */
+AML_HIDDEN void aml_os_populate(void *addr, size_t len);
+
+/* Memory policy and page placement. */
+AML_HIDDEN long aml_os_mbind(void *addr, size_t len, int mode, const unsigned long *mask,
+                             unsigned long maxnode, unsigned flags);
+AML_HIDDEN long aml_os_set_mempolicy(int mode, const unsigned long *mask, unsigned long maxnode);
+AML_HIDDEN long aml_os_get_mempolicy(int *mode, unsigned long *mask, unsigned long maxnode,
+                                     void *addr, unsigned long flags);
+AML_HIDDEN long aml_os_move_pages(int pid, unsigned long count, void **pages, const int *nodes,
+                                  int *status, int flags);
+/* The node of the CPU this thread runs on (0 when the kernel cannot say). */
+AML_HIDDEN int aml_os_current_node(void);
+
+/* Time and randomness. */
+/* CLOCK_MONOTONIC_COARSE in nanoseconds. */
+AML_HIDDEN unsigned long long aml_os_now_ns(void);
+/* 64 bits for seeding: getrandom without blocking, else the clock, the
+ * stack address and the pid mixed (not for secrets); errno kept. */
+AML_HIDDEN unsigned long long aml_os_random_seed(void);
+
+/* Files of /proc and /sys (os_files.c): no stdio, no malloc, errno kept. */
+/* Reads the file (from its start, up to len - 1 bytes) into buf and
+ * terminates it; the length, or -1 when it cannot be opened or read. */
+AML_HIDDEN ssize_t aml_os_read_file(const char *path, char *buf, size_t len);
+/* Calls each(line, ctx) on every line of the file (without its newline),
+ * read through buf; a line longer than len - 1 comes in pieces. Stops when
+ * each returns non-zero. 0, or -1 when the file cannot be opened. */
+AML_HIDDEN int aml_os_read_lines(const char *path, char *buf, size_t len,
+                                 int (*each)(char *line, void *ctx), void *ctx);
+/* MemAvailable of /proc/meminfo in bytes (SIZE_MAX when unknown). */
+AML_HIDDEN size_t aml_os_system_available(void);
+/* The same, less what the memory cgroup would still allow if that is less. */
+AML_HIDDEN size_t aml_os_available_memory(void);
+
+/* The AML error code for a system call's errno. */
+AML_HIDDEN int aml_errno_from_os(int err);
+
+#endif
