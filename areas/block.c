@@ -54,7 +54,6 @@
 #include <aml/area/block.h>
 #include "internal.h"
 
-#define BLOCK_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
 #define THP_DIR "/sys/kernel/mm/transparent_hugepage"
 #define THP_SIZE_FILE THP_DIR "/hpage_pmd_size"
 
@@ -68,14 +67,14 @@ struct thread_policy {
 static int save_thread_policy(struct thread_policy *saved)
 {
 	memset(saved, 0, sizeof(*saved));
-	if (aml_os_get_mempolicy(&saved->mode, saved->mask, BLOCK_MAXNODE, NULL, 0) != 0)
+	if (aml_os_get_mempolicy(&saved->mode, saved->mask, AML_OS_MAXNODE, NULL, 0) != 0)
 		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
 
 static int restore_thread_policy(const struct thread_policy *saved)
 {
-	if (aml_os_set_mempolicy(saved->mode, saved->mask, BLOCK_MAXNODE) != 0)
+	if (aml_os_set_mempolicy(saved->mode, saved->mask, AML_OS_MAXNODE) != 0)
 		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
@@ -84,7 +83,7 @@ static int prefer_node(int node)
 {
 	unsigned long mask[AML_MASK_WORDS] = {0};
 	mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
-	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, BLOCK_MAXNODE) != 0)
+	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, AML_OS_MAXNODE) != 0)
 		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
 }
@@ -221,7 +220,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	else if (placement == AML_AREA_BLOCK_LAZY_HUGE && size % huge != 0)
 		err = place_tail(data, ptr, size - size % huge, size); /* no huge page there */
 	if (err == AML_SUCCESS &&
-	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, BLOCK_MAXNODE, 0) != 0)
+	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) != 0)
 		err = -aml_errno_from_os(errno);
 	if (err != AML_SUCCESS) {
 		aml_os_munmap(ptr, size);
@@ -265,15 +264,9 @@ static struct aml_area_ops block_ops = {
 /* The PMD (transparent huge page) size, or 0 when the kernel has no THP. */
 static size_t thp_size(void)
 {
-	int fd = open(THP_SIZE_FILE, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
 	char text[32];
-	ssize_t len = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (len <= 0)
+	if (aml_os_read_file(THP_SIZE_FILE, text, sizeof(text)) <= 0)
 		return 0;
-	text[len] = '\0';
 	unsigned long long value = strtoull(text, NULL, 10);
 	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
 }
@@ -282,15 +275,9 @@ static size_t thp_size(void)
  * cannot be read, 2 for "inherit" (per-size files of newer kernels). */
 static int thp_mode_on(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
 	char text[128];
-	ssize_t len = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (len <= 0)
+	if (aml_os_read_file(path, text, sizeof(text)) <= 0)
 		return -1;
-	text[len] = '\0';
 	if (strstr(text, "[inherit]"))
 		return 2;
 	return strstr(text, "[always]") || strstr(text, "[madvise]");

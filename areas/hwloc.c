@@ -12,11 +12,6 @@
 #include <aml/area/linux.h>
 #include "internal.h"
 
-_Static_assert(AML_AREA_HWLOC_MAX_NODES == AML_AREA_LINUX_MAX_NODES,
-               "hwloc and Linux areas share the raw mask helpers");
-
-#define HWLOC_MAXNODE (AML_AREA_HWLOC_MAX_NODES + 1) /* the kernel drops one bit */
-
 static const char *policy_name(hwloc_membind_policy_t policy)
 {
 	switch (policy) {
@@ -154,7 +149,7 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 	}
 	if (data->kernel_mode != AML_MPOL_DEFAULT) {
 		const unsigned long *mask = data->kernel_mode == AML_MPOL_LOCAL ? NULL : data->raw_mask;
-		unsigned long maxnode = mask ? HWLOC_MAXNODE : 0;
+		unsigned long maxnode = mask ? AML_OS_MAXNODE : 0;
 		if (aml_os_mbind(ptr, size, data->kernel_mode, mask, maxnode, 0) != 0) {
 			aml_errno = aml_errno_from_os(errno);
 			aml_os_munmap(ptr, size);

@@ -16,7 +16,6 @@
 #include <aml/area/linux.h>
 #include "internal.h"
 
-#define PREFERRED_MAXNODE (AML_AREA_HWLOC_MAX_NODES + 1) /* the kernel drops one bit */
 
 /* What mmap needs per ranked node, ready to use. */
 struct ranked_target {
@@ -31,7 +30,7 @@ struct preferred_area {
 
 static long prefer(void *addr, size_t len, const struct ranked_target *target)
 {
-	return aml_os_mbind(addr, len, AML_MPOL_PREFERRED, target->mask, PREFERRED_MAXNODE, 0);
+	return aml_os_mbind(addr, len, AML_MPOL_PREFERRED, target->mask, AML_OS_MAXNODE, 0);
 }
 
 static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,

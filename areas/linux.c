@@ -8,7 +8,6 @@
 #include <aml/area/linux.h>
 #include "internal.h"
 
-#define LINUX_MAXNODE (AML_AREA_LINUX_MAX_NODES + 1) /* the kernel drops one bit */
 
 static const char *const policy_names[] = {
 	[AML_AREA_LINUX_POLICY_DEFAULT] = "default",
@@ -46,7 +45,7 @@ int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t siz
 		return AML_SUCCESS;
 	unsigned long single[AML_MASK_WORDS] = {0};
 	const unsigned long *mask = data->raw_mask;
-	unsigned long maxnode = LINUX_MAXNODE;
+	unsigned long maxnode = AML_OS_MAXNODE;
 	if (data->policy == AML_AREA_LINUX_POLICY_PREFERRED) {
 		/* The kernel prefers one node: say which, rather than rely on it
 		 * picking the lowest. */
@@ -74,7 +73,7 @@ int aml_area_linux_check_binding(struct aml_area_linux_data *data, void *ptr, si
 	for (size_t off = 0; off < size; off += page) {
 		int mode = -1;
 		unsigned long mask[AML_MASK_WORDS] = {0};
-		if (aml_os_get_mempolicy(&mode, mask, LINUX_MAXNODE, (char *)ptr + off, 2 /* MPOL_F_ADDR */) != 0)
+		if (aml_os_get_mempolicy(&mode, mask, AML_OS_MAXNODE, (char *)ptr + off, AML_MPOL_F_ADDR) != 0)
 			return -(aml_errno = aml_errno_from_os(errno));
 		mode &= 0xff; /* drop MPOL_F_* mode flags */
 		if (want_mode == AML_MPOL_LOCAL) {

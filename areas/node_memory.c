@@ -5,17 +5,14 @@
  *
  * The reserve (what the kernel keeps free on a node) is read once from
  * /proc/zoneinfo, at area creation; the free memory is read from sysfs at
- * every call, without stdio or malloc, because mmap runs inside allocator
- * hooks. */
+ * every call. Both through the OS layer's readers (no stdio, no malloc:
+ * mmap runs inside allocator hooks). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <aml/area/linux.h>
 #include "internal.h"
@@ -24,43 +21,45 @@
 
 /* Bytes each node keeps free; 0: unknown (zoneinfo unreadable or no such
  * node), then 1/64 of the node's memory serves. */
-static uint64_t node_reserve[AML_AREA_LINUX_MAX_NODES];
+static uint64_t node_reserve[AML_MAX_NODES];
 static pthread_once_t reserves_once = PTHREAD_ONCE_INIT;
 
 /* Below a zone's low watermark the kernel takes pages from another node or
  * reclaims (and THP raises watermarks to several percent of a node), so
  * each zone's high watermark plus its largest lowmem protection is kept. */
+static int add_reserve(char *line, void *ctx)
+{
+	uint64_t **reserve = ctx;
+	const uint64_t page = aml_os_page_size();
+	unsigned node;
+	unsigned long pages;
+	int at = 0;
+	if (sscanf(line, "Node %u, zone", &node) == 1) {
+		*reserve = node < AML_MAX_NODES ? &node_reserve[node] : NULL;
+	} else if (!*reserve) {
+		return 0;
+	} else if (sscanf(line, " high %lu", &pages) == 1) {
+		**reserve += pages * page;
+	} else if (sscanf(line, " protection: (%n", &at) == 0 && at > 0) {
+		unsigned long most = 0;
+		for (char *p = line + at, *end; *p && *p != ')'; p = end + (*end == ',')) {
+			unsigned long value = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			most = value > most ? value : most;
+		}
+		**reserve += most * page;
+	}
+	return 0;
+}
+
 static void read_reserves(void)
 {
-	FILE *zoneinfo = fopen("/proc/zoneinfo", "re");
-	if (!zoneinfo)
-		return;
-	const uint64_t page = aml_os_page_size();
+	char buf[512];
 	uint64_t *reserve = NULL;
-	char line[512];
-	while (fgets(line, sizeof(line), zoneinfo)) {
-		unsigned node;
-		unsigned long pages;
-		int at = 0;
-		if (sscanf(line, "Node %u, zone", &node) == 1) {
-			reserve = node < AML_AREA_LINUX_MAX_NODES ? &node_reserve[node] : NULL;
-		} else if (!reserve) {
-			continue;
-		} else if (sscanf(line, " high %lu", &pages) == 1) {
-			*reserve += pages * page;
-		} else if (sscanf(line, " protection: (%n", &at) == 0 && at > 0) {
-			unsigned long most = 0;
-			for (char *p = line + at, *end; *p && *p != ')'; p = end + (*end == ',')) {
-				unsigned long value = strtoul(p, &end, 10);
-				if (end == p)
-					break;
-				most = value > most ? value : most;
-			}
-			*reserve += most * page;
-		}
-	}
-	fclose(zoneinfo);
-	for (unsigned node = 0; node < AML_AREA_LINUX_MAX_NODES; node++)
+	if (aml_os_read_lines("/proc/zoneinfo", buf, sizeof(buf), add_reserve, &reserve) != 0)
+		return;
+	for (unsigned node = 0; node < AML_MAX_NODES; node++)
 		if (node_reserve[node] && node_reserve[node] < MIN_RESERVE)
 			node_reserve[node] = MIN_RESERVE;
 }
@@ -91,27 +90,11 @@ static int meminfo_field(const char *text, const char *name, uint64_t *bytes)
 size_t aml_node_room(unsigned node, enum aml_node_room_kind kind)
 {
 	char path[64], text[4096];
-	if (node >= AML_AREA_LINUX_MAX_NODES)
+	if (node >= AML_MAX_NODES)
 		return 0;
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", node);
-	int saved = errno;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		errno = saved;
+	if (aml_os_read_file(path, text, sizeof(text)) < 0)
 		return SIZE_MAX;
-	}
-	size_t used = 0;
-	while (used < sizeof(text) - 1) {
-		ssize_t n = read(fd, text + used, sizeof(text) - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	errno = saved;
-	text[used] = '\0';
 	uint64_t total, free_bytes, active_file = 0, inactive_file = 0;
 	if (!meminfo_field(text, "MemTotal:", &total) || !meminfo_field(text, "MemFree:", &free_bytes))
 		return SIZE_MAX;

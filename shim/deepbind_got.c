@@ -232,13 +232,12 @@ static int rebind_loaded(void *handle, struct link_map *first, int *failed, int 
 
 static int is_native_elf(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
+	char head[sizeof(ElfW(Ehdr)) + 1]; /* the reader terminates it */
 	ElfW(Ehdr) ehdr;
-	ssize_t n = read(fd, &ehdr, sizeof(ehdr));
-	close(fd);
-	return n == (ssize_t)sizeof(ehdr) && memcmp(ehdr.e_ident, ELFMAG, SELFMAG) == 0 &&
+	if (aml_os_read_file(path, head, sizeof(head)) != (ssize_t)sizeof(ehdr))
+		return 0;
+	memcpy(&ehdr, head, sizeof(ehdr));
+	return memcmp(ehdr.e_ident, ELFMAG, SELFMAG) == 0 &&
 	       ehdr.e_ident[EI_CLASS] == (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) &&
 	       ehdr.e_machine == NATIVE_MACHINE;
 }

@@ -20,8 +20,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "jemalloc_api.h"
@@ -59,7 +57,7 @@ struct small_class {
 	int grow_lock;        /* held while mapping more of the slice */
 	/* Placement, precomputed: hooks run under jemalloc locks and may only
 	 * make system calls. */
-	int mode;
+	int mode; /* AML_MPOL_* (DEFAULT: none) */
 	unsigned long mask[AMLSHIM_NODE_WORDS];
 	char text[96];
 	unsigned arena[MAX_ARENAS];
@@ -94,12 +92,11 @@ static SHIM_TLS unsigned thread_slot;
 static int place(struct small_class *class, uintptr_t start, size_t size)
 {
 	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
-	if (mode == 0 || size == 0)
+	if (mode == AML_MPOL_DEFAULT || size == 0)
 		return 0;
 	int saved = errno;
-	long ret = mode == 4 ? syscall(SYS_mbind, (void *)start, size, mode, NULL, 0UL, 0U)
-	                     : syscall(SYS_mbind, (void *)start, size, mode, class->mask,
-	                               (unsigned long)AMLSHIM_MAX_NODES + 1, 0U);
+	long ret = mode == AML_MPOL_LOCAL ? aml_os_mbind((void *)start, size, mode, NULL, 0UL, 0U)
+	                                  : aml_os_mbind((void *)start, size, mode, class->mask, AML_OS_MAXNODE, 0U);
 	errno = saved;
 	return ret == 0 ? 0 : -1;
 }
@@ -221,7 +218,7 @@ static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool commit
 {
 	(void)h, (void)committed, (void)ind;
 	int saved = errno;
-	madvise(addr, size, MADV_DONTNEED);
+	aml_os_madvise(addr, size, MADV_DONTNEED);
 	errno = saved;
 }
 
@@ -240,7 +237,7 @@ static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off
 static bool purge(void *addr, size_t off, size_t len, int advice)
 {
 	int saved = errno;
-	int ret = madvise((char *)addr + off, len, advice);
+	int ret = aml_os_madvise((char *)addr + off, len, advice);
 	errno = saved;
 	return ret != 0;
 }
@@ -277,15 +274,7 @@ static const extent_hooks_t hooks_template = {
 
 static uint64_t random_bits(void)
 {
-	uint64_t r = 0;
-	int saved = errno;
-	if (syscall(SYS_getrandom, &r, sizeof(r), 1 /* GRND_NONBLOCK */) != (long)sizeof(r)) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		r = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32) ^ (uint64_t)(uintptr_t)&r ^
-		    ((uint64_t)getpid() << 16);
-	}
-	errno = saved;
+	uint64_t r = aml_os_random_seed();
 	r ^= r >> 31; /* splitmix64's finaliser */
 	r *= 0x7fb5d329728ea185ULL;
 	r ^= r >> 27;
@@ -370,17 +359,17 @@ static int plan(void)
 static int placement_mode(const struct amlshim_placement *placement)
 {
 	switch (placement->kind) {
-	case AMLSHIM_PLACE_LOCAL: return 4; /* MPOL_LOCAL */
-	case AMLSHIM_PLACE_BIND: return 2;
-	case AMLSHIM_PLACE_PREFERRED: return 1;
-	case AMLSHIM_PLACE_INTERLEAVE: return 3;
-	default: return 0;
+	case AMLSHIM_PLACE_LOCAL: return AML_MPOL_LOCAL;
+	case AMLSHIM_PLACE_BIND: return AML_MPOL_BIND;
+	case AMLSHIM_PLACE_PREFERRED: return AML_MPOL_PREFERRED;
+	case AMLSHIM_PLACE_INTERLEAVE: return AML_MPOL_INTERLEAVE;
+	default: return AML_MPOL_DEFAULT;
 	}
 }
 
 int shim_small_placeable(const struct amlshim_placement *placement)
 {
-	return placement->kind == AMLSHIM_PLACE_DEFAULT || placement_mode(placement) != 0;
+	return placement->kind == AMLSHIM_PLACE_DEFAULT || placement_mode(placement) != AML_MPOL_DEFAULT;
 }
 
 void shim_small_set_placement(int class_index, const struct amlshim_placement *placement)
@@ -392,8 +381,7 @@ void shim_small_set_placement(int class_index, const struct amlshim_placement *p
 		class->mask[w] = placement->nodes[w];
 	if (placement->all_nodes) {
 		/* "all": the nodes this process may use, as the kernel says. */
-		syscall(SYS_get_mempolicy, NULL, class->mask, (unsigned long)AMLSHIM_MAX_NODES + 1, NULL,
-		        4 /* MPOL_F_MEMS_ALLOWED */);
+		aml_os_get_mempolicy(NULL, class->mask, AML_OS_MAXNODE, NULL, AML_MPOL_F_MEMS_ALLOWED);
 	}
 	snprintf(class->text, sizeof(class->text), "%s", placement->text);
 	__atomic_store_n(&class->mode, placement_mode(placement), __ATOMIC_RELEASE);
