@@ -34,6 +34,11 @@ int aml_os_madvise(void *addr, size_t len, int advice)
 	return (int)syscall(SYS_madvise, addr, len, advice);
 }
 
+int aml_os_mprotect(void *addr, size_t len, int prot)
+{
+	return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+
 int aml_os_could_map(size_t len)
 {
 	int saved = errno;

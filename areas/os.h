@@ -51,6 +51,7 @@ AML_HIDDEN void *aml_os_mmap(void *addr, size_t len, int prot, int flags, int fd
 AML_HIDDEN int aml_os_munmap(void *addr, size_t len);
 AML_HIDDEN void *aml_os_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 AML_HIDDEN int aml_os_madvise(void *addr, size_t len, int advice);
+AML_HIDDEN int aml_os_mprotect(void *addr, size_t len, int prot);
 /* Whether the kernel would give a private mapping of len bytes at all
  * (address space, overcommit): mapped and unmapped at once; errno kept. */
 AML_HIDDEN int aml_os_could_map(size_t len);

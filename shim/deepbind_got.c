@@ -109,10 +109,10 @@ static int write_slot(void **slot, void *value, const struct relro_search *relro
 	if (at >= relro->lo && at < relro->hi) {
 		long page = sysconf(_SC_PAGESIZE);
 		void *start = (void *)(at & ~(uintptr_t)(page - 1));
-		if (mprotect(start, (size_t)page, PROT_READ | PROT_WRITE) != 0)
+		if (aml_os_mprotect(start, (size_t)page, PROT_READ | PROT_WRITE) != 0)
 			return -1;
 		__atomic_store_n(slot, value, __ATOMIC_RELEASE);
-		mprotect(start, (size_t)page, PROT_READ);
+		aml_os_mprotect(start, (size_t)page, PROT_READ);
 		return 0;
 	}
 	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
