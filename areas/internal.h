@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <numa.h>
 
+#include "external.h"
 #include "os.h"
 
 /* Fills raw (AML_MASK_WORDS words) from a libnuma mask, or from the

@@ -5,7 +5,8 @@
  * /bin/true). So the shim defines the libnuma functions it uses (hidden,
  * for its own calls only) as forwarders that open libnuma.so.1 at the first
  * call. Without libnuma they answer as libnuma does on a kernel without
- * NUMA: unavailable, no mask, node 0 only. */
+ * NUMA: unavailable, no mask, node 0 only. The areas' side of this is
+ * their contract, areas/external.h. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stddef.h>
