@@ -222,12 +222,8 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	if (err == AML_SUCCESS &&
 	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) != 0)
 		err = -aml_errno_from_os(errno);
-	if (err != AML_SUCCESS) {
-		aml_os_munmap(ptr, size);
-		aml_errno = -err;
-		errno = saved_errno;
-		return NULL;
-	}
+	if (err != AML_SUCCESS)
+		return aml_area_map_failed(ptr, size, err, saved_errno);
 	errno = saved_errno;
 	return ptr;
 }
@@ -315,16 +311,10 @@ int aml_area_block_create(struct aml_area **area, size_t block_size, const struc
 	if (numa_available() < 0)
 		return -(aml_errno = AML_ENOTSUP);
 
-	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
-	                                        struct aml_area_block_data);
+	struct aml_area *ret = aml_area_alloc(&block_ops, sizeof(struct aml_area_block_data));
 	if (!ret)
 		return -(aml_errno = AML_ENOMEM);
-	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
-	                                      struct aml_area_block_data);
-	*ret->ops = block_ops;
-	struct aml_area_block_data *data = AML_INNER_MALLOC_GET_FIELD(
-		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_block_data);
-	ret->data = (struct aml_area_data *)data;
+	struct aml_area_block_data *data = (struct aml_area_block_data *)ret->data;
 
 	int saved_errno = errno;
 	int err = aml_nodemask_to_raw(nodemask, data->raw_mask);

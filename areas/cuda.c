@@ -428,17 +428,11 @@ static int create_area(struct aml_area **area, int device, int flags, const stru
 	if (err != AML_SUCCESS)
 		return -(aml_errno = -err);
 
-	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
-	                                        struct aml_area_cuda_data);
+	struct aml_area *ret = aml_area_alloc(&aml_area_cuda_ops, sizeof(struct aml_area_cuda_data));
 	if (!ret)
 		return -(aml_errno = AML_ENOMEM);
-	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
-	                                      struct aml_area_cuda_data);
-	*ret->ops = aml_area_cuda_ops;
-	struct aml_area_cuda_data *data = AML_INNER_MALLOC_GET_FIELD(
-		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_cuda_data);
+	struct aml_area_cuda_data *data = (struct aml_area_cuda_data *)ret->data;
 	*data = (struct aml_area_cuda_data){.device = device, .flags = flags, .host_area = host_area};
-	ret->data = (struct aml_area_data *)data;
 	*area = ret;
 	return AML_SUCCESS;
 }

@@ -141,21 +141,14 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 		return NULL;
 	}
 	int saved = errno;
-	void *ptr = aml_os_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ptr == MAP_FAILED) {
-		aml_errno = aml_errno_from_os(errno);
-		errno = saved;
+	void *ptr = aml_area_map(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!ptr)
 		return NULL;
-	}
 	if (data->kernel_mode != AML_MPOL_DEFAULT) {
 		const unsigned long *mask = data->kernel_mode == AML_MPOL_LOCAL ? NULL : data->raw_mask;
 		unsigned long maxnode = mask ? AML_OS_MAXNODE : 0;
-		if (aml_os_mbind(ptr, size, data->kernel_mode, mask, maxnode, 0) != 0) {
-			aml_errno = aml_errno_from_os(errno);
-			aml_os_munmap(ptr, size);
-			errno = saved;
-			return NULL;
-		}
+		if (aml_os_mbind(ptr, size, data->kernel_mode, mask, maxnode, 0) != 0)
+			return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno), saved);
 	}
 	return ptr;
 }
@@ -215,16 +208,10 @@ int aml_area_hwloc_create(struct aml_area **area, hwloc_bitmap_t nodeset,
 	if (aml_hwloc_topology_init() != AML_SUCCESS)
 		return -(aml_errno = AML_ENOTSUP);
 
-	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
-	                                        struct aml_area_hwloc_data);
+	struct aml_area *ret = aml_area_alloc(&hwloc_ops, sizeof(struct aml_area_hwloc_data));
 	if (!ret)
 		return -(aml_errno = AML_ENOMEM);
-	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
-	                                      struct aml_area_hwloc_data);
-	*ret->ops = hwloc_ops;
-	struct aml_area_hwloc_data *data = AML_INNER_MALLOC_GET_FIELD(
-		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_hwloc_data);
-	ret->data = (struct aml_area_data *)data;
+	struct aml_area_hwloc_data *data = (struct aml_area_hwloc_data *)ret->data;
 	data->policy = policy;
 	data->nodeset = hwloc_bitmap_dup(nodeset ? nodeset : hwloc_topology_get_topology_nodeset(aml_topology));
 	int err = data->nodeset ? prepare(data, aml_topology) : -AML_ENOMEM;

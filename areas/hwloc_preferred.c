@@ -43,12 +43,9 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 		return NULL;
 	}
 	int saved = errno;
-	char *ptr = aml_os_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (ptr == MAP_FAILED) {
-		aml_errno = aml_errno_from_os(errno);
-		errno = saved;
+	char *ptr = aml_area_map(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!ptr)
 		return NULL;
-	}
 	/* One part per node, in ranking order, so the range costs at most one
 	 * VMA per node used. */
 	size_t page = aml_os_page_size();
@@ -72,10 +69,7 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 	errno = saved;
 	return ptr;
 fail:
-	aml_errno = aml_errno_from_os(errno);
-	aml_os_munmap(ptr, size);
-	errno = saved;
-	return NULL;
+	return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno), saved);
 }
 
 /* "400000 MiB/s", "130 ns", "65536 MiB", "distance 10", "local", ... */
@@ -155,18 +149,11 @@ int aml_area_hwloc_ranked_create_cpuset(struct aml_area **area, hwloc_topology_t
 
 	/* One block: area, ops, data, then targets, values, os_index. */
 	size_t extra = n * (sizeof(struct ranked_target) + sizeof(uint64_t) + sizeof(unsigned));
-	struct aml_area *ret = AML_INNER_MALLOC_EXTRA(extra, struct aml_area, struct aml_area_ops,
-	                                              struct preferred_area);
+	struct aml_area *ret = aml_area_alloc(&preferred_ops, AML_SIZEOF_ALIGNED(struct preferred_area) + extra);
 	if (!ret)
 		return -(aml_errno = AML_ENOMEM);
-	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
-	                                      struct preferred_area);
-	*ret->ops = preferred_ops;
-	struct preferred_area *data = AML_INNER_MALLOC_GET_FIELD(ret, 3, struct aml_area,
-	                                                         struct aml_area_ops, struct preferred_area);
-	ret->data = (struct aml_area_data *)data;
-	data->targets = AML_INNER_MALLOC_GET_EXTRA(ret, struct aml_area, struct aml_area_ops,
-	                                           struct preferred_area);
+	struct preferred_area *data = (struct preferred_area *)ret->data;
+	data->targets = (struct ranked_target *)((char *)data + AML_SIZEOF_ALIGNED(struct preferred_area));
 	data->ranking.values = (uint64_t *)(data->targets + n);
 	data->ranking.os_index = (unsigned *)(data->ranking.values + n);
 

@@ -11,6 +11,17 @@
 #include "external.h"
 #include "os.h"
 
+/* The block an area lives in (area_parts.c): one calloc holding the area,
+ * a copy of ops and data_size zeroed bytes of data (max_align_t aligned,
+ * area->data); free() it once. NULL when out of memory. */
+AML_HIDDEN struct aml_area *aml_area_alloc(const struct aml_area_ops *ops, size_t data_size);
+/* aml_os_mmap for an area's mmap: the mapping, or NULL with aml_errno set
+ * from the kernel's error; errno is kept. */
+AML_HIDDEN void *aml_area_map(void *addr, size_t size, int prot, int flags, int fd, off_t off);
+/* Gives back a mapping whose placement failed with err (a negative AML
+ * code): aml_errno = -err, errno back to saved_errno. Returns NULL. */
+AML_HIDDEN void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_errno);
+
 /* Fills raw (AML_MASK_WORDS words) from a libnuma mask, or from the
  * process's allowed memory nodes when mask is NULL. Returns AML_SUCCESS,
  * -AML_EDOM when a node is not allowed, -AML_EINVAL when none is set. */

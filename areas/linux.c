@@ -125,19 +125,12 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 		return NULL;
 	}
 	int saved = errno;
-	void *ptr = aml_os_mmap(hint, size, prot, flags, fd, offset);
-	if (ptr == MAP_FAILED) {
-		aml_errno = aml_errno_from_os(errno);
-		errno = saved;
+	void *ptr = aml_area_map(hint, size, prot, flags, fd, offset);
+	if (!ptr)
 		return NULL;
-	}
 	int err = aml_area_linux_mbind(data, ptr, size);
-	if (err != AML_SUCCESS) {
-		aml_os_munmap(ptr, size);
-		errno = saved;
-		aml_errno = -err;
-		return NULL;
-	}
+	if (err != AML_SUCCESS)
+		return aml_area_map_failed(ptr, size, err, saved);
 	return ptr;
 }
 
@@ -215,16 +208,10 @@ int aml_area_linux_create(struct aml_area **area, const struct bitmask *nodemask
 	if (numa_available() < 0)
 		return -(aml_errno = AML_ENOTSUP);
 
-	struct aml_area *ret = AML_INNER_MALLOC(struct aml_area, struct aml_area_ops,
-	                                        struct aml_area_linux_data);
+	struct aml_area *ret = aml_area_alloc(&linux_ops, sizeof(struct aml_area_linux_data));
 	if (!ret)
 		return -(aml_errno = AML_ENOMEM);
-	ret->ops = AML_INNER_MALLOC_GET_FIELD(ret, 2, struct aml_area, struct aml_area_ops,
-	                                      struct aml_area_linux_data);
-	*ret->ops = linux_ops;
-	struct aml_area_linux_data *data = AML_INNER_MALLOC_GET_FIELD(
-		ret, 3, struct aml_area, struct aml_area_ops, struct aml_area_linux_data);
-	ret->data = (struct aml_area_data *)data;
+	struct aml_area_linux_data *data = (struct aml_area_linux_data *)ret->data;
 	data->policy = policy;
 
 	int err = aml_nodemask_to_raw(nodemask, data->raw_mask);

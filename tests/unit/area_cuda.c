@@ -465,9 +465,12 @@ static void check_loader(void)
 /* ---- Part 3: the area against a fake runtime ----------------------------- */
 
 /* A second copy of the area, under other names so libaml's stays in use
- * by everything above. os.c brings the hidden aml_os_* it calls. */
+ * by everything above. os.c and area_parts.c bring the hidden aml_os_*
+ * and aml_area_* helpers it calls. */
 #undef _GNU_SOURCE
 #include "../../areas/os.c"
+#undef _GNU_SOURCE
+#include "../../areas/area_parts.c"
 #define aml_area_cuda fake_area_cuda
 #define aml_area_cuda_ops fake_area_cuda_ops
 #define aml_area_cuda_create fake_area_cuda_create
