@@ -1,7 +1,9 @@
-/* Pieces every area kind shares: the one block an area lives in, and its
- * mappings with the kernel's errors turned into aml_errno. */
+/* Pieces every area kind shares: the one block an area lives in, its
+ * mappings with the kernel's errors turned into aml_errno, and the start of
+ * its description. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -34,4 +36,16 @@ void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_errno)
 	aml_errno = -err;
 	errno = saved_errno;
 	return NULL;
+}
+
+int aml_area_fprintf_begin(FILE *stream, const char **prefix, const void *data, const char *kind)
+{
+	if (!stream)
+		return -(aml_errno = AML_EINVAL);
+	if (!*prefix)
+		*prefix = "";
+	if (data)
+		return 1;
+	fprintf(stream, "%s%s: (no data)\n", *prefix, kind);
+	return AML_SUCCESS;
 }

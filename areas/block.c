@@ -231,14 +231,9 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 static int block_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
 {
 	const struct aml_area_block_data *data = (const struct aml_area_block_data *)area_data;
-	if (!stream)
-		return -(aml_errno = AML_EINVAL);
-	if (!prefix)
-		prefix = "";
-	if (!data) {
-		fprintf(stream, "%sarea-block: (no data)\n", prefix);
-		return AML_SUCCESS;
-	}
+	int go_on = aml_area_fprintf_begin(stream, &prefix, data, "area-block");
+	if (go_on <= 0)
+		return go_on;
 	char nodes[256];
 	aml_raw_mask_format(data->raw_mask, nodes, sizeof(nodes));
 	static const char *const how[] = {

@@ -156,14 +156,9 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 static int hwloc_area_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
 {
 	struct aml_area_hwloc_data *data = (struct aml_area_hwloc_data *)area_data;
-	if (!stream)
-		return -(aml_errno = AML_EINVAL);
-	if (!prefix)
-		prefix = "";
-	if (!data) {
-		fprintf(stream, "%sarea-hwloc: (no data)\n", prefix);
-		return AML_SUCCESS;
-	}
+	int go_on = aml_area_fprintf_begin(stream, &prefix, data, "area-hwloc");
+	if (go_on <= 0)
+		return go_on;
 	if (ensure_ready(data) != AML_SUCCESS) {
 		fprintf(stream, "%sarea-hwloc: policy %s, nodes unknown (no topology)\n", prefix,
 		        policy_name(data->policy));

@@ -95,14 +95,9 @@ static void format_value(const struct aml_area_hwloc_preferred_data *r, unsigned
 static int preferred_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
 {
 	const struct aml_area_hwloc_preferred_data *r = (const struct aml_area_hwloc_preferred_data *)area_data;
-	if (!stream)
-		return -(aml_errno = AML_EINVAL);
-	if (!prefix)
-		prefix = "";
-	if (!r) {
-		fprintf(stream, "%sarea-hwloc-preferred: (no data)\n", prefix);
-		return AML_SUCCESS;
-	}
+	int go_on = aml_area_fprintf_begin(stream, &prefix, r, "area-hwloc-preferred");
+	if (go_on <= 0)
+		return go_on;
 	fprintf(stream, "%sarea-hwloc-preferred: rank %s (source: %s, ", prefix,
 	        aml_hwloc_rank_name(r->rank), aml_hwloc_rank_source_name(r->source));
 	if (r->initiator_os_index >= 0)

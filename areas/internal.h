@@ -5,6 +5,7 @@
 #define AML_AREAS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <numa.h>
 
@@ -21,6 +22,10 @@ AML_HIDDEN void *aml_area_map(void *addr, size_t size, int prot, int flags, int 
 /* Gives back a mapping whose placement failed with err (a negative AML
  * code): aml_errno = -err, errno back to saved_errno. Returns NULL. */
 AML_HIDDEN void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_errno);
+/* The start of an area's fprintf: -AML_EINVAL without a stream; a NULL
+ * *prefix becomes ""; for NULL data, "PREFIXkind: (no data)" is printed and
+ * AML_SUCCESS returned (nothing more to print); otherwise 1. */
+AML_HIDDEN int aml_area_fprintf_begin(FILE *stream, const char **prefix, const void *data, const char *kind);
 
 /* Fills raw (AML_MASK_WORDS words) from a libnuma mask, or from the
  * process's allowed memory nodes when mask is NULL. Returns AML_SUCCESS,

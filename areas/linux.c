@@ -154,14 +154,9 @@ int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const siz
 int aml_area_linux_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
 {
 	const struct aml_area_linux_data *data = (const struct aml_area_linux_data *)area_data;
-	if (!stream)
-		return -(aml_errno = AML_EINVAL);
-	if (!prefix)
-		prefix = "";
-	if (!data) {
-		fprintf(stream, "%sarea-linux: (no data)\n", prefix);
-		return AML_SUCCESS;
-	}
+	int go_on = aml_area_fprintf_begin(stream, &prefix, data, "area-linux");
+	if (go_on <= 0)
+		return go_on;
 	char nodes[256];
 	aml_raw_mask_format(data->raw_mask, nodes, sizeof(nodes));
 	fprintf(stream, "%sarea-linux: policy %s, nodes %s\n", prefix,
