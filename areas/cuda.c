@@ -1,49 +1,15 @@
-/* CUDA area: device, pinned, mapped and managed memory through the CUDA
- * runtime that cuda_runtime.c loads at run time. Flag semantics are listed
- * in <aml/area/cuda.h>. */
+/* CUDA area, its memory: device, pinned, mapped and managed memory through
+ * the CUDA runtime that cuda_runtime.c loads at run time (mmap, munmap).
+ * Flag semantics are listed in <aml/area/cuda.h>. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include <aml/area/cuda.h>
-#include "internal.h"
-#include "cuda_runtime.h"
+#include "cuda_area.h"
 
-#define FLAG_HOST AML_AREA_CUDA_FLAG_ALLOC_HOST
-#define FLAG_UNIFIED AML_AREA_CUDA_FLAG_ALLOC_UNIFIED
-#define FLAG_MAPPED AML_AREA_CUDA_FLAG_ALLOC_MAPPED
-#define FLAG_GLOBAL AML_AREA_CUDA_FLAG_ALLOC_GLOBAL
 #define REGISTER_FLAGS (AML_CUDART_HOST_REGISTER_MAPPED | AML_CUDART_HOST_REGISTER_PORTABLE)
-
-/* What an area's flags allocate. */
-enum cuda_kind {
-	KIND_DEVICE,      /* cudaMalloc */
-	KIND_PINNED,      /* cudaHostAlloc */
-	KIND_HOST_MAPPED, /* cudaHostAlloc, mapped for the device */
-	KIND_REGISTERED,  /* host memory + cudaHostRegister */
-	KIND_MANAGED,     /* cudaMallocManaged */
-};
-
-/* The kind for valid flags; -1 for unknown bits or a conflicting mix. */
-static int kind_of(int flags)
-{
-	if (flags & ~(FLAG_HOST | FLAG_UNIFIED | FLAG_MAPPED | FLAG_GLOBAL))
-		return -1;
-	if (flags & FLAG_UNIFIED)
-		return (flags & (FLAG_HOST | FLAG_MAPPED)) ? -1 : KIND_MANAGED;
-	if (flags & FLAG_HOST)
-		return (flags & FLAG_MAPPED) ? KIND_HOST_MAPPED : KIND_PINNED;
-	if (flags & FLAG_MAPPED)
-		return KIND_REGISTERED;
-	return (flags & FLAG_GLOBAL) ? -1 : KIND_DEVICE; /* GLOBAL qualifies nothing here */
-}
-
-static int cuda_error(aml_cudart_error error)
-{
-	return -aml_cudart_error_to_aml(error);
-}
 
 /* The calling thread's current device, switched for the length of a call. */
 struct device_switch {
@@ -261,11 +227,9 @@ void *aml_area_cuda_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
-	const struct aml_cudart *rt = aml_cudart();
-	if (!rt) {
-		aml_errno = AML_ENOTSUP;
+	const struct aml_cudart *rt = cuda_runtime_or_fail();
+	if (!rt)
 		return NULL;
-	}
 	if (device >= rt->device_count) {
 		aml_errno = AML_EDOM;
 		return NULL;
@@ -316,205 +280,4 @@ int aml_area_cuda_munmap(const struct aml_area_data *area_data, void *ptr, size_
 	if (err != AML_SUCCESS)
 		aml_errno = -err;
 	return err;
-}
-
-static const char *kind_description(int kind, int global)
-{
-	switch (kind) {
-	case KIND_DEVICE: return "device memory";
-	case KIND_PINNED: return global ? "pinned host memory, portable" : "pinned host memory";
-	case KIND_HOST_MAPPED:
-		return global ? "pinned host memory mapped for the device, portable"
-		              : "pinned host memory mapped for the device";
-	case KIND_REGISTERED: return "host memory registered for the device";
-	case KIND_MANAGED:
-		return global ? "managed memory, attached globally" : "managed memory, attached to the host";
-	default: return "invalid flags";
-	}
-}
-
-int aml_area_cuda_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
-{
-	const struct aml_area_cuda_data *data = (const struct aml_area_cuda_data *)area_data;
-	if (!stream)
-		return -(aml_errno = AML_EINVAL);
-	if (!prefix)
-		prefix = "";
-	if (!data) {
-		fprintf(stream, "%sarea-cuda: (no data)\n", prefix);
-		return AML_SUCCESS;
-	}
-	int kind = kind_of(data->flags);
-	if (data->device < 0)
-		fprintf(stream, "%sarea-cuda: current device, ", prefix);
-	else
-		fprintf(stream, "%sarea-cuda: device %d, ", prefix, data->device);
-	fprintf(stream, "%s (flags 0x%x)\n", kind_description(kind, data->flags & FLAG_GLOBAL),
-	        (unsigned)data->flags);
-	if (kind != KIND_REGISTERED)
-		return AML_SUCCESS;
-	if (!data->host_area) {
-		fprintf(stream, "%s  host memory: anonymous, kernel default placement\n", prefix);
-		return AML_SUCCESS;
-	}
-	char host_prefix[256];
-	snprintf(host_prefix, sizeof(host_prefix), "%s  host memory from ", prefix);
-	return aml_area_fprintf(stream, host_prefix, data->host_area);
-}
-
-struct aml_area_ops aml_area_cuda_ops = {
-	.mmap = aml_area_cuda_mmap,
-	.munmap = aml_area_cuda_munmap,
-	.fprintf = aml_area_cuda_fprintf,
-};
-
-static struct aml_area_cuda_data cuda_default_data = {
-	.device = -1,
-	.flags = AML_AREA_CUDA_FLAG_DEFAULT,
-	.host_area = NULL,
-};
-
-struct aml_area aml_area_cuda = {
-	.ops = &aml_area_cuda_ops,
-	.data = (struct aml_area_data *)&cuda_default_data,
-};
-
-/* The device attributes an area's kind of memory needs. */
-static int device_supports(const struct aml_cudart *rt, int device, int kind)
-{
-	unsigned int needed[2];
-	size_t count = 0;
-	if (kind == KIND_HOST_MAPPED || kind == KIND_REGISTERED)
-		needed[count++] = AML_CUDART_DEV_ATTR_CAN_MAP_HOST_MEMORY;
-	if (kind == KIND_REGISTERED)
-		needed[count++] = AML_CUDART_DEV_ATTR_HOST_REGISTER_SUPPORTED;
-	if (kind == KIND_MANAGED)
-		needed[count++] = AML_CUDART_DEV_ATTR_MANAGED_MEMORY;
-	if (count == 0)
-		return AML_SUCCESS;
-	if (device < 0) {
-		aml_cudart_error err = rt->get_device(&device);
-		if (err != AML_CUDART_SUCCESS)
-			return cuda_error(err);
-	}
-	for (size_t i = 0; i < count; i++) {
-		int value = 0;
-		aml_cudart_error err = rt->device_get_attribute(&value, needed[i], device);
-		/* Drivers older than CUDA 11 do not know the registration attribute
-		 * and register memory all the same. */
-		if (err == AML_CUDART_ERROR_INVALID_VALUE &&
-		    needed[i] == AML_CUDART_DEV_ATTR_HOST_REGISTER_SUPPORTED)
-			continue;
-		if (err != AML_CUDART_SUCCESS)
-			return cuda_error(err);
-		if (!value)
-			return -AML_ENOTSUP;
-	}
-	return AML_SUCCESS;
-}
-
-static int create_area(struct aml_area **area, int device, int flags, const struct aml_area *host_area)
-{
-	const struct aml_cudart *rt = aml_cudart();
-	if (!rt)
-		return -(aml_errno = AML_ENOTSUP);
-	if (device >= rt->device_count)
-		return -(aml_errno = AML_EDOM);
-	if (device < 0)
-		device = -1;
-	int saved_errno = errno;
-	int err = device_supports(rt, device, kind_of(flags));
-	errno = saved_errno;
-	if (err != AML_SUCCESS)
-		return -(aml_errno = -err);
-
-	struct aml_area *ret = aml_area_alloc(&aml_area_cuda_ops, sizeof(struct aml_area_cuda_data));
-	if (!ret)
-		return -(aml_errno = AML_ENOMEM);
-	struct aml_area_cuda_data *data = (struct aml_area_cuda_data *)ret->data;
-	*data = (struct aml_area_cuda_data){.device = device, .flags = flags, .host_area = host_area};
-	*area = ret;
-	return AML_SUCCESS;
-}
-
-int aml_area_cuda_create(struct aml_area **area, const int device, const int flags)
-{
-	if (!area)
-		return -(aml_errno = AML_EINVAL);
-	*area = NULL;
-	if (kind_of(flags) < 0)
-		return -(aml_errno = AML_EINVAL);
-	return create_area(area, device, flags, NULL);
-}
-
-int aml_area_cuda_mapped_create(struct aml_area **area, const int device,
-                                const struct aml_area *host_area)
-{
-	if (!area)
-		return -(aml_errno = AML_EINVAL);
-	*area = NULL;
-	/* The host area must give memory back, and be host memory. */
-	if (host_area && (!host_area->ops || !host_area->ops->mmap || !host_area->ops->munmap ||
-	                  host_area->ops->mmap == aml_area_cuda_mmap))
-		return -(aml_errno = AML_EINVAL);
-	return create_area(area, device, AML_AREA_CUDA_FLAG_ALLOC_MAPPED, host_area);
-}
-
-void aml_area_cuda_destroy(struct aml_area **area)
-{
-	if (!area || !*area)
-		return;
-	if (*area != &aml_area_cuda) /* the static one is not ours to free */
-		free(*area);
-	*area = NULL;
-}
-
-int aml_cuda_memcpy(void *dst, const void *src, size_t size)
-{
-	if (size == 0)
-		return AML_SUCCESS;
-	if (!dst || !src)
-		return -(aml_errno = AML_EINVAL);
-	const struct aml_cudart *rt = aml_cudart();
-	if (!rt)
-		return -(aml_errno = AML_ENOTSUP);
-	int saved_errno = errno;
-	int err = cuda_error(rt->copy(dst, src, size, AML_CUDART_MEMCPY_DEFAULT));
-	errno = saved_errno;
-	if (err != AML_SUCCESS)
-		aml_errno = -err;
-	return err;
-}
-
-void *aml_cuda_device_pointer(void *host_ptr)
-{
-	if (!host_ptr) {
-		aml_errno = AML_EINVAL;
-		return NULL;
-	}
-	const struct aml_cudart *rt = aml_cudart();
-	if (!rt) {
-		aml_errno = AML_ENOTSUP;
-		return NULL;
-	}
-	int saved_errno = errno;
-	void *device_ptr = NULL;
-	aml_cudart_error err = rt->host_get_device_pointer(&device_ptr, host_ptr, 0);
-	errno = saved_errno;
-	if (err != AML_CUDART_SUCCESS) {
-		aml_errno = aml_cudart_error_to_aml(err);
-		return NULL;
-	}
-	return device_ptr;
-}
-
-int aml_cuda_device_count(void)
-{
-	const struct aml_cudart *rt = aml_cudart();
-	return rt ? rt->device_count : 0;
-}
-
-const char *aml_cuda_runtime_status(void)
-{
-	return aml_cudart_status();
 }

@@ -485,6 +485,10 @@ static void check_loader(void)
 #define aml_cuda_runtime_status fake_cuda_runtime_status
 #undef _GNU_SOURCE
 #include "../../areas/cuda.c"
+#undef _GNU_SOURCE
+#include "../../areas/cuda_create.c"
+#undef _GNU_SOURCE
+#include "../../areas/cuda_calls.c"
 #undef aml_area_cuda
 #undef aml_area_cuda_ops
 #undef aml_area_cuda_create
