@@ -27,80 +27,30 @@ static const char *const cudart_candidates[] = {
 	NULL,
 };
 
+#define CUDART_SYMBOL(type, field, cudas, params) {#cudas, offsetof(struct aml_cudart, field)},
 static const struct cudart_symbol {
 	const char *name;
 	size_t offset;
-} cudart_symbols[] = {
-	{"cudaGetDeviceCount", offsetof(struct aml_cudart, get_device_count)},
-	{"cudaGetDevice", offsetof(struct aml_cudart, get_device)},
-	{"cudaSetDevice", offsetof(struct aml_cudart, set_device)},
-	{"cudaMalloc", offsetof(struct aml_cudart, malloc_device)},
-	{"cudaFree", offsetof(struct aml_cudart, free_device)},
-	{"cudaHostAlloc", offsetof(struct aml_cudart, host_alloc)},
-	{"cudaFreeHost", offsetof(struct aml_cudart, free_host)},
-	{"cudaMallocManaged", offsetof(struct aml_cudart, malloc_managed)},
-	{"cudaHostRegister", offsetof(struct aml_cudart, host_register)},
-	{"cudaHostUnregister", offsetof(struct aml_cudart, host_unregister)},
-	{"cudaHostGetDevicePointer", offsetof(struct aml_cudart, host_get_device_pointer)},
-	{"cudaMemcpy", offsetof(struct aml_cudart, copy)},
-	{"cudaGetErrorString", offsetof(struct aml_cudart, get_error_string)},
-	{"cudaDeviceGetAttribute", offsetof(struct aml_cudart, device_get_attribute)},
-};
+} cudart_symbols[] = {AML_CUDART_FUNCTIONS(CUDART_SYMBOL)};
+#undef CUDART_SYMBOL
 
 #ifdef AML_HAVE_CUDA_HEADERS
 /* Our declarations must agree with CUDA's own, constant by constant and
  * signature by signature. */
 #include <cuda_runtime_api.h>
 
-#define SAME_VALUE(ours, cudas) _Static_assert((long)(ours) == (long)(cudas), #ours " != " #cudas)
-SAME_VALUE(AML_CUDART_SUCCESS, cudaSuccess);
-SAME_VALUE(AML_CUDART_ERROR_INVALID_VALUE, cudaErrorInvalidValue);
-SAME_VALUE(AML_CUDART_ERROR_MEMORY_ALLOCATION, cudaErrorMemoryAllocation);
-SAME_VALUE(AML_CUDART_ERROR_INITIALIZATION, cudaErrorInitializationError);
-SAME_VALUE(AML_CUDART_ERROR_INVALID_DEVICE_POINTER, cudaErrorInvalidDevicePointer);
-SAME_VALUE(AML_CUDART_ERROR_INSUFFICIENT_DRIVER, cudaErrorInsufficientDriver);
-SAME_VALUE(AML_CUDART_ERROR_DEVICES_UNAVAILABLE, cudaErrorDevicesUnavailable);
-SAME_VALUE(AML_CUDART_ERROR_NO_DEVICE, cudaErrorNoDevice);
-SAME_VALUE(AML_CUDART_ERROR_INVALID_DEVICE, cudaErrorInvalidDevice);
-SAME_VALUE(AML_CUDART_ERROR_HOST_MEMORY_ALREADY_REGISTERED, cudaErrorHostMemoryAlreadyRegistered);
-SAME_VALUE(AML_CUDART_ERROR_HOST_MEMORY_NOT_REGISTERED, cudaErrorHostMemoryNotRegistered);
-SAME_VALUE(AML_CUDART_ERROR_NOT_SUPPORTED, cudaErrorNotSupported);
-SAME_VALUE(AML_CUDART_ERROR_SYSTEM_DRIVER_MISMATCH, cudaErrorSystemDriverMismatch);
-SAME_VALUE(AML_CUDART_HOST_ALLOC_DEFAULT, cudaHostAllocDefault);
-SAME_VALUE(AML_CUDART_HOST_ALLOC_PORTABLE, cudaHostAllocPortable);
-SAME_VALUE(AML_CUDART_HOST_ALLOC_MAPPED, cudaHostAllocMapped);
-SAME_VALUE(AML_CUDART_HOST_REGISTER_PORTABLE, cudaHostRegisterPortable);
-SAME_VALUE(AML_CUDART_HOST_REGISTER_MAPPED, cudaHostRegisterMapped);
-SAME_VALUE(AML_CUDART_MEM_ATTACH_GLOBAL, cudaMemAttachGlobal);
-SAME_VALUE(AML_CUDART_MEM_ATTACH_HOST, cudaMemAttachHost);
-SAME_VALUE(AML_CUDART_MEMCPY_DEFAULT, cudaMemcpyDefault);
-SAME_VALUE(AML_CUDART_DEV_ATTR_CAN_MAP_HOST_MEMORY, cudaDevAttrCanMapHostMemory);
-SAME_VALUE(AML_CUDART_DEV_ATTR_MANAGED_MEMORY, cudaDevAttrManagedMemory);
+#define SAME_VALUE(ours, value, cudas) _Static_assert((long)(ours) == (long)(cudas), #ours " != " #cudas);
+AML_CUDART_VALUES(SAME_VALUE)
 #if CUDART_VERSION >= 12000 /* newer than the rest */
-SAME_VALUE(AML_CUDART_ERROR_STUB_LIBRARY, cudaErrorStubLibrary);
-SAME_VALUE(AML_CUDART_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE, cudaErrorCompatNotSupportedOnDevice);
-SAME_VALUE(AML_CUDART_DEV_ATTR_HOST_REGISTER_SUPPORTED, cudaDevAttrHostRegisterSupported);
+AML_CUDART_VALUES_12(SAME_VALUE)
 #endif
 _Static_assert(sizeof(cudaError_t) == sizeof(aml_cudart_error), "cudaError_t size");
 
-#define SAME_SIGNATURE(field, function)                                                   \
+#define SAME_SIGNATURE(type, field, function, params)                                     \
 	_Static_assert(__builtin_types_compatible_p(__typeof__(((struct aml_cudart *)0)->field), \
 	                                            __typeof__(&function)),                    \
-	               "struct aml_cudart." #field " does not match " #function)
-SAME_SIGNATURE(get_device_count, cudaGetDeviceCount);
-SAME_SIGNATURE(get_device, cudaGetDevice);
-SAME_SIGNATURE(set_device, cudaSetDevice);
-SAME_SIGNATURE(malloc_device, cudaMalloc);
-SAME_SIGNATURE(free_device, cudaFree);
-SAME_SIGNATURE(host_alloc, cudaHostAlloc);
-SAME_SIGNATURE(free_host, cudaFreeHost);
-SAME_SIGNATURE(malloc_managed, cudaMallocManaged);
-SAME_SIGNATURE(host_register, cudaHostRegister);
-SAME_SIGNATURE(host_unregister, cudaHostUnregister);
-SAME_SIGNATURE(host_get_device_pointer, cudaHostGetDevicePointer);
-SAME_SIGNATURE(copy, cudaMemcpy);
-SAME_SIGNATURE(get_error_string, cudaGetErrorString);
-SAME_SIGNATURE(device_get_attribute, cudaDeviceGetAttribute);
+	               "struct aml_cudart." #field " does not match " #function);
+AML_CUDART_FUNCTIONS(SAME_SIGNATURE)
 #endif /* AML_HAVE_CUDA_HEADERS */
 
 /* Fills rt from an open library; 0 when every function is there. */
