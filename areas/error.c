@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <aml.h>
+#include "internal.h"
 
 __thread int aml_errno __attribute__((tls_model("initial-exec")));
 
@@ -19,9 +20,7 @@ static const char *const aml_error_messages[AML_ERROR_MAX] = {
 const char *aml_strerror(const int err)
 {
 	int code = err < 0 ? -err : err;
-	if (code >= AML_ERROR_MAX)
-		return "Unknown error";
-	return aml_error_messages[code];
+	return AML_NAME_OF(aml_error_messages, code, "Unknown error");
 }
 
 void aml_perror(const char *msg)

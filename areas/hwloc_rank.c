@@ -43,16 +43,12 @@ static const char *const source_names[] = {
 
 const char *aml_hwloc_rank_name(enum aml_hwloc_rank rank)
 {
-	if ((unsigned)rank >= sizeof(rank_names) / sizeof(rank_names[0]))
-		return "unknown";
-	return rank_names[rank];
+	return AML_NAME_OF(rank_names, rank, "unknown");
 }
 
 const char *aml_hwloc_rank_source_name(enum aml_hwloc_rank_source source)
 {
-	if ((unsigned)source >= sizeof(source_names) / sizeof(source_names[0]))
-		return "unknown";
-	return source_names[source];
+	return AML_NAME_OF(source_names, source, "unknown");
 }
 
 /* -1 when a ranks before b by the value, 1 after, 0 tie. */

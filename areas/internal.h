@@ -27,6 +27,10 @@ AML_HIDDEN void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_
  * AML_SUCCESS returned (nothing more to print); otherwise 1. */
 AML_HIDDEN int aml_area_fprintf_begin(FILE *stream, const char **prefix, const void *data, const char *kind);
 
+/* The entry of a table of names for index, or unknown past its end. */
+#define AML_NAME_OF(names, index, unknown) \
+	((unsigned)(index) < sizeof(names) / sizeof((names)[0]) ? (names)[(unsigned)(index)] : (unknown))
+
 /* Fills raw (AML_MASK_WORDS words) from a libnuma mask, or from the
  * process's allowed memory nodes when mask is NULL. Returns AML_SUCCESS,
  * -AML_EDOM when a node is not allowed, -AML_EINVAL when none is set. */

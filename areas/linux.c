@@ -20,9 +20,7 @@ static const char *const policy_names[] = {
 
 const char *aml_area_linux_policy_name(enum aml_area_linux_policy policy)
 {
-	if ((unsigned)policy >= sizeof(policy_names) / sizeof(policy_names[0]))
-		return "unknown";
-	return policy_names[policy];
+	return AML_NAME_OF(policy_names, policy, "unknown");
 }
 
 static int kernel_mode(enum aml_area_linux_policy policy)
