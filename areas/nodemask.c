@@ -6,11 +6,6 @@
 #include <aml/area/linux.h>
 #include "internal.h"
 
-static int raw_test(const unsigned long *raw, int node)
-{
-	return (raw[node / AML_MASK_BITS] >> (node % AML_MASK_BITS)) & 1UL;
-}
-
 int aml_nodemask_to_raw(const struct bitmask *mask, unsigned long *raw)
 {
 	memset(raw, 0, AML_MASK_WORDS * sizeof(unsigned long));
@@ -22,7 +17,7 @@ int aml_nodemask_to_raw(const struct bitmask *mask, unsigned long *raw)
 	for (unsigned long node = 0; node < wanted->size; node++) {
 		if (!numa_bitmask_isbitset(wanted, (unsigned)node))
 			continue;
-		if (node >= AML_AREA_LINUX_MAX_NODES || node >= allowed->size ||
+		if (node >= AML_MAX_NODES || node >= allowed->size ||
 		    !numa_bitmask_isbitset(allowed, (unsigned)node)) {
 			ret = -AML_EDOM;
 			break;
@@ -39,9 +34,9 @@ int aml_nodemask_to_raw(const struct bitmask *mask, unsigned long *raw)
 int aml_raw_mask_nodes(const unsigned long *raw, int *nodes, int max_nodes)
 {
 	int count = 0;
-	for (int node = 0; node < AML_AREA_LINUX_MAX_NODES && count < max_nodes; node++)
-		if (raw_test(raw, node))
-			nodes[count++] = node;
+	for (unsigned node = 0; node < AML_MAX_NODES && count < max_nodes; node++)
+		if (aml_nodemask_test(raw, node))
+			nodes[count++] = (int)node;
 	return count;
 }
 
@@ -49,17 +44,11 @@ void aml_raw_mask_format(const unsigned long *raw, char *buf, size_t len)
 {
 	size_t used = 0;
 	buf[0] = '\0';
-	for (int node = 0; node < AML_AREA_LINUX_MAX_NODES; node++) {
-		if (!raw_test(raw, node))
-			continue;
-		int last = node;
-		while (last + 1 < AML_AREA_LINUX_MAX_NODES && raw_test(raw, last + 1))
-			last++;
-		int n = last > node ? snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", node, last)
-		                    : snprintf(buf + used, len - used, "%s%d", used ? "," : "", node);
+	for (unsigned node = 0, last; aml_nodemask_next_run(raw, &node, &last); node = last + 1) {
+		int n = last > node ? snprintf(buf + used, len - used, "%s%u-%u", used ? "," : "", node, last)
+		                    : snprintf(buf + used, len - used, "%s%u", used ? "," : "", node);
 		if (n < 0 || (size_t)n >= len - used)
 			return;
 		used += (size_t)n;
-		node = last;
 	}
 }

@@ -19,10 +19,10 @@
 
 #define AML_HIDDEN __attribute__((visibility("hidden")))
 
-/* Node masks: AML_MAX_NODES (include/aml.h) bits in unsigned long words.
- * The kernel's maxnode counts one bit more than it reads. */
-#define AML_MASK_BITS (8 * sizeof(unsigned long))
-#define AML_MASK_WORDS (AML_MAX_NODES / AML_MASK_BITS)
+/* Node masks: <aml/utils/nodemask.h>. The kernel's maxnode counts one bit
+ * more than it reads. */
+#define AML_MASK_BITS AML_NODEMASK_WORD_BITS
+#define AML_MASK_WORDS AML_NODEMASK_WORDS
 #define AML_OS_MAXNODE ((unsigned long)AML_MAX_NODES + 1)
 
 /* Kernel policy numbers (linux/mempolicy.h); some headers lack the newer. */

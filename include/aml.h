@@ -14,6 +14,7 @@
 #include <aml/utils/error.h>
 #include <aml/utils/features.h>
 #include <aml/utils/inner-malloc.h>
+#include <aml/utils/nodemask.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,10 +24,6 @@ extern "C" {
 #define AML_VERSION_MINOR 1
 #define AML_VERSION_PATCH 0
 #define AML_VERSION_STRING "0.1.0"
-
-/* Highest node number + 1 that node masks of this library (and of the
- * shim's policies) hold. */
-#define AML_MAX_NODES 1024
 
 /* Library initialisation, as in AML. Loads the hwloc topology (aml_topology)
  * and starts no thread. Both are optional for the Linux and block areas. */

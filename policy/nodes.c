@@ -6,13 +6,6 @@
 
 #include "internal.h"
 
-#define WORD_BITS (8 * sizeof(unsigned long))
-
-static int test_node(const unsigned long *nodes, unsigned node)
-{
-	return (nodes[node / WORD_BITS] >> (node % WORD_BITS)) & 1UL;
-}
-
 /* One node number; 0 or -1 with a reason. */
 static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_text *why)
 {
@@ -72,7 +65,7 @@ static int parse_entry(const char *s, size_t n, unsigned long *nodes, struct aml
 		}
 	}
 	for (unsigned node = first; node <= last; node++)
-		nodes[node / WORD_BITS] |= 1UL << (node % WORD_BITS);
+		nodes[node / AML_NODEMASK_WORD_BITS] |= 1UL << (node % AML_NODEMASK_WORD_BITS);
 	return 0;
 }
 
@@ -126,12 +119,7 @@ int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes)
 void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes)
 {
 	int first_entry = 1;
-	for (unsigned node = 0; node < AMLSHIM_MAX_NODES; node++) {
-		if (!test_node(nodes, node))
-			continue;
-		unsigned last = node;
-		while (last + 1 < AMLSHIM_MAX_NODES && test_node(nodes, last + 1))
-			last++;
+	for (unsigned node = 0, last; aml_nodemask_next_run(nodes, &node, &last); node = last + 1) {
 		if (!first_entry)
 			amlshim_text_mem(text, ",", 1);
 		first_entry = 0;
@@ -141,6 +129,5 @@ void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes)
 			amlshim_text_mem(text, last == node + 1 ? "," : "-", 1);
 			amlshim_text_uint(text, last);
 		}
-		node = last;
 	}
 }

@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <aml.h>
+#include <aml/utils/nodemask.h>
 
 #define AMLSHIM_MAX_RULES 16
 #define AMLSHIM_MAX_NODES AML_MAX_NODES
-#define AMLSHIM_NODE_WORDS (AMLSHIM_MAX_NODES / (8 * sizeof(unsigned long)))
+#define AMLSHIM_NODE_WORDS AML_NODEMASK_WORDS
 #define AMLSHIM_DEFAULT_THRESHOLD ((size_t)1 << 20)
 #define AMLSHIM_PATH_MAX 256
 #define AMLSHIM_MAX_DEVICES 1024     /* cuda-*:DEV takes 0..1023 */
