@@ -1,6 +1,6 @@
 /* The private jemalloc imports libm (exp, log, round) and libgcc_s's
  * unwinder only for heap profiling, which it never runs here: opt.prof is
- * off and MALLOC_CONF is not read (os.c). jemalloc-rename.txt points those
+ * off and MALLOC_CONF is not read (jemalloc_os.c). jemalloc-rename.txt points those
  * imports at these stubs, so every program under the shim is spared loading
  * two libraries it does not need (part of the start-up cost). Should
  * profiling ever run, its statistics would be wrong, not memory. */

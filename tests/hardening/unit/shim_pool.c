@@ -1,8 +1,8 @@
 /* The shim's large path as a pure unit: shim/large.c, shim/registry.c and
- * shim/os.c (and shim/log.c) compiled into this program (no preload, no jemalloc), with
- * the policy parser and libaml linked, and each route's pool given a
- * counting area of our own. Run plain, under ASan+UBSan and under valgrind
- * (make check-asan, make check-valgrind).
+ * shim/log.c compiled into this program (no preload, no jemalloc), with
+ * the policy parser and libaml (the OS layer with it) linked, and each
+ * route's pool given a counting area of our own. Run plain, under
+ * ASan+UBSan and under valgrind (make check-asan, make check-valgrind).
  *
  * Checked:
  *  - a malloc/free loop of one size maps once and then reuses;

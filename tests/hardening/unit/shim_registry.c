@@ -1,5 +1,5 @@
 /* The shim's address registry and block records as a pure unit
- * (shim/registry.c and shim/os.c compiled in): every pointer the program
+ * (shim/registry.c compiled in, the OS layer from libaml): every pointer the program
  * frees is looked up here, ours or not, so a lookup must never crash, never
  * claim a pointer that was not registered, and stay right under threads.
  *
