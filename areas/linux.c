@@ -73,7 +73,7 @@ int aml_area_linux_check_binding(struct aml_area_linux_data *data, void *ptr, si
 		unsigned long mask[AML_MASK_WORDS] = {0};
 		if (aml_os_get_mempolicy(&mode, mask, AML_OS_MAXNODE, (char *)ptr + off, AML_MPOL_F_ADDR) != 0)
 			return -(aml_errno = aml_errno_from_os(errno));
-		mode &= 0xff; /* drop MPOL_F_* mode flags */
+		mode &= AML_MPOL_MODE_BITS;
 		if (want_mode == AML_MPOL_LOCAL) {
 			/* Older kernels report local as "preferred, no node". */
 			int empty = 1;

@@ -34,6 +34,8 @@ enum {
 	AML_MPOL_LOCAL = 4,
 	AML_MPOL_PREFERRED_MANY = 5,
 };
+/* A mode as get_mempolicy reports it, less its MPOL_F_* mode flags. */
+#define AML_MPOL_MODE_BITS 0xff
 /* get_mempolicy flags. */
 #define AML_MPOL_F_NODE (1UL << 0)
 #define AML_MPOL_F_ADDR (1UL << 1)
