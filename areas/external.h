@@ -2,7 +2,7 @@
  * kernel (which only os.h calls). The library is built twice from the same
  * objects, and the same call may reach different code in each:
  *
- *   libaml.so  (programs, the amlshim command, the shim's ranked policies):
+ *   libaml.so, libaml.a in programs and the amlshim command:
  *              every name below is the C library's, libnuma's, hwloc's.
  *   libaml.a inside libamlshim.so (linked -Bsymbolic): a name the shim
  *              defines itself binds to the shim's definition.
@@ -47,7 +47,8 @@
 	X(copy_bitmask_to_bitmask)
 
 /* ---- hwloc: the functions the hwloc areas call ----
- * (In libaml.so: hwloc's own, linked with -lhwloc. Inside the shim: to be
- * listed here with the forwarders that provide them.) */
+ * Listed in areas/external_hwloc.h (AML_HWLOC_CALLS), with why: hwloc's own
+ * where libaml is linked with -lhwloc; inside the shim, forwarders that open
+ * libhwloc at the first call (shim/hwloc_loader.c). */
 
 #endif
