@@ -24,7 +24,8 @@ SAN_CFLAGS := -std=gnu11 $(WARN) -fPIC -Iinclude -O1 -g $(SAN_FLAGS)
 SAN_DIR := $(BUILD)/asan
 SAN_AREA_OBJS := $(AREA_SRCS:%.c=$(SAN_DIR)/%.o)
 SAN_POLICY_OBJS := $(POLICY_SRCS:%.c=$(SAN_DIR)/%.o)
-SAN_COMMON_OBJS := $(TEST_COMMON_SRCS:%.c=$(SAN_DIR)/%.o) $(SAN_DIR)/tests/hardening/lib/sanitizer_options.o
+SAN_TEST_LIB := $(SAN_DIR)/tests/lib/libtest.a
+SAN_COMMON_OBJS := $(SAN_TEST_LIB) $(SAN_DIR)/tests/hardening/lib/sanitizer_options.o
 SAN_LIBAML := $(SAN_DIR)/lib/libaml.a
 SAN_LINK = $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML) $(LIBS) -lm
 # Tests of the build tree itself (nm on the objects) or that replace malloc
@@ -35,7 +36,7 @@ SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/asan/%,$(SAN_TEST_SRCS))
 # The pure parts of the shim: tests that compile shim/ sources in.
 HARD_UNIT_SRCS := $(sort $(wildcard tests/hardening/unit/*.c))
 HARD_UNIT_TESTS := $(patsubst tests/hardening/unit/%.c,$(BUILD)/tests/hardening/unit/%,$(HARD_UNIT_SRCS))
-HARD_UNIT_FLAGS := -Itests/common -Ipolicy -Ishim -Iareas -Itests/hardening/unit
+HARD_UNIT_FLAGS := -Itests/lib -Ipolicy -Ishim -Iareas -Itests/hardening/unit
 SAN_HARD_UNIT_TESTS := $(patsubst tests/hardening/unit/%.c,$(BUILD)/tests/asan/hardening/unit/%,$(HARD_UNIT_SRCS))
 
 $(SAN_DIR)/%.o: %.c
@@ -44,17 +45,19 @@ $(SAN_DIR)/%.o: %.c
 $(SAN_DIR)/policy/%.o: policy/%.c
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_CFLAGS) $(SHIM_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(SAN_TEST_LIB): $(TEST_LIB_SRCS:%.c=$(SAN_DIR)/%.o)
+	rm -f $@ && ar rcs $@ $^
 $(SAN_LIBAML): $(SAN_AREA_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $(SAN_AREA_OBJS)
 
 $(SAN_TESTS): $(BUILD)/tests/asan/%: tests/%.c $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML)
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(SAN_CFLAGS) -D_GNU_SOURCE $(CUDA_CFLAGS) -Itests/common -Ipolicy $(DEPFLAGS) $< -o $@ $(SAN_LINK)
+	$(SAN_CC) $(SAN_CFLAGS) -D_GNU_SOURCE $(CUDA_CFLAGS) -Itests/lib -Ipolicy $(DEPFLAGS) $< -o $@ $(SAN_LINK)
 
-$(HARD_UNIT_TESTS): $(BUILD)/tests/hardening/unit/%: tests/hardening/unit/%.c $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(LIBAML_A)
+$(HARD_UNIT_TESTS): $(BUILD)/tests/hardening/unit/%: tests/hardening/unit/%.c $(TEST_LIB) $(POLICY_OBJS) $(LIBAML_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(HARD_UNIT_FLAGS) $(DEPFLAGS) $< -o $@ $(TEST_COMMON_OBJS) $(POLICY_OBJS) $(LIBAML_A) $(LIBS) -lm
+	$(CC) $(ALL_CFLAGS) $(HARD_UNIT_FLAGS) $(DEPFLAGS) $< -o $@ $(TEST_LIB) $(POLICY_OBJS) $(LIBAML_A) $(LIBS) -lm
 $(SAN_HARD_UNIT_TESTS): $(BUILD)/tests/asan/hardening/unit/%: tests/hardening/unit/%.c $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_CFLAGS) $(HARD_UNIT_FLAGS) $(DEPFLAGS) $< -o $@ $(SAN_LINK)
@@ -66,11 +69,11 @@ FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fu
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_RUNS := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/%)
 SAN_FUZZ_REPLAYS := $(FUZZ_TARGETS:%=$(BUILD)/tests/asan/fuzz/replay_%)
-FUZZ_REPLAY_FLAGS := -D_GNU_SOURCE -Ipolicy -Itests/common -Itests/fuzz
+FUZZ_REPLAY_FLAGS := -D_GNU_SOURCE -Ipolicy -Itests/lib -Itests/fuzz
 # libFuzzer: clang's runtime (libclang-rt-14-dev); the pure parser (no
 # topology: what runs inside malloc at start-up) is compiled in with the
 # fuzzer's coverage instrumentation.
-FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Ipolicy -Itests/fuzz
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Ipolicy -Itests/lib -Itests/fuzz
 FUZZ_PARSER_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out policy/resolve.c,$(POLICY_SRCS)))
 # Without clang (outside CI) the runs skip; with CI=true they fail.
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
@@ -123,7 +126,7 @@ HARD_BATS := $(sort $(wildcard tests/hardening/*.bats))
 
 $(STRESS_TESTS): $(BUILD)/tests/hardening/%: tests/hardening/%.c $(SHIM_TEST_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SHIM_TEST_FLAGS) -Itests/hardening $(DEPFLAGS) $< $(TEST_COMMON_OBJS) -o $@ $(SHIM_TEST_LIBS) -lrt
+	$(CC) $(ALL_CFLAGS) $(SHIM_TEST_FLAGS) -Itests/hardening $(DEPFLAGS) $< $(TEST_LIB) -o $@ $(SHIM_TEST_LIBS) -lrt
 # Helper programs driven by tests/hardening/*.bats: plain ones, a static
 # one, one linked against the shim (setuid: LD_PRELOAD does not reach it),
 # and plugin libraries.

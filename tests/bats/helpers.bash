@@ -176,6 +176,17 @@ test_jobs() {
 	echo "$jobs"
 }
 
+# start_job MAX CMD...: CMD in the background once fewer than MAX of this
+# shell's jobs run (waits for one to end first). The caller waits for all.
+start_job() {
+	local max=$1
+	shift
+	while [ "$(jobs -rp | wc -l)" -ge "$max" ]; do
+		wait -n || true
+	done
+	"$@" &
+}
+
 # check_program PROGRAM CMD...: CMD plainly once, then under every policy
 # configuration (a few at a time); every difference is named (program,
 # configuration) and the test fails at the end if there was any.
@@ -192,15 +203,10 @@ check_program() {
 	fi
 	local -a configs
 	mapfile -t configs < <(policy_configs)
-	local jobs i running=0
+	local jobs i
 	jobs=$(test_jobs)
 	for i in "${!configs[@]}"; do
-		run_under "$BATS_TEST_TMPDIR/run-$i" "${configs[$i]}" "$@" &
-		running=$((running + 1))
-		if [ $running -ge "$jobs" ]; then
-			wait -n || true
-			running=$((running - 1))
-		fi
+		start_job "$jobs" run_under "$BATS_TEST_TMPDIR/run-$i" "${configs[$i]}" "$@"
 	done
 	wait || true
 	local failures=0

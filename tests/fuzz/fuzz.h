@@ -10,19 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h" /* CHECK_OR */
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond, ...)                                                      \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
-			fprintf(stderr, "fuzz invariant broken at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                              \
-			fprintf(stderr, "\n");                                     \
-			abort();                                                   \
-		}                                                                  \
-	} while (0)
+#define FUZZ_CHECK(cond, ...) CHECK_OR(abort(), "fuzz invariant broken at", cond, __VA_ARGS__)
 
 static const char *const fuzz_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",

@@ -22,9 +22,9 @@
 
 static long quiet_phase(int small_only)
 {
-	double end = shim_test_now() + 1.5;
+	double end = test_now() + 1.5;
 	unsigned long n = 0;
-	while (shim_test_now() < end) {
+	while (test_now() < end) {
 		if (small_only) {
 			void *p = malloc(64 + n % 512);
 			shim_test_escape(p);
@@ -79,8 +79,8 @@ int main(int argc, char **argv)
 	configs[5] = (struct hard_config){"no variable, small allocations", {NULL}};
 	if (argc > 1 && strcmp(argv[1], "plain") == 0)
 		return worker("plain glibc (no shim), sleeping", 0);
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 6);
+	int i = hard_worker(argc, argv, configs, 6);
+	if (i >= 0) {
 		return worker(configs[i].name, i % 2);
 	}
 	/* The reference, without the shim: a child with LD_PRELOAD removed. */

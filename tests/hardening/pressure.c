@@ -279,7 +279,7 @@ static int run_limited(char **argv, int i, int use_cgroup)
 	char *args[] = {argv[0], i < 0 ? (char *)"plain-churn" : (char *)"worker", index, NULL};
 	static const char *const no_env[] = {NULL};
 	const char *name = i < 0 ? "cgroup: the same blocks, plain glibc (control)" : configs[i].name;
-	char **envp = shim_test_make_env(NULL, i < 0 ? no_env : configs[i].env, NULL);
+	char **envp = shim_test_env(i < 0 ? no_env : configs[i].env);
 	fflush(NULL);
 	int pipefd[2];
 	CHECK(pipe(pipefd) == 0, "pipe");
@@ -303,13 +303,13 @@ static int run_limited(char **argv, int i, int use_cgroup)
 		cgroup_enter(pid);
 	CHECK(write(pipefd[1], "g", 1) == 1, "release the child");
 	close(pipefd[1]);
-	double end = shim_test_now() + 120;
+	double end = test_now() + 120;
 	int status;
 	for (;;) {
 		pid_t done = waitpid(pid, &status, WNOHANG);
 		if (done == pid)
 			break;
-		if (shim_test_now() > end) {
+		if (test_now() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			CHECK(0, "%s: hung", name);
@@ -325,9 +325,7 @@ static int run_limited(char **argv, int i, int use_cgroup)
 
 int main(int argc, char **argv)
 {
-	snprintf(rules, sizeof(rules),
-	         "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%d;1M-16M=interleave;16M-=block-interleave:2M",
-	         shim_test_first_node());
+	hard_rules(rules, sizeof(rules), "1M-16M=interleave;16M-=block-interleave:2M");
 	configs[0] = (struct hard_config){"ulimit -v: rules for every path", {rules, NULL}};
 	configs[1] = (struct hard_config){"ulimit -v: block-interleave, threshold 64K",
 	                                  {"AMLSHIM_POLICY=block-interleave:64K", "AMLSHIM_THRESHOLD=64K", NULL}};
@@ -344,8 +342,8 @@ int main(int argc, char **argv)
 	                                  {"AMLSHIM_POLICY=block-interleave:2M", "AMLSHIM_STRICT=1", NULL}};
 	if (argc > 1 && strcmp(argv[1], "plain-churn") == 0)
 		return churn_worker("plain glibc");
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 9);
+	int i = hard_worker(argc, argv, configs, 9);
+	if (i >= 0) {
 		shim_test_deadline(100);
 		if (i < 4)
 			return ulimit_worker(configs[i].name);

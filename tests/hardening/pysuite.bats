@@ -102,18 +102,10 @@ run_regrtest() {
 	# The plain run and the shim's runs all at once, whatever the number
 	# of CPUs: the suite spends most of its time waiting on children,
 	# pipes and timers (about 25 CPU seconds of a run's 85 s on 2 CPUs).
-	local jobs=4 i running=0
-	for i in plain "${!configs[@]}"; do
-		if [ "$i" = plain ]; then
-			run_regrtest "$BATS_TEST_TMPDIR/plain" &
-		else
-			run_regrtest "$BATS_TEST_TMPDIR/run-$i" "${configs[$i]}" &
-		fi
-		running=$((running + 1))
-		if [ $running -ge "$jobs" ]; then
-			wait -n || true
-			running=$((running - 1))
-		fi
+	local i
+	start_job 4 run_regrtest "$BATS_TEST_TMPDIR/plain"
+	for i in "${!configs[@]}"; do
+		start_job 4 run_regrtest "$BATS_TEST_TMPDIR/run-$i" "${configs[$i]}"
 	done
 	wait || true
 	local plain=$BATS_TEST_TMPDIR/plain ref_rc

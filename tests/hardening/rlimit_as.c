@@ -206,7 +206,7 @@ static int run_worker(char **argv, int i, int mode)
 	snprintf(mode_text, sizeof(mode_text), "%d", mode);
 	char *args[] = {argv[0], i < 0 ? (char *)"plain" : (char *)"worker", i < 0 ? mode_text : index, NULL};
 	static const char *const no_env[] = {NULL};
-	char **envp = shim_test_make_env(NULL, i < 0 ? no_env : configs[i].env, NULL);
+	char **envp = shim_test_env(i < 0 ? no_env : configs[i].env);
 	fflush(NULL);
 	pid_t pid = fork();
 	CHECK(pid >= 0, "fork");
@@ -228,8 +228,7 @@ static int run_worker(char **argv, int i, int mode)
 
 int main(int argc, char **argv)
 {
-	snprintf(rules, sizeof(rules),
-	         "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%d;1M-=interleave", shim_test_first_node());
+	hard_rules(rules, sizeof(rules), "1M-=interleave");
 	configs[LOWER_4G] = (struct hard_config){"RLIMIT_AS lowered to 4 GiB at run time", {NULL}};
 	configs[LOWER_4G_RULES] = (struct hard_config){"RLIMIT_AS lowered to 4 GiB at run time, rules", {rules, NULL}};
 	configs[LOWER_USAGE] = (struct hard_config){"RLIMIT_AS lowered to VmSize + 1 GiB at run time", {NULL}};
@@ -238,8 +237,8 @@ int main(int argc, char **argv)
 		shim_test_deadline(100);
 		return worker(atoi(argv[2]), 0);
 	}
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, MODES);
+	int i = hard_worker(argc, argv, configs, MODES);
+	if (i >= 0) {
 		shim_test_deadline(100);
 		return worker(i, 1);
 	}

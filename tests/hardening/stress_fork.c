@@ -217,14 +217,14 @@ static int worker_main(double seconds, const char *name, const char *dir)
 	struct child children[MAX_CHILDREN];
 	int running = 0;
 	unsigned long started[6] = {0}, total = 0;
-	double end = shim_test_now() + seconds;
+	double end = test_now() + seconds;
 	uint64_t rng = 12345;
-	while (shim_test_now() < end || running > 0) {
-		while (running < MAX_CHILDREN && shim_test_now() < end) {
+	while (test_now() < end || running > 0) {
+		while (running < MAX_CHILDREN && test_now() < end) {
 			rng = shim_test_mix(rng);
 			int how = (int)(rng % 6);
 			children[running].pid = start_child(how, rng);
-			children[running].started = shim_test_now();
+			children[running].started = test_now();
 			children[running].how = how;
 			running++;
 			started[how]++;
@@ -235,7 +235,7 @@ static int worker_main(double seconds, const char *name, const char *dir)
 			pid_t done = waitpid(children[i].pid, &status, WNOHANG);
 			CHECK(done >= 0, "waitpid: %s", strerror(errno));
 			if (done == 0) {
-				if (shim_test_now() - children[i].started > CHILD_LIMIT_S + 2) {
+				if (test_now() - children[i].started > CHILD_LIMIT_S + 2) {
 					kill(children[i].pid, SIGKILL);
 					waitpid(children[i].pid, &status, 0);
 					CHECK(0, "a %s child did not finish in %d s (deadlock after fork?)", hows[children[i].how],
@@ -291,9 +291,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "leaf") == 0)
 		return leaf();
 	double seconds = hard_seconds(12);
-	snprintf(rules, sizeof(rules),
-	         "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%d;1M-16M=interleave;16M-=block-interleave:2M",
-	         shim_test_first_node());
+	hard_rules(rules, sizeof(rules), "1M-16M=interleave;16M-=block-interleave:2M");
 	if (argc > 3 && strcmp(argv[1], "worker") == 0) {
 		snprintf(stats_file, sizeof(stats_file), "AMLSHIM_STATS_FILE=%s/r.%%p.json", argv[3]);
 		configs[0] = (struct hard_config){"fork storm, rules for every path", {rules, "AMLSHIM_STATS=json", stats_file, NULL}};
@@ -311,9 +309,9 @@ int main(int argc, char **argv)
 		configs[1] = (struct hard_config){"fork storm, no placement", {"AMLSHIM_STATS=json", stats_file, NULL}};
 		snprintf(index, sizeof(index), "%d", i);
 		char *args[] = {argv[0], (char *)"worker", index, dir, NULL};
-		double start = shim_test_now();
+		double start = test_now();
 		int status = shim_test_spawn(args, configs[i].env, (int)seconds + 150, NULL);
-		printf("%-36s status %d after %.1f s\n", configs[i].name, status, shim_test_now() - start);
+		printf("%-36s status %d after %.1f s\n", configs[i].name, status, test_now() - start);
 		fflush(stdout);
 		shim_test_remove_dir(dir);
 		CHECK(status != -1, "%s: hung and was killed", configs[i].name);

@@ -60,16 +60,10 @@ struct worker {
 	unsigned long ops, allocs, frees, reallocs, mmaps, cross;
 };
 
-static uint64_t rnd(struct worker *w)
-{
-	w->rng = shim_test_mix(w->rng);
-	return w->rng;
-}
-
 /* Every class: mostly small, some medium, a few of tens of MiB. */
 static size_t random_size(struct worker *w)
 {
-	uint64_t r = rnd(w);
+	uint64_t r = shim_test_next(&w->rng);
 	unsigned pick = (unsigned)(r % 1000);
 	r >>= 10;
 	if (pick < 20)
@@ -109,7 +103,7 @@ static void allocate(struct worker *w, struct slot *s)
 	size_t size = random_size(w);
 	if (__atomic_load_n(&live_bytes, __ATOMIC_RELAXED) + size > LIVE_CAP)
 		size = size % 4096;
-	int kind = (int)(rnd(w) % 100);
+	int kind = (int)(shim_test_next(&w->rng) % 100);
 	kind = kind < 50 ? K_MALLOC : kind < 65 ? K_CALLOC : kind < 72 ? K_MEMALIGN : kind < 80 ? K_POSIX
 	       : kind < 86 ? K_ALIGNED : kind < 90 ? K_VALLOC : kind < 93 ? K_PVALLOC : K_MMAP;
 	size_t align = 0;
@@ -117,10 +111,10 @@ static void allocate(struct worker *w, struct slot *s)
 	switch (kind) {
 	case K_MALLOC: p = malloc(size); break;
 	case K_CALLOC: {
-		size_t count = 1 + rnd(w) % 16;
+		size_t count = 1 + shim_test_next(&w->rng) % 16;
 		size = size / count;
 		/* reallocarray(NULL, ...) is a malloc: only calloc reads zero. */
-		int zeroed = rnd(w) % 4 != 0;
+		int zeroed = shim_test_next(&w->rng) % 4 != 0;
 		p = zeroed ? calloc(count, size) : reallocarray(NULL, count, size);
 		size *= count;
 		if (p && zeroed) {
@@ -130,15 +124,15 @@ static void allocate(struct worker *w, struct slot *s)
 		break;
 	}
 	case K_MEMALIGN:
-		align = (size_t)1 << (rnd(w) % 22);
+		align = (size_t)1 << (shim_test_next(&w->rng) % 22);
 		p = memalign(align, size);
 		break;
 	case K_POSIX:
-		align = sizeof(void *) << (rnd(w) % 19);
+		align = sizeof(void *) << (shim_test_next(&w->rng) % 19);
 		CHECK(posix_memalign(&p, align, size) == 0 || size > LIVE_CAP, "posix_memalign(%zu, %zu)", align, size);
 		break;
 	case K_ALIGNED:
-		align = (size_t)1 << (rnd(w) % 22);
+		align = (size_t)1 << (shim_test_next(&w->rng) % 22);
 		p = aligned_alloc(align, size);
 		break;
 	case K_VALLOC: align = 4096; p = valloc(size); break;
@@ -169,7 +163,7 @@ static void allocate(struct worker *w, struct slot *s)
 	s->size = size;
 	s->kind = kind;
 	s->align = align;
-	s->seed = rnd(w);
+	s->seed = shim_test_next(&w->rng);
 	hard_fill(p, size, s->seed);
 	add_live(size);
 	w->allocs++;
@@ -180,7 +174,7 @@ static void release(struct worker *w, struct slot *s)
 	check_slot(s, "free");
 	if (s->kind == K_MMAP) {
 		/* Sometimes the head first, then the rest (a trimmed mapping). */
-		if (s->mapped > 8192 && rnd(w) % 2) {
+		if (s->mapped > 8192 && shim_test_next(&w->rng) % 2) {
 			CHECK(munmap(s->ptr, 4096) == 0, "munmap head");
 			CHECK(munmap((char *)s->ptr + 4096, s->mapped - 4096) == 0, "munmap rest");
 		} else {
@@ -202,7 +196,7 @@ static void reallocate(struct worker *w, struct slot *s)
 		size = 1; /* realloc(p, 0) frees: not this operation */
 	if (__atomic_load_n(&live_bytes, __ATOMIC_RELAXED) + size > LIVE_CAP + s->size)
 		size = 1 + size % 4096;
-	void *p = rnd(w) % 8 ? realloc(s->ptr, size) : reallocarray(s->ptr, 1, size);
+	void *p = shim_test_next(&w->rng) % 8 ? realloc(s->ptr, size) : reallocarray(s->ptr, 1, size);
 	CHECK(p != NULL, "realloc of %zu to %zu failed", s->size, size);
 	size_t kept = s->size < size ? s->size : size;
 	/* The prefix survives: check the pattern's words inside it. */
@@ -214,7 +208,7 @@ static void reallocate(struct worker *w, struct slot *s)
 	s->size = size;
 	s->kind = K_MALLOC;
 	s->align = 0;
-	s->seed = rnd(w);
+	s->seed = shim_test_next(&w->rng);
 	hard_fill(p, size, s->seed);
 	w->reallocs++;
 }
@@ -223,13 +217,13 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		struct slot *s = &slots[rnd(w) % SLOTS];
+		struct slot *s = &slots[shim_test_next(&w->rng) % SLOTS];
 		if (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
 			continue;
 		if (!s->ptr) {
 			allocate(w, s);
 		} else {
-			unsigned op = (unsigned)(rnd(w) % 10);
+			unsigned op = (unsigned)(shim_test_next(&w->rng) % 10);
 			if (op < 5 || s->kind == K_MMAP)
 				release(w, s);
 			else if (op < 8)
@@ -277,9 +271,9 @@ static void run_phase(double seconds, struct phase *out)
 		workers[i].rng = 0x1234567ULL * (uint64_t)(i + 1) ^ (uint64_t)getpid() ^ (uint64_t)out;
 		CHECK(pthread_create(&workers[i].thread, NULL, work, &workers[i]) == 0, "pthread_create");
 	}
-	double end = shim_test_now() + seconds;
-	while (shim_test_now() < end) {
-		long vmas = hard_vma_count();
+	double end = test_now() + seconds;
+	while (test_now() < end) {
+		long vmas = test_vma_count();
 		if (vmas > vma_peak)
 			vma_peak = vmas;
 		long held = hard_held_kib();
@@ -356,9 +350,7 @@ static char bind_rules[256], preferred[64];
 static void make_configs(void)
 {
 	const char *node = hard_first_node_text();
-	snprintf(bind_rules, sizeof(bind_rules),
-	         "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%s;1M-16M=interleave;16M-=block-interleave:2M",
-	         node);
+	hard_rules(bind_rules, sizeof(bind_rules), "1M-16M=interleave;16M-=block-interleave:2M");
 	snprintf(preferred, sizeof(preferred), "AMLSHIM_POLICY=preferred:%s", node);
 	configs[0] = (struct hard_config){"rules for every path", {bind_rules, NULL}};
 	configs[1] = (struct hard_config){"preferred, threshold 8K, small interleave",
@@ -375,11 +367,10 @@ int main(int argc, char **argv)
 	double seconds = hard_seconds(16);
 	if (argc > 2 && strcmp(argv[1], "plain") == 0) /* for comparison: without the shim */
 		return worker_main(seconds, "plain (no shim)");
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 4);
+	int i = hard_worker(argc, argv, configs, 4);
+	if (i >= 0) {
 		return worker_main(i == 0 ? seconds : seconds / 4, configs[i].name);
 	}
-	for (int i = 0; i < 4; i++)
-		hard_run_config(argv, configs, i, (int)(seconds * 3) + 90);
+	hard_run_configs(argv, configs, 4, (int)(seconds * 3) + 90);
 	return 0;
 }

@@ -71,8 +71,7 @@ static void *work(void *arg)
 	uint64_t seeds[RING] = {0};
 	char mapped[RING] = {0};
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		w->rng = shim_test_mix(w->rng);
-		unsigned slot = (unsigned)(w->rng % RING);
+		unsigned slot = (unsigned)(shim_test_next(&w->rng) % RING);
 		if (ring[slot]) {
 			long bad = hard_check(ring[slot], sizes[slot], seeds[slot]);
 			CHECK(bad < 0, "content lost at %ld of a %zu-byte block", bad, sizes[slot]);
@@ -155,8 +154,8 @@ static int worker_main(double seconds, const char *name)
 	CHECK(pthread_create(&sender, NULL, signaller, NULL) == 0, "pthread_create");
 	struct itimerval timer = {{0, 200}, {0, 200}};
 	CHECK(setitimer(ITIMER_PROF, &timer, NULL) == 0, "setitimer");
-	double end = shim_test_now() + seconds;
-	while (shim_test_now() < end)
+	double end = test_now() + seconds;
+	while (test_now() < end)
 		usleep(50 * 1000);
 	struct itimerval off = {{0, 0}, {0, 0}};
 	setitimer(ITIMER_PROF, &off, NULL);
@@ -180,17 +179,15 @@ static char rules[200];
 int main(int argc, char **argv)
 {
 	double seconds = hard_seconds(6);
-	snprintf(rules, sizeof(rules), "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%d;1M-=block-interleave:64K",
-	         shim_test_first_node());
+	hard_rules(rules, sizeof(rules), "1M-=block-interleave:64K");
 	configs[0] = (struct hard_config){"signals, rules for every path", {rules, NULL}};
 	configs[1] = (struct hard_config){"signals, mmap in the handler", {rules, NULL}};
 	configs[2] = (struct hard_config){"signals, mmap in the handler, interleave", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=1M", NULL}};
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 3);
+	int i = hard_worker(argc, argv, configs, 3);
+	if (i >= 0) {
 		map_in_handler = i > 0;
 		return worker_main(seconds, configs[i].name);
 	}
-	for (int i = 0; i < 3; i++)
-		hard_run_config(argv, configs, i, (int)seconds + 45);
+	hard_run_configs(argv, configs, 3, (int)seconds + 45);
 	return 0;
 }

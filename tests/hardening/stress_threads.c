@@ -146,12 +146,12 @@ static void *life(void *arg)
  * empties the mailbox; returns the threads created. */
 static unsigned long churn(double seconds)
 {
-	double end = shim_test_now() + seconds;
+	double end = test_now() + seconds;
 	unsigned long created = 0;
 	static uint64_t rng = 777;
 	pthread_t sleepers[LIVE_THREADS];
 	int num_sleepers = 0;
-	while (shim_test_now() < end) {
+	while (test_now() < end) {
 		if (__atomic_load_n(&live, __ATOMIC_RELAXED) >= LIVE_THREADS) {
 			if (num_sleepers > 0) {
 				/* Cancel one waiting thread and collect it. */
@@ -231,18 +231,16 @@ static char rules[200];
 int main(int argc, char **argv)
 {
 	double seconds = hard_seconds(6);
-	snprintf(rules, sizeof(rules), "AMLSHIM_RULES=0-4K=local;4K-64K=interleave;64K-1M=bind:%d;1M-=interleave",
-	         shim_test_first_node());
+	hard_rules(rules, sizeof(rules), "1M-=interleave");
 	configs[0] = (struct hard_config){"thread churn, rules for every path", {rules, NULL}};
 	configs[1] = (struct hard_config){"thread churn, no placement", {NULL}};
 	configs[2] = (struct hard_config){"thread churn, blocks up to 4K, memory check", {rules, NULL}};
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 3);
+	int i = hard_worker(argc, argv, configs, 3);
+	if (i >= 0) {
 		if (i == 2)
 			classes = 3;
 		return worker_main(seconds, configs[i].name);
 	}
-	for (int i = 0; i < 3; i++)
-		hard_run_config(argv, configs, i, (int)seconds + 90);
+	hard_run_configs(argv, configs, 3, (int)seconds + 90);
 	return 0;
 }

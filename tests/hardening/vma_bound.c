@@ -19,17 +19,17 @@ static void *blocks[BLOCKS];
 
 static long case_run(const char *name, size_t a, size_t b, long bound, int count)
 {
-	long before = hard_vma_count();
+	long before = test_vma_count();
 	for (int i = 0; i < count; i++) {
 		blocks[i] = malloc(i % 2 ? b : a);
 		CHECK(blocks[i] != NULL, "%s: malloc %d", name, i);
 		((char *)blocks[i])[0] = 1;
 	}
-	long live = hard_vma_count();
+	long live = test_vma_count();
 	for (int i = 0; i < count; i++)
 		free(blocks[i]);
 	/* Freed blocks may wait in the pools' caches (8 per pool). */
-	long after = hard_vma_count();
+	long after = test_vma_count();
 	printf("%-52s VMAs %ld -> %ld with %d live blocks -> %ld after freeing them (bound %ld)\n", name, before, live,
 	       count, after, bound);
 	fflush(stdout);
@@ -47,8 +47,8 @@ int main(int argc, char **argv)
 	configs[0] = (struct hard_config){"one rule", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=64K", NULL}};
 	configs[1] = (struct hard_config){"two rules alternating", {rules, NULL}};
 	configs[2] = (struct hard_config){"block-interleave:4K", {"AMLSHIM_POLICY=block-interleave:4K", "AMLSHIM_THRESHOLD=64K", NULL}};
-	if (argc > 2 && strcmp(argv[1], "worker") == 0) {
-		int i = hard_worker_start(argv, configs, 3);
+	int i = hard_worker(argc, argv, configs, 3);
+	if (i >= 0) {
 		long max = hard_max_map_count();
 		if (i == 0)
 			case_run("one rule (interleave), 64K and 128K blocks", (size_t)64 << 10, (size_t)128 << 10, 1000, BLOCKS);
@@ -60,7 +60,6 @@ int main(int argc, char **argv)
 		printf("max_map_count %ld\n", max);
 		return 0;
 	}
-	for (int i = 0; i < 3; i++)
-		hard_run_config(argv, configs, i, 120);
+	hard_run_configs(argv, configs, 3, 120);
 	return 0;
 }

@@ -29,6 +29,30 @@ static void check_bad(const char *text, const char *reason)
 	check_default_placement(&p);
 }
 
+/* An accepted placement and the structure it must give. */
+struct accepted {
+	const char *text;
+	enum amlshim_placement_kind kind;
+	int nodes[5];      /* the node mask, ending with -1; {-1}: all nodes */
+	size_t block_size;
+	int device;
+	const char *canonical;
+};
+
+static void check_accepted(const struct accepted *cases, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct accepted *c = &cases[i];
+		unsigned long mask[AMLSHIM_NODE_WORDS] = {0};
+		for (int k = 0; c->nodes[k] >= 0; k++)
+			mask[c->nodes[k] / (8 * sizeof(unsigned long))] |= 1UL << (c->nodes[k] % (8 * sizeof(unsigned long)));
+		int all = c->nodes[0] < 0;
+		struct amlshim_placement p = parse_ok(c->text);
+		check_placement(&p, c->kind, all, all ? NULL : mask, c->block_size, c->device, c->canonical);
+	}
+}
+#define CHECK_ACCEPTED(cases) check_accepted((cases), sizeof(cases) / sizeof((cases)[0]))
+
 static void check_no_argument_kinds(void)
 {
 	static const struct { const char *text; enum amlshim_placement_kind kind; } cases[] = {
@@ -51,37 +75,19 @@ static void check_no_argument_kinds(void)
 
 static void check_node_kinds(void)
 {
-	unsigned long mask[AMLSHIM_NODE_WORDS];
-	struct amlshim_placement p;
-
-	test_mask(mask, 0, 1, 2, 3, -1);
-	p = parse_ok("bind:0-3");
-	check_placement(&p, AMLSHIM_PLACE_BIND, 0, mask, 0, 0, "bind:0-3");
-	test_mask(mask, 1, -1);
-	p = parse_ok("BIND:1");
-	check_placement(&p, AMLSHIM_PLACE_BIND, 0, mask, 0, 0, "bind:1");
-	p = parse_ok("bind:all");
-	check_placement(&p, AMLSHIM_PLACE_BIND, 1, NULL, 0, 0, "bind:all");
-
-	test_mask(mask, 2, -1);
-	p = parse_ok("preferred:2");
-	check_placement(&p, AMLSHIM_PLACE_PREFERRED, 0, mask, 0, 0, "preferred:2");
-	p = parse_ok("preferred:2-2");
-	check_placement(&p, AMLSHIM_PLACE_PREFERRED, 0, mask, 0, 0, "preferred:2");
-	test_mask(mask, 1023, -1);
-	p = parse_ok("preferred:1023");
-	check_placement(&p, AMLSHIM_PLACE_PREFERRED, 0, mask, 0, 0, "preferred:1023");
-
-	p = parse_ok("interleave");
-	check_placement(&p, AMLSHIM_PLACE_INTERLEAVE, 1, NULL, 0, 0, "interleave");
-	p = parse_ok("interleave:all");
-	check_placement(&p, AMLSHIM_PLACE_INTERLEAVE, 1, NULL, 0, 0, "interleave");
-	test_mask(mask, 0, 1, 2, 3, -1);
-	p = parse_ok("interleave:0-3");
-	check_placement(&p, AMLSHIM_PLACE_INTERLEAVE, 0, mask, 0, 0, "interleave:0-3");
-	test_mask(mask, 0, 1, -1);
-	p = parse_ok("Interleave:1,0");
-	check_placement(&p, AMLSHIM_PLACE_INTERLEAVE, 0, mask, 0, 0, "interleave:0,1");
+	static const struct accepted cases[] = {
+		{"bind:0-3", AMLSHIM_PLACE_BIND, {0, 1, 2, 3, -1}, 0, 0, "bind:0-3"},
+		{"BIND:1", AMLSHIM_PLACE_BIND, {1, -1}, 0, 0, "bind:1"},
+		{"bind:all", AMLSHIM_PLACE_BIND, {-1}, 0, 0, "bind:all"},
+		{"preferred:2", AMLSHIM_PLACE_PREFERRED, {2, -1}, 0, 0, "preferred:2"},
+		{"preferred:2-2", AMLSHIM_PLACE_PREFERRED, {2, -1}, 0, 0, "preferred:2"},
+		{"preferred:1023", AMLSHIM_PLACE_PREFERRED, {1023, -1}, 0, 0, "preferred:1023"},
+		{"interleave", AMLSHIM_PLACE_INTERLEAVE, {-1}, 0, 0, "interleave"},
+		{"interleave:all", AMLSHIM_PLACE_INTERLEAVE, {-1}, 0, 0, "interleave"},
+		{"interleave:0-3", AMLSHIM_PLACE_INTERLEAVE, {0, 1, 2, 3, -1}, 0, 0, "interleave:0-3"},
+		{"Interleave:1,0", AMLSHIM_PLACE_INTERLEAVE, {0, 1, -1}, 0, 0, "interleave:0,1"},
+	};
+	CHECK_ACCEPTED(cases);
 
 	check_bad("bind", "bind needs a node list (bind:NODES)");
 	check_bad("bind:", "empty node list");
@@ -101,25 +107,18 @@ static void check_node_kinds(void)
 
 static void check_block_interleave(void)
 {
-	unsigned long mask[AMLSHIM_NODE_WORDS];
-	struct amlshim_placement p;
-
-	p = parse_ok("block-interleave:2M");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 1, NULL, 2 << 20, 0, "block-interleave:2M");
-	p = parse_ok("block-interleave:4096:all");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 1, NULL, 4096, 0, "block-interleave:4K");
-	test_mask(mask, 0, 1, -1);
-	p = parse_ok("block-interleave:2MiB:0,1");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 0, mask, 2 << 20, 0, "block-interleave:2M:0,1");
-	test_mask(mask, 1, 2, 3, -1);
-	p = parse_ok("Block-Interleave:8k:1-3");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 0, mask, 8 << 10, 0, "block-interleave:8K:1-3");
-	test_mask(mask, 0, -1);
-	p = parse_ok("block-interleave:1572864:0");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 0, mask, 1536 << 10, 0,
-	                "block-interleave:1536K:0");
-	p = parse_ok("block-interleave:1T");
-	check_placement(&p, AMLSHIM_PLACE_BLOCK_INTERLEAVE, 1, NULL, (size_t)1 << 40, 0, "block-interleave:1T");
+	static const struct accepted cases[] = {
+		{"block-interleave:2M", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {-1}, 2 << 20, 0, "block-interleave:2M"},
+		{"block-interleave:4096:all", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {-1}, 4096, 0, "block-interleave:4K"},
+		{"block-interleave:2MiB:0,1", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {0, 1, -1}, 2 << 20, 0,
+		 "block-interleave:2M:0,1"},
+		{"Block-Interleave:8k:1-3", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {1, 2, 3, -1}, 8 << 10, 0,
+		 "block-interleave:8K:1-3"},
+		{"block-interleave:1572864:0", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {0, -1}, 1536 << 10, 0,
+		 "block-interleave:1536K:0"},
+		{"block-interleave:1T", AMLSHIM_PLACE_BLOCK_INTERLEAVE, {-1}, (size_t)1 << 40, 0, "block-interleave:1T"},
+	};
+	CHECK_ACCEPTED(cases);
 
 	check_bad("block-interleave", "block-interleave needs a block size (block-interleave:SIZE[:NODES])");
 	check_bad("block-interleave:", "empty size");
@@ -141,19 +140,15 @@ static void check_block_interleave(void)
 
 static void check_cuda(void)
 {
-	struct amlshim_placement p;
-	p = parse_ok("cuda-mapped");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MAPPED, 1, NULL, 0, 0, "cuda-mapped");
-	p = parse_ok("cuda-mapped:0");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MAPPED, 1, NULL, 0, 0, "cuda-mapped");
-	p = parse_ok("cuda-mapped:3");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MAPPED, 1, NULL, 0, 3, "cuda-mapped:3");
-	p = parse_ok("cuda-managed");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MANAGED, 1, NULL, 0, 0, "cuda-managed");
-	p = parse_ok("CUDA-MANAGED:0007");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MANAGED, 1, NULL, 0, 7, "cuda-managed:7");
-	p = parse_ok("cuda-managed:1023");
-	check_placement(&p, AMLSHIM_PLACE_CUDA_MANAGED, 1, NULL, 0, 1023, "cuda-managed:1023");
+	static const struct accepted cases[] = {
+		{"cuda-mapped", AMLSHIM_PLACE_CUDA_MAPPED, {-1}, 0, 0, "cuda-mapped"},
+		{"cuda-mapped:0", AMLSHIM_PLACE_CUDA_MAPPED, {-1}, 0, 0, "cuda-mapped"},
+		{"cuda-mapped:3", AMLSHIM_PLACE_CUDA_MAPPED, {-1}, 0, 3, "cuda-mapped:3"},
+		{"cuda-managed", AMLSHIM_PLACE_CUDA_MANAGED, {-1}, 0, 0, "cuda-managed"},
+		{"CUDA-MANAGED:0007", AMLSHIM_PLACE_CUDA_MANAGED, {-1}, 0, 7, "cuda-managed:7"},
+		{"cuda-managed:1023", AMLSHIM_PLACE_CUDA_MANAGED, {-1}, 0, 1023, "cuda-managed:1023"},
+	};
+	CHECK_ACCEPTED(cases);
 
 	check_bad("cuda-mapped:", "device '' is not a number from 0 to 1023");
 	check_bad("cuda-mapped:-1", "device '-1' is not a number from 0 to 1023");

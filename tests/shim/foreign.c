@@ -82,8 +82,7 @@ static int use_glibc_dlopen;
 
 static struct helper load_helper(int flags)
 {
-	int fd = (int)syscall(SYS_memfd_create, "deepbind_lib.so", 1U /* MFD_CLOEXEC */);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	int fd = test_memfd("deepbind_lib.so");
 	size_t size = (size_t)(deepbind_so_end - deepbind_so_start);
 	CHECK(size > 0 && write(fd, deepbind_so_start, size) == (ssize_t)size, "writing the helper library");
 	char path[64];

@@ -36,8 +36,7 @@ static void *churn(void *arg)
 	void *ring[RING] = {0};
 	size_t sizes[RING] = {0};
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		w->rng = shim_test_mix(w->rng);
-		unsigned slot = (unsigned)(w->rng % RING);
+		unsigned slot = (unsigned)(shim_test_next(&w->rng) % RING);
 		if (ring[slot]) {
 			CHECK_PATTERN(ring[slot], sizes[slot], (uint64_t)(uintptr_t)ring[slot]);
 			free(ring[slot]);
@@ -68,19 +67,9 @@ static void *churn(void *arg)
 static const size_t child_large[] = {THRESHOLD, 1 << 20, 200 << 10, 300 << 10};
 #define CHILD_LARGE_BYTES ((size_t)(64 << 10) + (1 << 20) + (200 << 10) + (300 << 10))
 
-static void child_on_alarm(int sig)
-{
-	(void)sig;
-	static const char msg[] = "FAIL: forked child did not finish (deadlock after fork?)\n";
-	ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)ignored;
-	_exit(3);
-}
-
 static void child(int round)
 {
-	signal(SIGALRM, child_on_alarm);
-	alarm(CHILD_SECONDS);
+	test_alarm(CHILD_SECONDS, "FAIL: forked child did not finish (deadlock after fork?)\n");
 	enum { SMALL = 100 };
 	void *small[SMALL];
 	for (int i = 0; i < SMALL; i++) {

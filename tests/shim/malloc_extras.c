@@ -74,8 +74,7 @@ static long rss_bytes(void)
 /* malloc_info(options) into doc (through a memfd); its return value. */
 static int info_xml(int options)
 {
-	int fd = (int)syscall(SYS_memfd_create, "malloc-info", 1U);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	int fd = test_memfd("malloc-info");
 	FILE *f = fdopen(fd, "w+");
 	CHECK(f != NULL, "fdopen");
 	int ret = malloc_info(options, f);
@@ -85,19 +84,16 @@ static int info_xml(int options)
 	return ret;
 }
 
+static void call_malloc_stats(int fd)
+{
+	(void)fd;
+	malloc_stats();
+}
+
 /* malloc_stats' output (fd 2 points at a memfd meanwhile) into doc. */
 static void stats_text(void)
 {
-	int fd = (int)syscall(SYS_memfd_create, "malloc-stats", 1U);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	CHECK(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO, "dup2");
-	malloc_stats();
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	shim_test_read_back(fd, doc, sizeof(doc));
-	close(fd);
+	test_capture(STDERR_FILENO, call_malloc_stats, doc, sizeof(doc));
 }
 
 /* Well-formed XML: one root <malloc version="1">, tags balanced, quoted
@@ -530,10 +526,7 @@ static int spawn_forward(char *argv0)
 
 /* ---- Modes ------------------------------------------------------------------ */
 
-static const struct {
-	const char *name;
-	const char *env[3];
-} modes[] = {
+static const struct shim_test_mode modes[] = {
 	{"default", {NULL}},
 	{"interleave", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=64K", NULL}},
 	{"arenas", {NULL}},
@@ -550,32 +543,19 @@ int main(int argc, char **argv)
 		check_forward();
 		return shim_test_expect_summary("malloc_extras");
 	}
-	if (argc > 1) {
-		for (size_t m = 0; m < MODES; m++) {
-			if (strcmp(argv[1], modes[m].name) != 0)
-				continue;
-			shim_test_start(argv, modes[m].env);
-			shim_test_expect_state.prefix = modes[m].name;
-			if (strncmp(modes[m].name, "arenas", 6) == 0) {
-				check_arena_max(strcmp(modes[m].name, "arenas-limited") == 0);
-			} else {
-				check_accounting();
-				check_outputs();
-				check_mallopt();
-				check_fork_child();
-			}
-			return shim_test_expect_summary("malloc_extras");
+	int m = shim_test_mode_start(argv, modes, MODES);
+	if (m >= 0) {
+		if (strncmp(modes[m].name, "arenas", 6) == 0) {
+			check_arena_max(strcmp(modes[m].name, "arenas-limited") == 0);
+		} else {
+			check_accounting();
+			check_outputs();
+			check_mallopt();
+			check_fork_child();
 		}
-		CHECK(0, "unknown mode %s", argv[1]);
+		return shim_test_expect_summary("malloc_extras");
 	}
-	shim_test_start(argv, modes[0].env);
-	int failed = 0;
-	for (size_t m = 0; m < MODES; m++) {
-		char *args[] = {argv[0], (char *)modes[m].name, NULL};
-		int status = shim_test_spawn(args, modes[m].env, 300, NULL);
-		EXPECT(status == 0, "mode %s exited with %d", modes[m].name, status);
-		failed += status != 0;
-	}
+	int failed = shim_test_run_modes(argc, argv, modes, MODES, 300);
 	int status = spawn_forward(argv[0]);
 	if (status == -2)
 		printf("malloc_extras: no libjemalloc.so.2: the mode with another allocator in front not run\n");

@@ -116,10 +116,7 @@ static void reproducer(void)
 	free(q);
 }
 
-static const struct {
-	const char *name;
-	const char *env[4];
-} modes[] = {
+static const struct shim_test_mode modes[] = {
 	{"interleave", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=64K", NULL}},
 	{"interleave-strict", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=64K", "AMLSHIM_STRICT=1", NULL}},
 	{"block", {"AMLSHIM_POLICY=block-interleave:2M", "AMLSHIM_THRESHOLD=256K", NULL}},
@@ -131,28 +128,15 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	if (argc > 1) {
-		for (size_t m = 0; m < MODES; m++) {
-			if (strcmp(argv[1], modes[m].name) != 0)
-				continue;
-			shim_test_start(argv, modes[m].env);
-			mode = modes[m].name;
-			shim_test_expect_state.prefix = mode;
-			reproducer();
-			run_matrix();
-			return shim_test_expect_summary("realloc_usable");
-		}
-		CHECK(0, "unknown mode %s", argv[1]);
+	int m = shim_test_mode_start(argv, modes, MODES);
+	if (m >= 0) {
+		mode = modes[m].name;
+		reproducer();
+		run_matrix();
+		return shim_test_expect_summary("realloc_usable");
 	}
 	/* The parent runs under the shim too, then each mode in a copy. */
-	shim_test_start(argv, modes[0].env);
-	int failed = 0;
-	for (size_t m = 0; m < MODES; m++) {
-		char *args[] = {argv[0], (char *)modes[m].name, NULL};
-		int status = shim_test_spawn(args, modes[m].env, 300, NULL);
-		EXPECT(status == 0, "mode %s exited with %d", modes[m].name, status);
-		failed += status != 0;
-	}
+	int failed = shim_test_run_modes(argc, argv, modes, MODES, 300);
 	if (failed)
 		return shim_test_expect_summary("realloc_usable");
 	printf("realloc_usable: %zu modes x %d allocators x every size and change: every usable byte kept\n", MODES,

@@ -37,12 +37,6 @@ struct worker {
 	unsigned long ops, allocs, large_allocs, reallocs, frees, cross_frees;
 };
 
-static uint64_t next_random(struct worker *w)
-{
-	w->rng = shim_test_mix(w->rng);
-	return w->rng;
-}
-
 static uint64_t block_seed(const void *p, size_t size)
 {
 	return shim_test_mix((uint64_t)(uintptr_t)p * 31 + size);
@@ -50,7 +44,7 @@ static uint64_t block_seed(const void *p, size_t size)
 
 static size_t random_size(struct worker *w)
 {
-	uint64_t r = next_random(w);
+	uint64_t r = shim_test_next(&w->rng);
 	unsigned kind = (unsigned)(r % 100);
 	r >>= 8;
 	if (kind < 55)
@@ -91,8 +85,8 @@ static size_t verify(const void *p)
 static void *allocate(struct worker *w, size_t size)
 {
 	void *p = NULL;
-	size_t alignment = (size_t)16 << (next_random(w) % 13); /* 16 .. 64K */
-	switch (next_random(w) % 6) {
+	size_t alignment = (size_t)16 << (shim_test_next(&w->rng) % 13); /* 16 .. 64K */
+	switch (shim_test_next(&w->rng) % 6) {
 	case 0:
 	case 1: p = malloc(size); alignment = 16; break;
 	case 2: p = calloc(1, size); alignment = 16; break;
@@ -110,7 +104,7 @@ static void *allocate(struct worker *w, size_t size)
 /* Puts a block in a random slot; checks and frees the one it replaces. */
 static void publish(struct worker *w, void *p)
 {
-	void *old = __atomic_exchange_n(&slots[next_random(w) % SLOTS], p, __ATOMIC_ACQ_REL);
+	void *old = __atomic_exchange_n(&slots[shim_test_next(&w->rng) % SLOTS], p, __ATOMIC_ACQ_REL);
 	if (old) {
 		verify(old);
 		free(old);
@@ -122,7 +116,7 @@ static void *work(void *arg)
 {
 	struct worker *w = arg;
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
-		unsigned op = (unsigned)(next_random(w) % 100);
+		unsigned op = (unsigned)(shim_test_next(&w->rng) % 100);
 		w->ops++;
 		if (op < 55) {
 			size_t size = random_size(w);
@@ -130,7 +124,7 @@ static void *work(void *arg)
 			stamp(p, size);
 			publish(w, p);
 		} else if (op < 85) {
-			void *p = __atomic_exchange_n(&slots[next_random(w) % SLOTS], NULL, __ATOMIC_ACQ_REL);
+			void *p = __atomic_exchange_n(&slots[shim_test_next(&w->rng) % SLOTS], NULL, __ATOMIC_ACQ_REL);
 			if (!p)
 				continue;
 			size_t old_size = verify(p);
@@ -146,7 +140,7 @@ static void *work(void *arg)
 			stamp(q, size);
 			publish(w, q);
 		} else {
-			void *p = __atomic_exchange_n(&slots[next_random(w) % SLOTS], NULL, __ATOMIC_ACQ_REL);
+			void *p = __atomic_exchange_n(&slots[shim_test_next(&w->rng) % SLOTS], NULL, __ATOMIC_ACQ_REL);
 			if (!p)
 				continue;
 			verify(p);
@@ -236,8 +230,8 @@ static void remap_race(void)
 		CHECK(pthread_create(&threads[i], NULL, race_grow, (void *)i) == 0, "pthread_create");
 		CHECK(pthread_create(&threads[i + 4], NULL, race_map, (void *)i) == 0, "pthread_create");
 	}
-	double end = shim_test_now() + RACE_SECONDS;
-	while (shim_test_now() < end)
+	double end = test_now() + RACE_SECONDS;
+	while (test_now() < end)
 		usleep(10000);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < 8; i++)
@@ -262,8 +256,8 @@ int main(int argc, char **argv)
 		workers[i].rng = (uint64_t)i * 0x1234567 + 99;
 		CHECK(pthread_create(&workers[i].thread, NULL, work, &workers[i]) == 0, "pthread_create");
 	}
-	double end = shim_test_now() + RUN_SECONDS;
-	while (shim_test_now() < end)
+	double end = test_now() + RUN_SECONDS;
+	while (test_now() < end)
 		usleep(10000);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	unsigned long ops = 0, large = 0, allocs = 0, reallocs = 0, cross = 0;

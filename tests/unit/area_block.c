@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <aml.h>
 #include <aml/area/block.h>
+#include "areas.h"
 #include "check.h"
 
 #define MAX_NODES 64
@@ -30,14 +31,6 @@
 
 static int nodes[MAX_NODES];
 static int num_nodes;
-
-static struct bitmask *mask_of(const int *list, int count)
-{
-	struct bitmask *mask = numa_allocate_nodemask();
-	for (int i = 0; i < count; i++)
-		numa_bitmask_setbit(mask, (unsigned)list[i]);
-	return mask;
-}
 
 struct policy {
 	int mode;
@@ -178,7 +171,7 @@ static void check_placed(struct aml_area *area, size_t pages_per_block, const in
 /* The same from a new area over set (NULL: all allowed nodes, nodes[]). */
 static void check_allocation(size_t pages_per_block, const int *set, int count, size_t size)
 {
-	struct bitmask *mask = set ? mask_of(set, count) : NULL;
+	struct bitmask *mask = set ? test_mask_of(set, count) : NULL;
 	struct aml_area *area = NULL;
 	CHECK_EQ(aml_area_block_create(&area, pages_per_block * test_page_size(), mask), AML_SUCCESS);
 	CHECK(area != NULL, "create set no area");
@@ -195,7 +188,7 @@ static void check_allocation(size_t pages_per_block, const int *set, int count, 
 static void check_rotation_loop(size_t pages_per_block, size_t size)
 {
 	const int order[3] = {nodes[num_nodes - 1], nodes[0], nodes[num_nodes - 1]};
-	struct bitmask *mask = mask_of(order, 3);
+	struct bitmask *mask = test_mask_of(order, 3);
 	struct aml_area *area;
 	CHECK_EQ(aml_area_block_create(&area, pages_per_block * test_page_size(), mask), AML_SUCCESS);
 	struct aml_area_block_data *data = (struct aml_area_block_data *)area->data;
@@ -296,11 +289,7 @@ static void check_fprintf(void)
 	}
 	snprintf(want, sizeof(want), "> area-block: block size %zu, nodes %s, placement: %s\n", 2 * test_page_size(),
 	         list, num_nodes == 1 ? "lazy (one node)" : "eager (populated)");
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	CHECK_EQ(aml_area_fprintf(out, "> ", area), AML_SUCCESS);
-	fclose(out);
+	char *text = test_area_text(area, "> ");
 	CHECK(strcmp(text, want) == 0, "fprintf gave \"%s\", want \"%s\"", text, want);
 	printf("%s", text);
 	free(text);
@@ -309,7 +298,7 @@ static void check_fprintf(void)
 
 static int placement_for(size_t block, const int *set, int count)
 {
-	struct bitmask *mask = set ? mask_of(set, count) : NULL;
+	struct bitmask *mask = set ? test_mask_of(set, count) : NULL;
 	struct aml_area *area;
 	CHECK_EQ(aml_area_block_create(&area, block, mask), AML_SUCCESS);
 	int placement = aml_area_block_placement(area);
@@ -360,7 +349,7 @@ static void check_errors(void)
 	CHECK_EQ(aml_area_block_create(&area, page, empty), -AML_EINVAL);
 	numa_bitmask_free(empty);
 	int absent = nodes[num_nodes - 1] + 1; /* a node this process may not use */
-	struct bitmask *bad = mask_of(&absent, 1);
+	struct bitmask *bad = test_mask_of(&absent, 1);
 	aml_errno = 0;
 	CHECK_EQ(aml_area_block_create(&area, page, bad), -AML_EDOM);
 	CHECK_EQ(aml_errno, AML_EDOM);
@@ -386,10 +375,7 @@ static void check_errors(void)
 
 int main(void)
 {
-	if (numa_available() < 0)
-		test_skip_hardware("kernel without NUMA support");
-	num_nodes = test_allowed_nodes(nodes, MAX_NODES);
-	CHECK(num_nodes > 0, "no memory node");
+	num_nodes = test_numa_nodes(nodes, MAX_NODES);
 	printf("%d allowed node(s)\n", num_nodes);
 
 	const size_t pages_per_block[] = {1, 2, 512};

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <aml.h>
 #include <aml/area/hwloc.h>
+#include "areas.h"
 #include "check.h"
 
 #define MAX_NODES 64
@@ -59,17 +60,6 @@ static void list_text(const int *list, int count, char *buf, size_t len)
 	}
 }
 
-static char *describe(const struct aml_area *area, const char *prefix)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	CHECK(out != NULL, "open_memstream");
-	CHECK_EQ(aml_area_fprintf(out, prefix, area), AML_SUCCESS);
-	fclose(out);
-	return text;
-}
-
 /* Maps, writes, reads back, checks the kernel's policy and page nodes.
  * set/count: the nodes the area was made with (all nodes for NULL). */
 static void check_area(const struct aml_area *area, hwloc_membind_policy_t policy,
@@ -106,26 +96,17 @@ static void check_area(const struct aml_area *area, hwloc_membind_policy_t polic
 		break;
 	}
 
-	int *where = calloc(pages, sizeof(int));
-	CHECK_EQ(test_pages_nodes(buf, size, where), 0);
-	long per_node[MAX_NODES] = {0};
-	for (size_t i = 0; i < pages; i++) {
-		CHECK(where[i] >= 0 && where[i] < MAX_NODES, "page %zu not resident (%d)", i, where[i]);
-		per_node[where[i]]++;
-		if (policy == HWLOC_MEMBIND_BIND || policy == HWLOC_MEMBIND_INTERLEAVE) {
-			int inside = 0;
-			for (int k = 0; k < count; k++)
-				inside |= where[i] == set[k];
-			CHECK(inside, "%s: page %zu on node %d outside the set", policy_text(policy), i, where[i]);
-		} else {
-			CHECK(where[i] == local_node, "%s: page %zu on node %d, toucher's node %d",
-			      policy_text(policy), i, where[i], local_node);
-		}
+	int *where = test_resident_nodes(buf, size);
+	if (policy == HWLOC_MEMBIND_BIND || policy == HWLOC_MEMBIND_INTERLEAVE) {
+		long least, most, share = (long)(pages / count);
+		test_check_in_set(policy_text(policy), where, pages, set, count, &least, &most);
+		if (policy == HWLOC_MEMBIND_INTERLEAVE)
+			CHECK(least >= share - 1 && most <= share + 1, "interleave: %ld to %ld of %zu pages per node",
+			      least, most, pages);
 	}
-	if (policy == HWLOC_MEMBIND_INTERLEAVE)
-		for (int k = 0; k < count; k++)
-			CHECK(labs(per_node[set[k]] - (long)(pages / count)) <= 1,
-			      "interleave: node %d has %ld of %zu pages", set[k], per_node[set[k]], pages);
+	for (size_t i = 0; policy != HWLOC_MEMBIND_BIND && policy != HWLOC_MEMBIND_INTERLEAVE && i < pages; i++)
+		CHECK(where[i] == local_node, "%s: page %zu on node %d, toucher's node %d", policy_text(policy), i,
+		      where[i], local_node);
 	free(where);
 	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
 }
@@ -147,7 +128,7 @@ static void check_created(hwloc_membind_policy_t policy, const int *set, int cou
 	char expect[512], nodes_text[256];
 	list_text(set, count, nodes_text, sizeof(nodes_text));
 	snprintf(expect, sizeof(expect), "> area-hwloc: policy %s, nodes %s\n", policy_text(policy), nodes_text);
-	char *text = describe(area, "> ");
+	char *text = test_area_text(area, "> ");
 	CHECK(strcmp(text, expect) == 0, "fprintf: got '%s', want '%s'", text, expect);
 	free(text);
 	aml_area_hwloc_destroy(&area);
@@ -169,10 +150,7 @@ static void pin_to_current_cpu(void)
 
 int main(void)
 {
-	if (numa_available() < 0)
-		test_skip_hardware("kernel without NUMA support");
-	num_nodes = test_allowed_nodes(nodes, MAX_NODES);
-	CHECK(num_nodes > 0, "no memory node");
+	num_nodes = test_numa_nodes(nodes, MAX_NODES);
 	pin_to_current_cpu();
 
 	/* Static areas work before anyone loads the topology. */
@@ -186,10 +164,10 @@ int main(void)
 	char all_text[256], expect[512];
 	list_text(nodes, num_nodes, all_text, sizeof(all_text));
 	snprintf(expect, sizeof(expect), "area-hwloc: policy interleave, nodes %s\n", all_text);
-	char *text = describe(&aml_area_hwloc_interleave, NULL);
+	char *text = test_area_text(&aml_area_hwloc_interleave, NULL);
 	CHECK(strcmp(text, expect) == 0, "fprintf: got '%s', want '%s'", text, expect);
 	free(text);
-	text = describe(&aml_area_hwloc_firsttouch, "# ");
+	text = test_area_text(&aml_area_hwloc_firsttouch, "# ");
 	CHECK(strncmp(text, "# area-hwloc: policy firsttouch, nodes ", 39) == 0, "fprintf: %s", text);
 	free(text);
 

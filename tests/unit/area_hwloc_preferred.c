@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <aml.h>
 #include <aml/area/hwloc.h>
+#include "areas.h"
 #include "check.h"
 
 #define MAX_NODES 64
@@ -81,17 +82,6 @@ static hwloc_topology_t load_xml(const char *name)
 	return topo;
 }
 
-static char *describe(const struct aml_area *area)
-{
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	CHECK(out != NULL, "open_memstream");
-	CHECK_EQ(aml_area_fprintf(out, NULL, area), AML_SUCCESS);
-	fclose(out);
-	return text;
-}
-
 static const struct aml_area_hwloc_preferred_data *ranking_of(const struct aml_area *area)
 {
 	return (const struct aml_area_hwloc_preferred_data *)area->data;
@@ -117,7 +107,7 @@ static void expect_ranking(const struct aml_area *area, const char *what, int co
 			      order[i], (unsigned long long)r->values[i], (unsigned long long)values[i]);
 	}
 	if (text) {
-		char *got = describe(area);
+		char *got = test_area_text(area, NULL);
 		CHECK(strcmp(got, text) == 0, "%s: fprintf\n  got  '%s'\n  want '%s'", what, got, text);
 		free(got);
 	}
@@ -406,7 +396,7 @@ static void check_this_machine(void)
 	      aml_hwloc_rank_source_name(r->source), best);
 	CHECK(best >= 0 || (int)r->os_index[0] == home, "bandwidth without attributes: first %u, home %d",
 	      r->os_index[0], home);
-	char *text = describe(area);
+	char *text = test_area_text(area, NULL);
 	CHECK(strncmp(text, "area-hwloc-preferred: rank bandwidth (source: ", 46) == 0, "fprintf: %s", text);
 	printf("%s", text);
 	free(text);
@@ -508,10 +498,10 @@ static void check_several_nodes(void)
 	CHECK_EQ(aml_area_hwloc_preferred_local_create(&bandwidth, HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH), AML_SUCCESS);
 	CHECK_EQ(aml_area_hwloc_preferred_local_create(&latency, HWLOC_DISTANCES_KIND_MEANS_LATENCY), AML_SUCCESS);
 	const struct aml_area_hwloc_preferred_data *bw = ranking_of(bandwidth), *lat = ranking_of(latency);
-	char *text = describe(bandwidth);
+	char *text = test_area_text(bandwidth, NULL);
 	printf("bound to node %d: %s", home, text);
 	free(text);
-	text = describe(latency);
+	text = test_area_text(latency, NULL);
 	printf("bound to node %d: %s", home, text);
 	free(text);
 	check_ranks_all_nodes(bw);

@@ -12,19 +12,11 @@
 static int nodes[MAX_NODES];
 static int num_nodes;
 
-static struct bitmask *mask_of(const int *list, int count)
-{
-	struct bitmask *mask = numa_allocate_nodemask();
-	for (int i = 0; i < count; i++)
-		numa_bitmask_setbit(mask, (unsigned)list[i]);
-	return mask;
-}
-
 /* Allocates, writes, reads back, checks kernel policy and page nodes. */
 static void check_area(enum aml_area_linux_policy policy, const int *set, int count)
 {
 	const size_t pages = 64 * (size_t)count, size = pages * test_page_size();
-	struct bitmask *mask = set ? mask_of(set, count) : NULL;
+	struct bitmask *mask = set ? test_mask_of(set, count) : NULL;
 	struct aml_area *area;
 	CHECK_EQ(aml_area_linux_create(&area, mask, policy), AML_SUCCESS);
 	unsigned char *buf = aml_area_mmap(area, size, NULL);
@@ -42,26 +34,16 @@ static void check_area(enum aml_area_linux_policy policy, const int *set, int co
 	if (policy <= AML_AREA_LINUX_POLICY_INTERLEAVE)
 		CHECK(mode == expect_mode[policy], "%s: kernel mode %d", aml_area_linux_policy_name(policy), mode);
 
-	int *where = calloc(pages, sizeof(int));
-	CHECK_EQ(test_pages_nodes(buf, size, where), 0);
-	long per_node[MAX_NODES] = {0};
-	for (size_t i = 0; i < pages; i++) {
-		CHECK(where[i] >= 0 && where[i] < MAX_NODES, "page %zu not resident (%d)", i, where[i]);
-		per_node[where[i]]++;
-		if (set && (policy == AML_AREA_LINUX_POLICY_BIND || policy == AML_AREA_LINUX_POLICY_INTERLEAVE)) {
-			int allowed = 0;
-			for (int k = 0; k < count; k++)
-				allowed |= where[i] == set[k];
-			CHECK(allowed, "%s: page %zu on node %d outside the set",
-			      aml_area_linux_policy_name(policy), i, where[i]);
-		}
-		if (set && policy == AML_AREA_LINUX_POLICY_PREFERRED)
-			CHECK(where[i] == set[0], "preferred: page %zu on node %d, want %d", i, where[i], set[0]);
+	int *where = test_resident_nodes(buf, size);
+	if (set && (policy == AML_AREA_LINUX_POLICY_BIND || policy == AML_AREA_LINUX_POLICY_INTERLEAVE)) {
+		long least, most, share = (long)(pages / count);
+		test_check_in_set(aml_area_linux_policy_name(policy), where, pages, set, count, &least, &most);
+		if (policy == AML_AREA_LINUX_POLICY_INTERLEAVE)
+			CHECK(least >= share - 1 && most <= share + 1, "interleave: %ld to %ld of %zu pages per node",
+			      least, most, pages);
 	}
-	if (set && policy == AML_AREA_LINUX_POLICY_INTERLEAVE)
-		for (int k = 0; k < count; k++)
-			CHECK(labs(per_node[set[k]] - (long)(pages / count)) <= 1,
-			      "interleave: node %d has %ld of %zu pages", set[k], per_node[set[k]], pages);
+	for (size_t i = 0; set && policy == AML_AREA_LINUX_POLICY_PREFERRED && i < pages; i++)
+		CHECK(where[i] == set[0], "preferred: page %zu on node %d, want %d", i, where[i], set[0]);
 	free(where);
 	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
 	aml_area_linux_destroy(&area);
@@ -72,10 +54,7 @@ static void check_area(enum aml_area_linux_policy policy, const int *set, int co
 
 int main(void)
 {
-	if (numa_available() < 0)
-		test_skip_hardware("kernel without NUMA support");
-	num_nodes = test_allowed_nodes(nodes, MAX_NODES);
-	CHECK(num_nodes > 0, "no memory node");
+	num_nodes = test_numa_nodes(nodes, MAX_NODES);
 
 	/* The static default area. */
 	void *p = aml_area_mmap(&aml_area_linux, 4096, NULL);
@@ -106,7 +85,7 @@ int main(void)
 	long long node_bytes = numa_node_size64(nodes[0], NULL);
 	CHECK(node_bytes > 0, "size of node %d", nodes[0]);
 	size_t too_big = (size_t)node_bytes + ((size_t)1 << 30);
-	struct bitmask *first = mask_of(&nodes[0], 1);
+	struct bitmask *first = test_mask_of(&nodes[0], 1);
 	CHECK_EQ(aml_area_linux_create(&area, first, AML_AREA_LINUX_POLICY_BIND), AML_SUCCESS);
 	numa_bitmask_free(first);
 	aml_errno = AML_SUCCESS;
@@ -177,7 +156,7 @@ int main(void)
 	struct bitmask *empty = numa_allocate_nodemask();
 	CHECK_EQ(aml_area_linux_create(&area, empty, AML_AREA_LINUX_POLICY_BIND), -AML_EINVAL);
 	int absent = nodes[num_nodes - 1] + 1; /* a node this process may not use */
-	struct bitmask *bad_mask = mask_of(&absent, 1);
+	struct bitmask *bad_mask = test_mask_of(&absent, 1);
 	CHECK_EQ(aml_area_linux_create(&area, bad_mask, AML_AREA_LINUX_POLICY_BIND), -AML_EDOM);
 	CHECK_EQ(aml_errno, AML_EDOM);
 	numa_bitmask_free(bad_mask);

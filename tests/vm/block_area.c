@@ -20,7 +20,7 @@ static void check_blocks(size_t block_pages, size_t size, const int *set, int co
 	char what[96];
 	snprintf(what, sizeof(what), "%zu-page blocks, %zu MiB over %d nodes", block_pages,
 	         size >> 20, count);
-	struct bitmask *mask = vm_mask_of(set, count);
+	struct bitmask *mask = test_mask_of(set, count);
 	struct aml_area *area;
 	CHECK_EQ(aml_area_block_create(&area, block_pages * page, mask), AML_SUCCESS);
 
@@ -45,15 +45,9 @@ static void check_blocks(size_t block_pages, size_t size, const int *set, int co
 	CHECK(resident == (placement == AML_AREA_BLOCK_EAGER ? pages : 0), "%s: %zu of %zu pages resident after mmap",
 	      what, resident, pages);
 
-	int *where = vm_page_nodes(buf, size);
-	size_t wrong = 0;
-	for (size_t i = 0; i < pages; i++) {
-		int expect = set[(i / block_pages) % (size_t)count];
-		if (where[i] != expect && wrong++ < 5)
-			fprintf(stderr, "%s: page %zu (block %zu) on node %d, want %d\n", what, i,
-			        i / block_pages, where[i], expect);
-	}
-	vm_histogram(what, where, pages, -1);
+	int *where = test_page_nodes_of(buf, size);
+	size_t wrong = test_blocks_misplaced(what, where, pages, block_pages, set, count);
+	test_print_histogram(what, where, pages, -1);
 	printf("%s: %d new VMA(s)\n", what, vmas_after - vmas_before);
 	fflush(stdout);
 	CHECK(wrong == 0, "%s: %zu of %zu pages on the wrong node", what, wrong, pages);
@@ -69,18 +63,15 @@ static void check_blocks(size_t block_pages, size_t size, const int *set, int co
 
 int main(void)
 {
-	int nodes = vm_start();
-	int all[VM_MAX_NODES], subset[VM_MAX_NODES];
-	for (int i = 0; i < nodes; i++)
-		all[i] = i;
-	int subset_count = vm_parse_list(vm_env("AMLVM_SUBSET"), subset, VM_MAX_NODES);
+	struct vm_nodes vm = vm_start_nodes();
+	int nodes = vm.count;
 
 	const size_t block_pages[] = {1, 2, 512};
 	const size_t sizes[] = {64UL << 20, 1UL << 30};
 	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
 		for (size_t b = 0; b < sizeof(block_pages) / sizeof(block_pages[0]); b++)
-			check_blocks(block_pages[b], sizes[s], all, nodes);
-	check_blocks(2, 64UL << 20, subset, subset_count);
+			check_blocks(block_pages[b], sizes[s], vm.all, nodes);
+	check_blocks(2, 64UL << 20, vm.subset, vm.subset_count);
 	printf("block area: placement checked on %d nodes\n", nodes);
 	return 0;
 }

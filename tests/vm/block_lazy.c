@@ -34,29 +34,27 @@ static size_t rss_bytes(void)
 
 static struct aml_area *area_over(size_t block, const int *set, int count)
 {
-	struct bitmask *mask = vm_mask_of(set, count);
+	struct bitmask *mask = test_mask_of(set, count);
 	struct aml_area *area;
 	CHECK_EQ(aml_area_block_create(&area, block, mask), AML_SUCCESS);
 	numa_bitmask_free(mask);
 	return area;
 }
 
-/* Pages of [buf, buf + size) whose node is not set[(page / block) % count];
- * prints the first few. */
-static size_t misplaced(const char *what, const char *buf, size_t size, size_t block, const int *set, int count)
+/* Every page of [buf, buf + size) on set[(page / block) % count] (the
+ * first misplaced ones and the histogram printed); then unmaps it and
+ * destroys the area. */
+static void check_placed(const char *what, struct aml_area **area, char *buf, size_t size, size_t block,
+                         const int *set, int count)
 {
-	const size_t page = test_page_size(), pages = size / page, block_pages = block / page;
-	int *where = vm_page_nodes(buf, size);
-	size_t wrong = 0;
-	for (size_t i = 0; i < pages; i++) {
-		int want = set[(i / block_pages) % (size_t)count];
-		if (where[i] != want && wrong++ < 5)
-			fprintf(stderr, "%s: page %zu (block %zu) on node %d, want %d\n", what, i, i / block_pages,
-			        where[i], want);
-	}
-	vm_histogram(what, where, pages, -1);
+	const size_t page = test_page_size(), pages = size / page;
+	int *where = test_page_nodes_of(buf, size);
+	size_t wrong = test_blocks_misplaced(what, where, pages, block / page, set, count);
+	test_print_histogram(what, where, pages, -1);
 	free(where);
-	return wrong;
+	CHECK(wrong == 0, "%s: %zu of %zu pages not on their block's node", what, wrong, pages);
+	CHECK_EQ(aml_area_munmap(*area, buf, size), AML_SUCCESS);
+	aml_area_block_destroy(area);
 }
 
 static void check_description(struct aml_area *area, const char *want)
@@ -93,10 +91,7 @@ static void check_gigabyte(const int *all, int nodes)
 	CHECK(new_vmas <= 1, "1 GiB lazy: %d new VMAs", new_vmas);
 	test_touch(buf, size);
 	printf("1 GiB of 2 MiB blocks: mmap + touch %.2f s\n", test_now() - t0);
-	size_t wrong = misplaced("1 GiB, 2 MiB blocks, touched in order", buf, size, HUGE, all, nodes);
-	CHECK(wrong == 0, "1 GiB lazy: %zu of %zu pages not on their block's node", wrong, pages);
-	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
-	aml_area_block_destroy(&area);
+	check_placed("1 GiB, 2 MiB blocks, touched in order", &area, buf, size, HUGE, all, nodes);
 }
 
 struct job {
@@ -130,10 +125,7 @@ static void check_backwards_with_tail(const int *all, int nodes)
 	pthread_t thread;
 	CHECK_EQ(pthread_create(&thread, NULL, touch_backwards, &job), 0);
 	pthread_join(thread, NULL);
-	size_t wrong = misplaced("65 MiB, touched backwards from node 1", buf, size, HUGE, all, nodes);
-	CHECK(wrong == 0, "65 MiB lazy, touched backwards: %zu pages misplaced", wrong);
-	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
-	aml_area_block_destroy(&area);
+	check_placed("65 MiB, touched backwards from node 1", &area, buf, size, HUGE, all, nodes);
 }
 
 static void check_subset(const int *subset, int count)
@@ -144,10 +136,7 @@ static void check_subset(const int *subset, int count)
 	CHECK(buf != NULL, "subset: %s", aml_strerror(aml_errno));
 	CHECK(test_resident_pages(buf, size) == 0, "subset: resident after mmap");
 	test_touch(buf, size);
-	size_t wrong = misplaced("32 MiB, 2 MiB blocks over the subset", buf, size, HUGE, subset, count);
-	CHECK(wrong == 0, "subset lazy: %zu pages misplaced", wrong);
-	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
-	aml_area_block_destroy(&area);
+	check_placed("32 MiB, 2 MiB blocks over the subset", &area, buf, size, HUGE, subset, count);
 }
 
 static void check_eager(const int *all, int nodes)
@@ -165,10 +154,7 @@ static void check_eager(const int *all, int nodes)
 	printf("256 MiB of 64 KiB blocks: mmap %.0f ms, resident set +%zu MiB, %zu of %zu pages resident\n",
 	       (t1 - t0) * 1e3, grown >> 20, resident, pages);
 	CHECK(resident == pages, "256 MiB eager: %zu of %zu pages resident after mmap", resident, pages);
-	size_t wrong = misplaced("256 MiB, 64 KiB blocks, right after mmap", buf, size, block, all, nodes);
-	CHECK(wrong == 0, "eager: %zu pages misplaced", wrong);
-	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
-	aml_area_block_destroy(&area);
+	check_placed("256 MiB, 64 KiB blocks, right after mmap", &area, buf, size, block, all, nodes);
 }
 
 /* Reads every page, then writes it: reported, not required. */
@@ -182,18 +168,12 @@ static void measure_read_first(const int *all, int nodes)
 	for (size_t off = 0; off < size; off += page)
 		sum += ((volatile char *)buf)[off];
 	test_touch(buf, size);
-	int *where = vm_page_nodes(buf, size);
-	size_t right = 0;
-	for (size_t i = 0; i < pages; i++) {
-		int in_set = 0;
-		for (int k = 0; k < nodes; k++)
-			in_set |= where[i] == all[k];
-		CHECK(in_set, "read first: page %zu on node %d, not a node of the set", i, where[i]);
-		right += where[i] == all[(i * page / HUGE) % (size_t)nodes];
-	}
+	int *where = test_page_nodes_of(buf, size);
+	test_check_in_set("read first", where, pages, all, nodes, NULL, NULL);
+	size_t right = pages - test_blocks_misplaced(NULL, where, pages, HUGE / page, all, nodes);
 	printf("32 MiB of 2 MiB blocks read before written: %zu of %zu pages on their block's node (not required)\n",
 	       right, pages);
-	vm_histogram("read first, then written", where, pages, -1);
+	test_print_histogram("read first, then written", where, pages, -1);
 	free(where);
 	CHECK_EQ(aml_area_munmap(area, buf, size), AML_SUCCESS);
 	aml_area_block_destroy(&area);
@@ -201,17 +181,14 @@ static void measure_read_first(const int *all, int nodes)
 
 int main(void)
 {
-	int nodes = vm_start();
-	int all[VM_MAX_NODES], subset[VM_MAX_NODES];
-	for (int i = 0; i < nodes; i++)
-		all[i] = i;
-	int subset_count = vm_parse_list(vm_env("AMLVM_SUBSET"), subset, VM_MAX_NODES);
-	check_gigabyte(all, nodes);
-	check_backwards_with_tail(all, nodes);
-	if (subset_count >= 2)
-		check_subset(subset, subset_count);
-	check_eager(all, nodes);
-	measure_read_first(all, nodes);
+	struct vm_nodes vm = vm_start_nodes();
+	int nodes = vm.count;
+	check_gigabyte(vm.all, nodes);
+	check_backwards_with_tail(vm.all, nodes);
+	if (vm.subset_count >= 2)
+		check_subset(vm.subset, vm.subset_count);
+	check_eager(vm.all, nodes);
+	measure_read_first(vm.all, nodes);
 	printf("block area, lazy and eager: checked on %d nodes\n", nodes);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <aml.h>
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
+#include "areas.h"
 #include "shim_vm.h"
 
 static int node;
@@ -32,11 +33,7 @@ static size_t node_free(void)
 
 static struct aml_area *linux_area(enum aml_area_linux_policy policy)
 {
-	struct bitmask *mask = vm_mask_of(&node, 1);
-	struct aml_area *area;
-	CHECK_EQ(aml_area_linux_create(&area, mask, policy), AML_SUCCESS);
-	numa_bitmask_free(mask);
-	return area;
+	return test_linux_area(policy, &node, 1);
 }
 
 /* The area refuses `size` bytes with AML_ENOMEM. */
@@ -58,8 +55,8 @@ static char *map_touched(const char *what, struct aml_area *area, size_t size, l
 	CHECK(buf != NULL, "%s: %zu MiB: %s", what, size >> 20, aml_strerror(aml_errno));
 	test_touch(buf, size);
 	size_t pages = size / test_page_size();
-	int *where = vm_page_nodes(buf, size);
-	*on_node = vm_histogram(what, where, pages, node);
+	int *where = test_page_nodes_of(buf, size);
+	*on_node = test_print_histogram(what, where, pages, node);
 	*elsewhere = 0;
 	for (size_t i = 0; i < pages; i++)
 		*elsewhere += where[i] >= 0 && where[i] != node;

@@ -33,9 +33,9 @@ static void check_pages_on(const char *what, struct aml_area *area, int node)
 	char *buf = aml_area_mmap(area, AREA_SIZE, NULL);
 	CHECK(buf != NULL, "%s: %s", what, aml_strerror(aml_errno));
 	test_touch(buf, AREA_SIZE);
-	int *where = vm_page_nodes(buf, AREA_SIZE);
+	int *where = test_page_nodes_of(buf, AREA_SIZE);
 	size_t pages = AREA_SIZE / test_page_size();
-	long there = vm_histogram(what, where, pages, node);
+	long there = test_print_histogram(what, where, pages, node);
 	CHECK(there == (long)pages, "%s: %ld of %zu pages on node %d", what, there, pages, node);
 	free(where);
 	CHECK_EQ(aml_area_munmap(area, buf, AREA_SIZE), AML_SUCCESS);
@@ -60,7 +60,7 @@ static char *fill_node(int node, size_t *size)
 {
 	long free_kb = vm_node_meminfo_kb(node, "MemFree");
 	*size = ((size_t)free_kb << 10) + (16UL << 20);
-	struct bitmask *mask = vm_mask_of(&node, 1);
+	struct bitmask *mask = test_mask_of(&node, 1);
 	struct aml_area *area;
 	CHECK_EQ(aml_area_linux_create(&area, mask, AML_AREA_LINUX_POLICY_PREFERRED), AML_SUCCESS);
 	char *buf = aml_area_mmap(area, *size, NULL);

@@ -23,7 +23,7 @@ static void check_cpus_and_memory(void)
 {
 	const char *cpu_spec = vm_env("AMLVM_NODE_CPUS"); /* "0-1;2-3;;" */
 	int mem_mb[VM_MAX_NODES];
-	CHECK_EQ(vm_parse_list(vm_env("AMLVM_NODE_MEM_MB"), mem_mb, VM_MAX_NODES), nodes);
+	CHECK_EQ(test_parse_list(vm_env("AMLVM_NODE_MEM_MB"), mem_mb, VM_MAX_NODES), nodes);
 	for (int node = 0; node < nodes; node++) {
 		/* The node's entry in cpu_spec: "" (no CPU), "N" or "N-M". */
 		const char *entry = cpu_spec;
@@ -61,7 +61,7 @@ static void check_cpus_and_memory(void)
 static void check_distances(void)
 {
 	int expect[VM_MAX_NODES * VM_MAX_NODES];
-	CHECK_EQ(vm_parse_list(vm_env("AMLVM_DISTANCES"), expect, VM_MAX_NODES * VM_MAX_NODES),
+	CHECK_EQ(test_parse_list(vm_env("AMLVM_DISTANCES"), expect, VM_MAX_NODES * VM_MAX_NODES),
 	         nodes * nodes);
 	for (int a = 0; a < nodes; a++)
 		for (int b = 0; b < nodes; b++)

@@ -8,6 +8,7 @@
 #include <aml.h>
 #include <aml/area/block.h>
 #include <aml/area/linux.h>
+#include "areas.h"
 #include "vmtest.h"
 #include "../tutorials/interleave_check.h"
 
@@ -31,14 +32,9 @@ static void expect(const char *what, const void *buf, size_t size, size_t block_
 
 static void *linux_buffer(enum aml_area_linux_policy policy, const int *nodes, int count)
 {
-	struct bitmask *mask = vm_mask_of(nodes, count);
-	struct aml_area *area;
-	CHECK_EQ(aml_area_linux_create(&area, mask, policy), AML_SUCCESS);
-	void *buf = aml_area_mmap(area, LINUX_SIZE, NULL);
-	CHECK(buf != NULL, "linux area: %s", aml_strerror(aml_errno));
-	test_touch(buf, LINUX_SIZE);
+	struct aml_area *area = test_linux_area(policy, nodes, count);
+	void *buf = test_area_touched(area, LINUX_SIZE, "linux area");
 	aml_area_linux_destroy(&area);
-	numa_bitmask_free(mask);
 	return buf;
 }
 
@@ -76,18 +72,15 @@ static void check_tutorial0(void)
 
 int main(void)
 {
-	int nodes = vm_start();
+	struct vm_nodes vm = vm_start_nodes();
+	int nodes = vm.count;
 	const size_t page = test_page_size();
-	int all[VM_MAX_NODES], subset[VM_MAX_NODES];
-	for (int i = 0; i < nodes; i++)
-		all[i] = i;
-	int subset_count = vm_parse_list(vm_env("AMLVM_SUBSET"), subset, VM_MAX_NODES);
 
-	expect("interleave area, all nodes", linux_buffer(AML_AREA_LINUX_POLICY_INTERLEAVE, all, nodes),
+	expect("interleave area, all nodes", linux_buffer(AML_AREA_LINUX_POLICY_INTERLEAVE, vm.all, nodes),
 	       LINUX_SIZE, page, 1);
-	if (subset_count >= 2)
+	if (vm.subset_count >= 2)
 		expect("interleave area, subset",
-		       linux_buffer(AML_AREA_LINUX_POLICY_INTERLEAVE, subset, subset_count), LINUX_SIZE,
+		       linux_buffer(AML_AREA_LINUX_POLICY_INTERLEAVE, vm.subset, vm.subset_count), LINUX_SIZE,
 		       page, 1);
 	for (int node = 0; node < nodes; node++) {
 		char what[64];
@@ -99,14 +92,14 @@ int main(void)
 	expect("block area, 512-page blocks", block_buffer(512 * page), BLOCK_BUFFER, 512 * page, 1);
 
 	/* Two halves on two nodes (the upper half moved): not interleaved. */
-	char *halves = linux_buffer(AML_AREA_LINUX_POLICY_BIND, &all[0], 1);
+	char *halves = linux_buffer(AML_AREA_LINUX_POLICY_BIND, &vm.all[0], 1);
 	const size_t count = LINUX_SIZE / 2 / page;
 	void **upper = calloc(count, sizeof(void *));
 	int *targets = calloc(count, sizeof(int)), *status = calloc(count, sizeof(int));
 	CHECK(upper && targets && status, "out of memory");
 	for (size_t i = 0; i < count; i++) {
 		upper[i] = halves + LINUX_SIZE / 2 + i * page;
-		targets[i] = all[1];
+		targets[i] = vm.all[1];
 	}
 	CHECK(numa_move_pages(0, count, upper, targets, status, MPOL_MF_MOVE) == 0, "move the upper half");
 	free(upper);

@@ -83,6 +83,23 @@ static inline void bench_die(const char *what)
 	exit(1);
 }
 
+/* malloc and calloc that end the run when they fail. */
+static inline void *bench_malloc(size_t size)
+{
+	void *p = malloc(size);
+	if (!p)
+		bench_die("malloc failed");
+	return p;
+}
+
+static inline void *bench_calloc(size_t count, size_t size)
+{
+	void *p = calloc(count, size);
+	if (!p)
+		bench_die("out of memory");
+	return p;
+}
+
 /* Lines of /proc/self/maps: the process's VMAs. */
 static inline long bench_vma_count(void)
 {
@@ -123,6 +140,14 @@ static inline void bench_report(double seconds, unsigned long long checksum, con
 	else
 		printf("BENCH time_s=%.6f check=%llu%s rss_kib=%ld\n", seconds, checksum, extra, bench_peak_rss_kib());
 	fflush(stdout);
+}
+
+/* bench_report with the operations done as the extra " ops=N". */
+static inline void bench_report_ops(double seconds, unsigned long long checksum, long ops)
+{
+	char extra[64];
+	snprintf(extra, sizeof(extra), " ops=%ld", ops);
+	bench_report(seconds, checksum, extra);
 }
 
 #endif

@@ -24,9 +24,7 @@ static void *work(void *arg)
 	free(w->first);
 	unsigned long long sum = 0;
 	for (long i = 0; i < iterations; i++) {
-		volatile char *obj = malloc(object_size);
-		if (!obj)
-			bench_die("malloc failed");
+		volatile char *obj = bench_malloc(object_size);
 		for (long r = 0; r < repetitions; r++)
 			for (size_t b = 0; b < object_size; b++)
 				obj[b] = (char)(obj[b] + r);
@@ -45,13 +43,9 @@ int main(int argc, char **argv)
 	repetitions = bench_arg(argc, argv, "repetitions", 20000);
 	if (threads < 1 || object_size < 1)
 		bench_die("bad arguments");
-	struct worker *workers = calloc((size_t)threads, sizeof(*workers));
-	if (!workers)
-		bench_die("out of memory");
+	struct worker *workers = bench_calloc((size_t)threads, sizeof(*workers));
 	for (long t = 0; t < threads; t++) {
-		workers[t].first = malloc(object_size);
-		if (!workers[t].first)
-			bench_die("malloc failed");
+		workers[t].first = bench_malloc(object_size);
 		memset(workers[t].first, 0, object_size);
 	}
 	double start = bench_now();
@@ -65,8 +59,6 @@ int main(int argc, char **argv)
 	}
 	double elapsed = bench_now() - start;
 	free(workers);
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", threads * iterations);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, threads * iterations);
 	return 0;
 }

@@ -25,10 +25,8 @@ int main(int argc, char **argv)
 	long burst = bench_arg(argc, argv, "burst", 200);
 	if (num_slots < 1 || burst_every < 1 || burst < 0)
 		bench_die("bad arguments");
-	char **slots = calloc((size_t)num_slots, sizeof(char *));
-	char **temps = calloc((size_t)burst + 1, sizeof(char *));
-	if (!slots || !temps)
-		bench_die("out of memory");
+	char **slots = bench_calloc((size_t)num_slots, sizeof(char *));
+	char **temps = bench_calloc((size_t)burst + 1, sizeof(char *));
 	struct bench_rng rng;
 	bench_rng_seed(&rng, 1);
 	unsigned long long sum = 0;
@@ -42,17 +40,13 @@ int main(int argc, char **argv)
 				sum += (unsigned char)slots[slot][0];
 				free(slots[slot]);
 			}
-			char *p = malloc(size);
-			if (!p)
-				bench_die("malloc failed");
+			char *p = bench_malloc(size);
 			p[0] = (char)size;
 			p[size - 1] = 0;
 			slots[slot] = p;
 		}
 		for (long b = 0; b < burst; b++) {
-			temps[b] = malloc(pick_size(&rng));
-			if (!temps[b])
-				bench_die("malloc failed");
+			temps[b] = bench_malloc(pick_size(&rng));
 			temps[b][0] = (char)b;
 		}
 		for (long b = burst - 1; b >= 0; b--) {
@@ -66,8 +60,6 @@ int main(int argc, char **argv)
 		free(slots[s]);
 	free(slots);
 	free(temps);
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", done);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, done);
 	return 0;
 }

@@ -16,9 +16,7 @@ int main(int argc, char **argv)
 	unsigned long long sum = 0;
 	double start = bench_now();
 	for (long i = 0; i < iterations; i++) {
-		char *block = malloc(size);
-		if (!block)
-			bench_die("malloc failed");
+		char *block = bench_malloc(size);
 		for (size_t off = 0; off < size; off += page)
 			block[off] = (char)i;
 		block[size - 1] = (char)i;
@@ -26,8 +24,6 @@ int main(int argc, char **argv)
 		free(block);
 	}
 	double elapsed = bench_now() - start;
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", iterations);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, iterations);
 	return 0;
 }

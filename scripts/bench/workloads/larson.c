@@ -27,9 +27,7 @@ static void *work(void *arg)
 	for (long i = 0; i < ops_per_round; i++) {
 		size_t size = bench_rng_range(&rng, min_size, max_size);
 		long slot = (long)(bench_rng_next(&rng) % (uint64_t)num_slots);
-		char *fresh = malloc(size);
-		if (!fresh)
-			bench_die("malloc failed");
+		char *fresh = bench_malloc(size);
 		fresh[0] = (char)size;
 		fresh[size - 1] = (char)i;
 		char *old = __atomic_exchange_n((char **)&pool[slot], fresh, __ATOMIC_ACQ_REL);
@@ -53,19 +51,15 @@ int main(int argc, char **argv)
 	if (threads < 1 || rounds < 1 || num_slots < 1 || min_size < 2 || max_size < min_size)
 		bench_die("bad arguments");
 	ops_per_round = ops / rounds;
-	pool = calloc((size_t)num_slots, sizeof(void *));
-	struct worker *workers = calloc((size_t)threads, sizeof(*workers));
-	if (!pool || !workers)
-		bench_die("out of memory");
+	pool = bench_calloc((size_t)num_slots, sizeof(void *));
+	struct worker *workers = bench_calloc((size_t)threads, sizeof(*workers));
 
 	/* The pool starts full, as a server's working set. */
 	struct bench_rng rng;
 	bench_rng_seed(&rng, 42);
 	for (long s = 0; s < num_slots; s++) {
 		size_t size = bench_rng_range(&rng, min_size, max_size);
-		char *p = malloc(size);
-		if (!p)
-			bench_die("malloc failed");
+		char *p = bench_malloc(size);
 		p[0] = (char)size;
 		pool[s] = p;
 	}
@@ -88,8 +82,6 @@ int main(int argc, char **argv)
 		free(pool[s]);
 	free(pool);
 	free(workers);
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", ops_per_round * rounds * threads);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, ops_per_round * rounds * threads);
 	return 0;
 }

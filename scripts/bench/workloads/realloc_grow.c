@@ -15,10 +15,8 @@ int main(int argc, char **argv)
 	size_t vector = (size_t)bench_arg(argc, argv, "vector", 64L << 20);
 	if (rounds < 0 || num_buffers < 1 || max_step < 1)
 		bench_die("bad arguments");
-	char **buffers = calloc((size_t)num_buffers, sizeof(char *));
-	size_t *lengths = calloc((size_t)num_buffers, sizeof(size_t));
-	if (!buffers || !lengths)
-		bench_die("out of memory");
+	char **buffers = bench_calloc((size_t)num_buffers, sizeof(char *));
+	size_t *lengths = bench_calloc((size_t)num_buffers, sizeof(size_t));
 	struct bench_rng rng;
 	bench_rng_seed(&rng, 3);
 	unsigned long long sum = 0;
@@ -65,8 +63,6 @@ int main(int argc, char **argv)
 	double elapsed = bench_now() - start;
 	free(buffers);
 	free(lengths);
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", reallocs);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, reallocs);
 	return 0;
 }

@@ -58,9 +58,7 @@ static void *produce(void *arg)
 		void **batch = queue_pop(&p->empty);
 		for (long i = 0; i < batch_size; i++) {
 			size_t size = bench_rng_range(&rng, min_size, max_size);
-			char *obj = malloc(size);
-			if (!obj)
-				bench_die("malloc failed");
+			char *obj = bench_malloc(size);
 			obj[0] = (char)size;
 			obj[size - 1] = 1;
 			batch[i] = obj;
@@ -94,9 +92,7 @@ static void queue_init(struct queue *q, long capacity)
 	pthread_cond_init(&q->not_full, NULL);
 	q->capacity = capacity;
 	q->head = q->count = 0;
-	q->slots = calloc((size_t)capacity, sizeof(void **));
-	if (!q->slots)
-		bench_die("out of memory");
+	q->slots = bench_calloc((size_t)capacity, sizeof(void **));
 }
 
 int main(int argc, char **argv)
@@ -111,18 +107,14 @@ int main(int argc, char **argv)
 		bench_die("bad arguments");
 	objects = (objects + batch_size - 1) / batch_size * batch_size;
 
-	struct pair *all = calloc((size_t)pairs, sizeof(*all));
-	if (!all)
-		bench_die("out of memory");
+	struct pair *all = bench_calloc((size_t)pairs, sizeof(*all));
 	for (long i = 0; i < pairs; i++) {
 		struct pair *p = &all[i];
 		p->seed = (uint64_t)i + 7;
 		queue_init(&p->full, queue_capacity + 1);
 		queue_init(&p->empty, queue_capacity);
 		for (long b = 0; b < queue_capacity; b++) {
-			void **batch = calloc((size_t)batch_size, sizeof(void *));
-			if (!batch)
-				bench_die("out of memory");
+			void **batch = bench_calloc((size_t)batch_size, sizeof(void *));
 			queue_push(&p->empty, batch);
 		}
 	}
@@ -140,8 +132,6 @@ int main(int argc, char **argv)
 		sum += all[i].sum;
 	}
 	double elapsed = bench_now() - start;
-	char extra[64];
-	snprintf(extra, sizeof(extra), " ops=%ld", objects * pairs);
-	bench_report(elapsed, sum, extra);
+	bench_report_ops(elapsed, sum, objects * pairs);
 	return 0;
 }
