@@ -11,39 +11,44 @@
 
 int shim_in_forked_child;
 
-static void for_each_pool_lock(void (*action)(int *))
+static void lock_pool(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx)
 {
-	if (shim_implicit_active)
-		action(&shim_implicit_route.fallback.lock);
-	for (int r = 0; r < shim_num_routes; r++) {
-		action(&shim_routes[r].fallback.lock);
-		for (int p = 0; p < SHIM_MAX_NODES; p++)
-			if (shim_routes[r].pools[p].present)
-				action(&shim_routes[r].pools[p].lock);
-	}
+	(void)route;
+	(void)node;
+	(void)ctx;
+	shim_lock(&pool->lock);
+}
+
+static void unlock_pool(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx)
+{
+	(void)route;
+	(void)node;
+	(void)ctx;
+	shim_unlock(&pool->lock);
 }
 
 static void before_fork(void)
 {
 	shim_small_before_fork();
-	for_each_pool_lock(shim_lock);
+	shim_large_for_each_pool(lock_pool, NULL);
 	shim_registry_before_fork();
 }
 
 static void after_fork_parent(void)
 {
 	shim_registry_after_fork();
-	for_each_pool_lock(shim_unlock);
+	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();
 }
 
 static void after_fork_child(void)
 {
 	shim_registry_after_fork();
-	for_each_pool_lock(shim_unlock);
+	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();
 	shim_in_forked_child = 1;
-	shim_large_after_fork_child();
+	shim_routes_after_fork_child();
+	shim_stats_after_fork_child();
 	shim_small_after_fork_child();
 	shim_deepbind_after_fork_child();
 }

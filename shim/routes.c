@@ -1,141 +1,117 @@
-/* Phase 2 of start-up: each rule's placement becomes an area (or one per
- * CPU node for bandwidth/latency rankings), and AMLSHIM_SMALL is applied. A
- * placement that cannot be applied falls back to the kernel default with a
- * warning (AMLSHIM_STRICT=1: the caller exits). */
+/* The route table: one route per rule (and the implicit route when there
+ * is no rule), the route for a size, and the pool serving a thread. */
 #define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <stdint.h>
 
-#include <aml/area/hwloc.h>
 #include "large.h"
-#include "resolve.h"
+#include "os.h"
 #include "shim.h"
 
-static const char *rules_variable(void)
-{
-	const char *rules = shim_secure_mode ? NULL : getenv("AMLSHIM_RULES");
-	return rules && *rules ? "AMLSHIM_RULES" : "AMLSHIM_POLICY";
-}
+struct shim_route shim_routes[AMLSHIM_MAX_RULES];
+int shim_num_routes;
+/* With no rule at all, sizes from the threshold on still take this path,
+ * with the kernel default: the pool reuses a freed block where jemalloc
+ * would purge every large block at free and fault it in again at the next
+ * malloc. It is not a rule: the report does not list it, and the program's
+ * own mmaps (nothing to place) bypass it. */
+static struct amlshim_rule implicit_rule;
+struct shim_route shim_implicit_route;
+int shim_implicit_active;
 
-static void set_pool(struct shim_pool *pool, const struct amlshim_resolved *resolved)
+int shim_large_init(void)
 {
-	pool->area = resolved->area;
-	pool->can_remap = resolved->can_remap;
-	pool->is_cuda = resolved->is_cuda;
-	pool->present = 1;
-}
-
-/* Resolves one route; returns 0 or -1 (fell back to the kernel default). */
-static int resolve_route(struct shim_route *route)
-{
-	const struct amlshim_placement *placement = &route->rule->placement;
-	struct amlshim_resolved resolved;
-	char why[160];
-	int cpu_nodes[SHIM_MAX_NODES];
-	int num_cpu_nodes = amlshim_cpu_nodes(cpu_nodes, SHIM_MAX_NODES);
-	if (num_cpu_nodes == 0)
-		cpu_nodes[num_cpu_nodes++] = 0;
-	route->first_node = cpu_nodes[0];
-
-	if (amlshim_resolve(placement, cpu_nodes[0], &resolved, why, sizeof(why)) != 0) {
-		shim_log(AMLSHIM_LOG_WARN, "%s='%s' cannot be applied: %s; using the kernel default",
-		         rules_variable(), placement->text, why);
-		snprintf(route->note, sizeof(route->note), "fell back to the kernel default: %s", why);
-		snprintf(route->area_text, sizeof(route->area_text), "kernel default");
-		route->use_fallback = 1;
-		return -1;
-	}
-	route->is_cuda = resolved.is_cuda;
-	route->populates = resolved.populates;
-	if (route->small_class)
-		shim_small_set_placement(route->small_class, placement);
-	route->per_node = resolved.per_node;
-	int slot = resolved.per_node ? cpu_nodes[0] : 0;
-	set_pool(&route->pools[slot], &resolved);
-	amlshim_describe_area(resolved.area, route->area_text, sizeof(route->area_text));
-	if (resolved.source[0])
-		snprintf(route->note, sizeof(route->note), "ranked by %s", resolved.source);
-	/* Rankings seen from each CPU node: a thread gets its own node's best. */
-	for (int i = 1; resolved.per_node && i < num_cpu_nodes; i++) {
-		struct amlshim_resolved other;
-		if (cpu_nodes[i] >= SHIM_MAX_NODES ||
-		    amlshim_resolve(placement, cpu_nodes[i], &other, why, sizeof(why)) != 0)
-			continue;
-		set_pool(&route->pools[cpu_nodes[i]], &other);
-	}
-	return 0;
-}
-
-/* A ranking for small objects: their extents prefer the best node as seen
- * from the first CPU node (arenas are shared by threads, so one node). */
-static int ranked_small(const struct amlshim_placement *small, struct amlshim_placement *preferred,
-                        char *why, size_t why_len)
-{
-	int cpu_nodes[1];
-	struct amlshim_resolved resolved;
-	if (amlshim_cpu_nodes(cpu_nodes, 1) != 1)
-		cpu_nodes[0] = 0;
-	if (amlshim_resolve(small, cpu_nodes[0], &resolved, why, why_len) != 0)
-		return -1;
-	const struct aml_area_hwloc_preferred_data *ranking =
-		(const struct aml_area_hwloc_preferred_data *)resolved.area->data;
-	int best = ranking->num_nodes ? (int)ranking->os_index[0] : -1;
-	amlshim_resolved_destroy(small, &resolved);
-	if (best < 0 || best >= AMLSHIM_MAX_NODES) {
-		snprintf(why, why_len, "no node was ranked");
-		return -1;
-	}
-	*preferred = *small;
-	snprintf(preferred->text, sizeof(preferred->text), "%.60s (node %d preferred)", small->text, best);
-	preferred->kind = AMLSHIM_PLACE_PREFERRED;
-	preferred->all_nodes = 0;
-	memset(preferred->nodes, 0, sizeof(preferred->nodes));
-	preferred->nodes[best / (8 * sizeof(unsigned long))] |= 1UL << (best % (8 * sizeof(unsigned long)));
-	return 0;
-}
-
-/* AMLSHIM_SMALL; returns 0, or -1 when it fell back to the kernel default. */
-static int resolve_small(void)
-{
-	const struct amlshim_placement *small = &shim_policy.small;
-	struct amlshim_placement preferred;
-	char why[160];
-	switch (small->kind) {
-	case AMLSHIM_PLACE_DEFAULT:
-		return 0;
-	case AMLSHIM_PLACE_LOCAL:
-	case AMLSHIM_PLACE_BIND:
-	case AMLSHIM_PLACE_PREFERRED:
-	case AMLSHIM_PLACE_INTERLEAVE:
-		if (amlshim_check_nodes(small, why, sizeof(why)) == 0) {
-			shim_small_set_placement(0, small);
-			return 0;
-		}
-		break;
-	case AMLSHIM_PLACE_BANDWIDTH:
-	case AMLSHIM_PLACE_LATENCY:
-	case AMLSHIM_PLACE_CAPACITY:
-		if (ranked_small(small, &preferred, why, sizeof(why)) == 0) {
-			shim_small_set_placement(0, &preferred);
-			return 0;
-		}
-		break;
-	default:
-		snprintf(why, sizeof(why), "not supported for small objects");
-		break;
-	}
-	shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_SMALL='%s' cannot be applied: %s; using the kernel default",
-	         small->text, why);
-	return -1;
-}
-
-int shim_routes_resolve(void)
-{
-	int failures = resolve_small() != 0;
+	shim_num_routes = shim_policy.num_rules;
 	for (int i = 0; i < shim_num_routes; i++) {
-		failures += resolve_route(&shim_routes[i]) != 0;
-		__atomic_store_n(&shim_routes[i].ready, 1, __ATOMIC_RELEASE);
+		struct shim_route *route = &shim_routes[i];
+		route->rule = &shim_policy.rules[i];
+		route->fallback.route = route;
+		route->fallback.can_remap = 1;
+		for (int n = 0; n < SHIM_MAX_NODES; n++)
+			route->pools[n].route = route;
 	}
-	return failures;
+	/* Only when AMLSHIM_SMALL is the default too: its placement covers
+	 * every size no rule claims, and jemalloc's extents carry it. */
+	shim_implicit_active = 0;
+	if (shim_num_routes == 0 && shim_policy.small.kind == AMLSHIM_PLACE_DEFAULT && shim_policy.errors == 0) {
+		implicit_rule.min = shim_policy.threshold < SHIM_LARGE_FLOOR ? SHIM_LARGE_FLOOR : shim_policy.threshold;
+		implicit_rule.max = SIZE_MAX;
+		implicit_rule.placement.kind = AMLSHIM_PLACE_DEFAULT;
+		struct shim_route *route = &shim_implicit_route;
+		route->rule = &implicit_rule;
+		route->fallback.route = route;
+		route->fallback.can_remap = 1;
+		route->use_fallback = 1; /* the kernel default: no area to resolve */
+		route->ready = 1;
+		shim_implicit_active = 1;
+	}
+	return 0;
+}
+
+int shim_route_small_class(const struct shim_route *route)
+{
+	return route->small_class;
+}
+
+void shim_route_count_small(struct shim_route *route, size_t size)
+{
+	shim_count(&route->count, 1);
+	shim_count(&route->bytes, size);
+	shim_count(&route->small_allocs, 1);
+}
+
+struct shim_route *shim_route_for(size_t size)
+{
+	const struct amlshim_rule *rule = amlshim_policy_rule_for(&shim_policy, size);
+	if (!rule)
+		return shim_implicit_active && size >= implicit_rule.min ? &shim_implicit_route : NULL;
+	return &shim_routes[rule - shim_policy.rules];
+}
+
+struct shim_pool *shim_route_pool(struct shim_route *route)
+{
+	if (!__atomic_load_n(&route->ready, __ATOMIC_ACQUIRE) || route->use_fallback)
+		return &route->fallback;
+	if (!route->per_node)
+		return &route->pools[0];
+	int node = aml_os_current_node();
+	if (node < 0 || node >= SHIM_MAX_NODES || !route->pools[node].present)
+		node = route->first_node;
+	return &route->pools[node];
+}
+
+static void visit_route(struct shim_route *route, shim_pool_visit visit, void *ctx)
+{
+	for (int p = -1; p < SHIM_MAX_NODES; p++) {
+		struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[p];
+		if (p >= 0 && !pool->present)
+			continue;
+		visit(pool, route, p, ctx);
+	}
+}
+
+void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx)
+{
+	for (int r = 0; r < shim_num_routes; r++)
+		visit_route(&shim_routes[r], visit, ctx);
+}
+
+void shim_large_for_each_pool(shim_pool_visit visit, void *ctx)
+{
+	if (shim_implicit_active)
+		visit_route(&shim_implicit_route, visit, ctx);
+	shim_routes_for_each_pool(visit, ctx);
+}
+
+void shim_routes_after_fork_child(void)
+{
+	/* Locks held by threads that no longer exist in the child. */
+	shim_implicit_route.fallback.lock = 0;
+	for (int r = 0; r < shim_num_routes; r++) {
+		shim_routes[r].fallback.lock = 0;
+		for (int p = 0; p < SHIM_MAX_NODES; p++)
+			shim_routes[r].pools[p].lock = 0;
+		/* CUDA contexts do not survive fork. */
+		if (shim_routes[r].is_cuda)
+			shim_routes[r].use_fallback = 1;
+	}
 }

@@ -77,12 +77,6 @@ void shim_glibc_resolve(void);
 
 /* ---- the OS layer: areas/os.h (aml_os_*, every system call) ---- */
 #include "os.h"
-/* Temporary: the old names, for shim/large.c until its own rename lands. */
-#define shim_os_munmap aml_os_munmap
-#define shim_os_mremap aml_os_mremap
-#define shim_os_could_map aml_os_could_map
-#define shim_os_current_node aml_os_current_node
-#define shim_os_available_memory aml_os_available_memory
 
 /* ---- log.c: messages with raw write(2) ---- */
 /* Buffered raw-write output (out.c): the report, malloc_stats. */
@@ -196,7 +190,6 @@ static inline void shim_unlock(int *flag)
 	shim_locks_held--;
 }
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr);
-void shim_large_after_fork_child(void);
 
 /* ---- routes.c: phase 2, areas for the rules; returns failures ---- */
 int shim_routes_resolve(void);

@@ -1,8 +1,10 @@
-/* The shim's large path as a pure unit: shim/large.c, shim/registry.c and
- * shim/log.c compiled into this program (no preload, no jemalloc), with
- * the policy parser and libaml (the OS layer with it) linked, and each
- * route's pool given a counting area of our own. Run plain, under
- * ASan+UBSan and under valgrind (make check-asan, make check-valgrind).
+/* The shim's large path as a pure unit: its routes, pools, large
+ * allocations, placed mappings and statistics (shim/routes.c, pool.c,
+ * large.c, mappings.c, stats.c), shim/registry.c and shim/log.c compiled
+ * into this program (no preload, no jemalloc), with the policy parser and
+ * libaml (the OS layer with it) linked, and each route's pool given a
+ * counting area of our own. Run plain, under ASan+UBSan and under valgrind
+ * (make check-asan, make check-valgrind).
  *
  * Checked:
  *  - a malloc/free loop of one size maps once and then reuses;
@@ -20,12 +22,16 @@
  *  - a random model-based sequence against a shadow table. */
 #include "../../../shim/log.c"
 #include "../../../shim/registry.c"
+#include "../../../shim/routes.c"
+#include "../../../shim/pool.c"
+#include "../../../shim/stats.c"
 /* large.c moves a block to another rule with malloc(): the shim's own,
  * which routes by size. Here that is this routing function. */
 static void *routed_malloc(unsigned long size);
 #define malloc routed_malloc
 #include "../../../shim/large.c"
 #undef malloc
+#include "../../../shim/mappings.c"
 
 #include <pthread.h>
 #include <stdio.h>

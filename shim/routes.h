@@ -1,0 +1,45 @@
+/* Routes (routes.c): one per rule, the pools serving its sizes and what
+ * the report says about it; phase 2 (routes_resolve.c) gives them areas. */
+#ifndef AMLSHIM_ROUTES_H
+#define AMLSHIM_ROUTES_H
+
+#include "pool.h"
+#include "shim.h"
+
+struct shim_route {
+	const struct amlshim_rule *rule;
+	struct shim_pool pools[SHIM_MAX_NODES]; /* [0], or one per initiator node */
+	struct shim_pool fallback;              /* kernel default */
+	int ready;                              /* areas resolved */
+	int per_node, first_node;
+	int use_fallback;                       /* could not be applied */
+	int is_cuda;
+	int small_class;                        /* small sizes: this small-path class */
+	int populates;                          /* the area makes allocations resident */
+	int warned_populate;
+	int warned_unplaced;                    /* an area failed: said once */
+	char area_text[256];                    /* what the report prints */
+	char note[256];                         /* why it fell back, source of a ranking */
+	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;
+};
+
+extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];
+extern int shim_num_routes;
+extern struct shim_route shim_implicit_route; /* no rule: large sizes, kernel default */
+extern int shim_implicit_active;
+
+/* The pool serving this thread: per node for rankings seen from a CPU. */
+struct shim_pool *shim_route_pool(struct shim_route *route);
+
+typedef void (*shim_pool_visit)(struct shim_pool *pool, const struct shim_route *route, int node, void *ctx);
+/* Every pool of the large path: the implicit route's (when active), then
+ * the rules' (shim_routes_for_each_pool). node is -1 for a kernel-default
+ * fallback pool. */
+void shim_large_for_each_pool(shim_pool_visit visit, void *ctx);
+/* The rules' pools only: each route's fallback, then its area pools. */
+void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx);
+
+/* fork child: locks of threads that are gone, CUDA rules to the kernel default. */
+void shim_routes_after_fork_child(void);
+
+#endif

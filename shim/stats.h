@@ -1,0 +1,33 @@
+/* Statistics of the large path (stats.c): per-route counters, live bytes,
+ * and where the pages of live blocks are (sampled with move_pages). */
+#ifndef AMLSHIM_STATS_H
+#define AMLSHIM_STATS_H
+
+#include "shim.h"
+
+struct shim_route;
+
+static inline void shim_count(unsigned long *counter, unsigned long value)
+{
+	__atomic_add_fetch(counter, value, __ATOMIC_RELAXED);
+}
+
+/* A block handed out: counts, live bytes, the route's peak. */
+void shim_stats_alloc(struct shim_route *route, size_t size, int kind);
+/* A block grown or moved by mremap: now size live bytes. */
+void shim_stats_remap(struct shim_route *route, size_t size);
+/* Live bytes gained or given back without a new allocation. */
+void shim_stats_add_live(struct shim_route *route, size_t bytes);
+void shim_stats_sub_live(struct shim_route *route, size_t bytes);
+/* After a new high of live bytes: where their pages are, once. */
+void shim_stats_maybe_sample(void);
+
+/* The most resident pages any sample saw per node. */
+extern long shim_node_pages_peak[SHIM_MAX_NODES];
+void shim_large_sample_nodes(long *pages_per_node);
+void shim_large_note_peak(const long *pages_per_node);
+
+/* fork child: it reports what it does itself. */
+void shim_stats_after_fork_child(void);
+
+#endif
