@@ -76,6 +76,7 @@ static int linux_area(const struct amlshim_placement *placement, enum aml_area_l
 	if (err != AML_SUCCESS)
 		snprintf(why, why_len, "%s", aml_strerror(err));
 	out->can_remap = 1;
+	out->bound = 1;
 	return err == AML_SUCCESS ? 0 : -1;
 }
 
@@ -130,13 +131,45 @@ static int cuda_area(const struct amlshim_placement *placement, struct amlshim_r
 		return -1;
 	}
 	out->is_cuda = 1;
+	/* Managed memory's pages are not placed on NUMA nodes move_pages knows. */
+	out->can_sample = placement->kind != AMLSHIM_PLACE_CUDA_MANAGED;
 	return 0;
+}
+
+/* A ranking's first node, for users that want one node (small objects). */
+static void note_best_node(struct amlshim_resolved *out)
+{
+	const struct aml_area_hwloc_preferred_data *ranking =
+		(const struct aml_area_hwloc_preferred_data *)out->area->data;
+	out->best_node = ranking->num_nodes ? (int)ranking->os_index[0] : -1;
+}
+
+void amlshim_resolved_default(struct amlshim_resolved *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->can_remap = 1;
+	out->can_sample = 1;
+	out->best_node = -1;
+}
+
+struct aml_area *amlshim_resolved_area(const struct amlshim_resolved *resolved)
+{
+	return resolved->area ? resolved->area : &aml_area_linux;
+}
+
+int amlshim_resolved_fits(const struct amlshim_resolved *resolved, size_t bytes)
+{
+	/* Only a Linux area can bind here (fits says yes to its other policies). */
+	if (!resolved->bound || !resolved->area)
+		return 1;
+	return aml_area_linux_fits((const struct aml_area_linux_data *)resolved->area->data, bytes);
 }
 
 int amlshim_resolve(const struct amlshim_placement *placement, int initiator_node,
                     struct amlshim_resolved *out, char *why, size_t why_len)
 {
-	memset(out, 0, sizeof(*out));
+	amlshim_resolved_default(out);
+	out->can_remap = 0; /* each area below says whether mremap keeps its placement */
 	why[0] = '\0';
 	if (amlshim_check_nodes(placement, why, why_len) != 0)
 		return -1;
@@ -169,7 +202,10 @@ int amlshim_resolve(const struct amlshim_placement *placement, int initiator_nod
 	case AMLSHIM_PLACE_BANDWIDTH:
 	case AMLSHIM_PLACE_LATENCY:
 	case AMLSHIM_PLACE_CAPACITY:
-		return ranked_area(placement, initiator_node, out, why, why_len);
+		if (ranked_area(placement, initiator_node, out, why, why_len) != 0)
+			return -1;
+		note_best_node(out);
+		return 0;
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 	case AMLSHIM_PLACE_CUDA_MANAGED:
 		return cuda_area(placement, out, why, why_len);

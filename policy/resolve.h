@@ -7,12 +7,17 @@
 #include <aml.h>
 #include "policy.h"
 
+/* A placement made an area, with everything its user needs to know about
+ * it: the shim asks these fields and functions, never the area itself. */
 struct amlshim_resolved {
 	struct aml_area *area; /* NULL: the kernel default (aml_area_linux) */
 	int can_remap;         /* mremap keeps the placement (mbind-based areas) */
 	int is_cuda;           /* calls into libcudart */
 	int per_node;          /* depends on the allocating thread's node */
 	int populates;         /* the area makes each allocation resident when it maps it */
+	int can_sample;        /* move_pages tells where its pages are (not CUDA managed memory) */
+	int best_node;         /* rankings: the node ranked first (-1: none, or not a ranking) */
+	int bound;             /* a Linux area on given nodes: amlshim_resolved_fits asks them */
 	char source[48];       /* what decided a ranking ("memory attributes", ...) */
 };
 
@@ -23,6 +28,13 @@ int amlshim_resolve(const struct amlshim_placement *placement, int initiator_nod
                     struct amlshim_resolved *out, char *why, size_t why_len);
 void amlshim_resolved_destroy(const struct amlshim_placement *placement,
                               struct amlshim_resolved *resolved);
+/* The kernel default's capabilities (no area): a fallback. */
+void amlshim_resolved_default(struct amlshim_resolved *out);
+/* The area to map through: the resolved one, or the kernel default's. */
+struct aml_area *amlshim_resolved_area(const struct amlshim_resolved *resolved);
+/* Whether bytes more would fit where the area places (1 unless it binds
+ * to nodes that lack the room: growing there would end in the OOM killer). */
+int amlshim_resolved_fits(const struct amlshim_resolved *resolved, size_t bytes);
 /* Checks the placement's nodes against the process's allowed memory nodes;
  * 0 or -1 with a reason. */
 int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len);

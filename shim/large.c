@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include <aml/area/linux.h>
 #include "large.h"
 #include "os.h"
 #include "shim.h"
@@ -86,7 +85,7 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (extra && pool->can_remap)
+	if (extra && pool->placed.can_remap)
 		trim_to_alignment(block, size, alignment);
 	return shim_pool_hand_out(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
 }
@@ -129,10 +128,7 @@ static void *remap_block(struct shim_block *block, size_t size)
 
 static int room_to_grow(const struct shim_pool *pool, const struct shim_block *block, size_t size)
 {
-	/* Only a Linux area can bind here (fits says yes to its other policies). */
-	if (!pool->area || pool->area->ops->mmap != aml_area_linux_mmap || size <= block->mapped)
-		return 1;
-	return aml_area_linux_fits((const struct aml_area_linux_data *)pool->area->data, size - block->mapped);
+	return size <= block->mapped || amlshim_resolved_fits(&pool->placed, size - block->mapped);
 }
 
 void *shim_large_realloc(struct shim_block *block, size_t size)
@@ -151,7 +147,7 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 		}
 		/* Growing in place on bound nodes that cannot take the growth
 		 * would end in the OOM killer: the move below asks the area. */
-		if (pool->can_remap && block->base == block->ptr && room_to_grow(pool, block, size)) {
+		if (pool->placed.can_remap && block->base == block->ptr && room_to_grow(pool, block, size)) {
 			void *moved = remap_block(block, size);
 			if (moved)
 				return moved;

@@ -16,7 +16,7 @@ unsigned long shim_mmap_live_blocks;
 void *shim_large_mmap(struct shim_route *route, size_t len)
 {
 	struct shim_pool *pool = shim_route_pool(route);
-	if (pool->is_cuda)
+	if (pool->placed.is_cuda)
 		return NULL;
 	shim_stats_maybe_sample();
 	struct shim_block *block = shim_block_new();

@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include <aml/area/linux.h>
 #include "large.h"
 #include "os.h"
 #include "shim.h"
@@ -23,16 +22,11 @@ size_t shim_large_resident_allowance = (size_t)32 << 20;
 /* Locks this thread holds (shim_lock counts them). */
 SHIM_TLS int shim_locks_held;
 
-static const struct aml_area *area_of(const struct shim_pool *pool)
-{
-	return pool->area ? pool->area : &aml_area_linux;
-}
-
 static void *area_map(struct shim_pool *pool, size_t size)
 {
 	/* CUDA and hwloc allocate: this thread's own calls take the plain path. */
 	shim_thread_busy++;
-	void *ptr = aml_area_mmap(area_of(pool), size, NULL);
+	void *ptr = aml_area_mmap(amlshim_resolved_area(&pool->placed), size, NULL);
 	shim_thread_busy--;
 	return ptr;
 }
@@ -40,7 +34,7 @@ static void *area_map(struct shim_pool *pool, size_t size)
 static void area_unmap(struct shim_pool *pool, void *base, size_t size)
 {
 	shim_thread_busy++;
-	aml_area_munmap(area_of(pool), base, size);
+	aml_area_munmap(amlshim_resolved_area(&pool->placed), base, size);
 	shim_thread_busy--;
 }
 
@@ -225,7 +219,7 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 	int lazy = cacheable &&
 	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped >
 	                   __atomic_load_n(&shim_large_resident_allowance, __ATOMIC_RELAXED);
-	if (lazy && !pool->is_cuda)
+	if (lazy && !pool->placed.is_cuda)
 		aml_os_madvise(block->base, block->mapped, MADV_FREE);
 	unsigned long long now = aml_os_now_ns();
 	shim_lock(&pool->lock);

@@ -3,6 +3,7 @@
 #ifndef AMLSHIM_POOL_H
 #define AMLSHIM_POOL_H
 
+#include "resolve.h"
 #include "shim.h"
 
 #define SHIM_CACHE_SLOTS 8
@@ -10,10 +11,9 @@
 struct shim_route;
 
 struct shim_pool {
-	struct aml_area *area;        /* NULL: kernel default */
+	struct amlshim_resolved placed; /* the area and what it can do */
 	struct shim_route *route;
 	int present;                  /* per-node pools: this node has one */
-	int can_remap, is_cuda;
 	int lock;
 	struct shim_block *live;      /* blocks the program holds */
 	struct shim_block *cache[SHIM_CACHE_SLOTS]; /* freed blocks kept for reuse */

@@ -5,6 +5,7 @@
 
 #include "large.h"
 #include "os.h"
+#include "resolve.h"
 #include "shim.h"
 
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];
@@ -25,7 +26,7 @@ int shim_large_init(void)
 		struct shim_route *route = &shim_routes[i];
 		route->rule = &shim_policy.rules[i];
 		route->fallback.route = route;
-		route->fallback.can_remap = 1;
+		amlshim_resolved_default(&route->fallback.placed);
 		for (int n = 0; n < SHIM_MAX_NODES; n++)
 			route->pools[n].route = route;
 	}
@@ -39,7 +40,7 @@ int shim_large_init(void)
 		struct shim_route *route = &shim_implicit_route;
 		route->rule = &implicit_rule;
 		route->fallback.route = route;
-		route->fallback.can_remap = 1;
+		amlshim_resolved_default(&route->fallback.placed);
 		route->use_fallback = 1; /* the kernel default: no area to resolve */
 		route->ready = 1;
 		shim_implicit_active = 1;

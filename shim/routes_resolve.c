@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <aml/area/hwloc.h>
 #include "large.h"
 #include "resolve.h"
 #include "shim.h"
@@ -20,9 +19,7 @@ static const char *rules_variable(void)
 
 static void set_pool(struct shim_pool *pool, const struct amlshim_resolved *resolved)
 {
-	pool->area = resolved->area;
-	pool->can_remap = resolved->can_remap;
-	pool->is_cuda = resolved->is_cuda;
+	pool->placed = *resolved;
 	pool->present = 1;
 }
 
@@ -78,9 +75,7 @@ static int ranked_small(const struct amlshim_placement *small, struct amlshim_pl
 		cpu_nodes[0] = 0;
 	if (amlshim_resolve(small, cpu_nodes[0], &resolved, why, why_len) != 0)
 		return -1;
-	const struct aml_area_hwloc_preferred_data *ranking =
-		(const struct aml_area_hwloc_preferred_data *)resolved.area->data;
-	int best = ranking->num_nodes ? (int)ranking->os_index[0] : -1;
+	int best = resolved.best_node;
 	amlshim_resolved_destroy(small, &resolved);
 	if (best < 0 || best >= AMLSHIM_MAX_NODES) {
 		snprintf(why, why_len, "no node was ranked");

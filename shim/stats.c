@@ -92,7 +92,8 @@ static void sample_pool(struct shim_pool *pool, const struct shim_route *route, 
 	void *addrs[BATCH];
 	int status[BATCH];
 	(void)node;
-	if (pool->is_cuda && route->rule->placement.kind == AMLSHIM_PLACE_CUDA_MANAGED)
+	(void)route;
+	if (!pool->placed.can_sample)
 		return;
 	shim_lock(&pool->lock);
 	for (struct shim_block *b = pool->live; b; b = b->next) {

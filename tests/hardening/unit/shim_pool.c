@@ -37,6 +37,8 @@ static void *routed_malloc(unsigned long size);
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <aml/area/linux.h>
+
 #include "check.h"
 
 /* What shim/init.c defines in the real shim. */
@@ -162,9 +164,9 @@ static void setup(const char *rules, int strict)
 		area_objects[i].ops = &counting_ops;
 		area_objects[i].data = (struct aml_area_data *)&areas[i];
 		struct shim_pool *pool = &shim_routes[i].pools[0];
-		pool->area = &area_objects[i];
+		amlshim_resolved_default(&pool->placed);
+		pool->placed.area = &area_objects[i];
 		pool->present = 1;
-		pool->can_remap = 1;
 		__atomic_store_n(&shim_routes[i].ready, 1, __ATOMIC_RELEASE);
 	}
 }
@@ -237,7 +239,7 @@ static void *routed_malloc(unsigned long size)
 
 static struct counting *area_of_pool(const struct shim_pool *pool)
 {
-	return pool->area ? (struct counting *)pool->area->data : NULL;
+	return pool->placed.area ? (struct counting *)pool->placed.area->data : NULL;
 }
 
 /* shim_large_realloc, telling the counting area when the block was
