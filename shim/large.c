@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "dispatch.h"
 #include "large.h"
 #include "os.h"
 #include "shim.h"
@@ -153,7 +154,7 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 				return moved;
 		}
 	}
-	void *fresh = malloc(size); /* routed again: another rule, a class or the plain path */
+	void *fresh = shim_malloc(size); /* routed again: another rule, a class or the plain path */
 	if (!fresh)
 		return NULL;
 	/* Every byte malloc_usable_size promised, not only those first asked

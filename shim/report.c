@@ -14,6 +14,8 @@
 #include "large.h"
 #include "shim.h"
 
+#define EXPORT __attribute__((visibility("default")))
+
 /* A JSON string body: quotes, backslashes and control bytes escaped. */
 static void put_json_string(struct shim_out *out, const char *text)
 {
@@ -215,4 +217,17 @@ void shim_report_at_exit(void)
 		close(report_fd);
 	report_fd = -1;
 	errno = saved;
+}
+
+/* The shim's own API (amlshim.h). */
+EXPORT const char *amlshim_version(void)
+{
+	return AMLSHIM_VERSION;
+}
+
+EXPORT int amlshim_write_report(int fd, int json)
+{
+	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_READY)
+		return -1;
+	return shim_report_write(fd, json);
 }

@@ -25,12 +25,7 @@
 #include "../../../shim/routes.c"
 #include "../../../shim/pool.c"
 #include "../../../shim/stats.c"
-/* large.c moves a block to another rule with malloc(): the shim's own,
- * which routes by size. Here that is this routing function. */
-static void *routed_malloc(unsigned long size);
-#define malloc routed_malloc
 #include "../../../shim/large.c"
-#undef malloc
 #include "../../../shim/mappings.c"
 
 #include <pthread.h>
@@ -230,10 +225,12 @@ static void large_free(void *ptr)
 	CHECK(threaded || shim_registry_lookup(ptr) == NULL, "registry still has %p after free", ptr);
 }
 
-static void *routed_malloc(unsigned long size)
+/* large.c moves a block to another rule with the shim's internal malloc
+ * (dispatch.c), which routes by size; here only the large path routes. */
+void *shim_malloc(size_t size)
 {
 	struct shim_route *route = size >= shim_large_min ? shim_route_for(size) : NULL;
-	CHECK(route != NULL, "a move to %lu bytes left the large path", size);
+	CHECK(route != NULL, "a move to %zu bytes left the large path", size);
 	return shim_large_alloc(route, size, 16, 0);
 }
 

@@ -28,6 +28,7 @@
 
 /* What the rest of the shim defines. */
 struct amlshim_policy shim_policy;
+int shim_state;
 int shim_secure_mode, shim_in_forked_child;
 unsigned long shim_foreign_frees, shim_bootstrap_allocs;
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];

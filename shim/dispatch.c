@@ -1,16 +1,22 @@
-/* The exported malloc family, with glibc's semantics. Each call is routed
- * by size: the small path (private jemalloc), a rule's area (large path),
- * or glibc for pointers that are not ours and while the shim starts. */
+/* Which path serves each call of the malloc and mmap families, with
+ * glibc's semantics: the small path (private jemalloc), a rule's pool
+ * (large path), or glibc for pointers that are not ours and while the
+ * shim starts. The exported entry points (override.c) forward here; the
+ * shim's own code calls these, never the exported ones. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include <amlshim.h>
-#include "jemalloc_api.h"
+#include "dispatch.h"
+#include "large.h"
+#include "os.h"
 #include "shim.h"
 
-#define EXPORT __attribute__((visibility("default")))
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
 
 unsigned long shim_foreign_frees, shim_bootstrap_allocs;
 
@@ -61,7 +67,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 	return shim_small_aligned(alignment, size);
 }
 
-static __attribute__((noinline)) void *malloc_slow(size_t size)
+void *shim_malloc(size_t size)
 {
 	if (SHIM_LIKELY(shim_ready())) {
 		if (SHIM_LIKELY(size < shim_large_min))
@@ -72,19 +78,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size)
 	return __libc_malloc(size);
 }
 
-/* The common case in a few instructions: a thread bound to its arena asks
- * for a size no rule claims. */
-EXPORT void *malloc(size_t size)
-{
-	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_large_min)) {
-		void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
-		if (SHIM_LIKELY(ptr != NULL))
-			return ptr;
-	}
-	return malloc_slow(size);
-}
-
-EXPORT void *calloc(size_t count, size_t size)
+void *shim_calloc(size_t count, size_t size)
 {
 	size_t total;
 	if (__builtin_mul_overflow(count, size, &total)) {
@@ -100,7 +94,7 @@ EXPORT void *calloc(size_t count, size_t size)
 	return __libc_calloc(count, size);
 }
 
-static __attribute__((noinline)) void free_slow(void *ptr)
+void shim_free(void *ptr)
 {
 	if (!ptr)
 		return;
@@ -119,34 +113,22 @@ static __attribute__((noinline)) void free_slow(void *ptr)
 	errno = saved;
 }
 
-/* A class-0 small pointer goes straight back to jemalloc: its free path
- * leaves errno alone (the extent hooks, its only system calls on that
- * path, save and restore it). */
-EXPORT void free(void *ptr)
-{
-	if (SHIM_LIKELY((uintptr_t)ptr - shim_small_base < shim_small_class0_size)) {
-		je_free(ptr);
-		return;
-	}
-	free_slow(ptr);
-}
-
 /* Moves a pointer into a new home: copy what fits, free the old one. */
 static void *move_to(void *fresh, void *old, size_t old_size, size_t size)
 {
 	if (fresh) {
 		memcpy(fresh, old, old_size < size ? old_size : size);
-		free(old);
+		shim_free(old);
 	}
 	return fresh;
 }
 
-EXPORT void *realloc(void *ptr, size_t size)
+void *shim_realloc(void *ptr, size_t size)
 {
 	if (!ptr)
-		return malloc(size);
+		return shim_malloc(size);
 	if (size == 0) { /* glibc: frees and returns NULL */
-		free(ptr);
+		shim_free(ptr);
 		return NULL;
 	}
 	struct shim_route *route = size >= shim_large_min && shim_ready() && !shim_thread_busy
@@ -158,18 +140,18 @@ EXPORT void *realloc(void *ptr, size_t size)
 		                                                                      : -1;
 		if (target == shim_small_class_of(ptr))
 			return shim_small_realloc(ptr, size);
-		return move_to(malloc(size), ptr, shim_small_usable(ptr), size);
+		return move_to(shim_malloc(size), ptr, shim_small_usable(ptr), size);
 	}
 	struct shim_block *block = shim_registry_lookup(ptr);
 	if (block && block->kind == SHIM_BLOCK_MALLOC)
 		return shim_large_realloc(block, size);
 	/* glibc's: stays there unless a rule now wants it. */
 	if (route)
-		return move_to(malloc(size), ptr, shim_glibc_usable_size(ptr), size);
+		return move_to(shim_malloc(size), ptr, shim_glibc_usable_size(ptr), size);
 	return __libc_realloc(ptr, size);
 }
 
-EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
+void *shim_reallocarray(void *ptr, size_t count, size_t size)
 {
 	size_t total;
 	if (__builtin_mul_overflow(count, size, &total)) {
@@ -178,7 +160,7 @@ EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
 	}
 	if (SHIM_UNLIKELY(shim_forward) && shim_global_realloc)
 		return shim_global_realloc(ptr, total);
-	return realloc(ptr, total);
+	return shim_realloc(ptr, total);
 }
 
 static int power_of_two(size_t value)
@@ -186,7 +168,7 @@ static int power_of_two(size_t value)
 	return value && !(value & (value - 1));
 }
 
-EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+int shim_posix_memalign(void **out, size_t alignment, size_t size)
 {
 	if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
 		return EINVAL;
@@ -199,7 +181,7 @@ EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 	return 0;
 }
 
-EXPORT void *aligned_alloc(size_t alignment, size_t size)
+void *shim_aligned_alloc(size_t alignment, size_t size)
 {
 	if (!power_of_two(alignment)) {
 		errno = EINVAL;
@@ -208,7 +190,7 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size)
 	return alloc_aligned(alignment, size);
 }
 
-EXPORT void *memalign(size_t alignment, size_t size)
+void *shim_memalign(size_t alignment, size_t size)
 {
 	if (alignment > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
@@ -221,12 +203,12 @@ EXPORT void *memalign(size_t alignment, size_t size)
 	return alloc_aligned(rounded, size);
 }
 
-EXPORT void *valloc(size_t size)
+void *shim_valloc(size_t size)
 {
 	return alloc_aligned(SHIM_PAGE, size);
 }
 
-EXPORT void *pvalloc(size_t size)
+void *shim_pvalloc(size_t size)
 {
 	if (size > SIZE_MAX - SHIM_PAGE) {
 		errno = ENOMEM;
@@ -236,7 +218,7 @@ EXPORT void *pvalloc(size_t size)
 	return alloc_aligned(SHIM_PAGE, rounded);
 }
 
-EXPORT size_t malloc_usable_size(void *ptr)
+size_t shim_usable_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
@@ -250,14 +232,52 @@ EXPORT size_t malloc_usable_size(void *ptr)
 	return shim_glibc_usable_size(ptr);
 }
 
-EXPORT const char *amlshim_version(void)
+/* The program's private anonymous read-write mappings a rule selects are
+ * placed through the rule's pool; everything else (files, shared, fixed,
+ * stacks, reservations, the shim's and its libraries' own calls) passes
+ * straight to the kernel. */
+static int placeable(void *addr, size_t len, int prot, int flags)
 {
-	return AMLSHIM_VERSION;
+	const int excluded = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE |
+	                     MAP_HUGETLB | MAP_32BIT | MAP_LOCKED;
+	return __atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY && shim_policy.mmap_on &&
+	       !shim_thread_busy && !shim_locks_held && addr == NULL && len >= shim_large_min &&
+	       prot == (PROT_READ | PROT_WRITE) && (flags & MAP_TYPE) == MAP_PRIVATE && (flags & MAP_ANONYMOUS) &&
+	       !(flags & excluded);
 }
 
-EXPORT int amlshim_write_report(int fd, int json)
+void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
-	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_READY)
-		return -1;
-	return shim_report_write(fd, json);
+	if (placeable(addr, len, prot, flags)) {
+		struct shim_route *route = shim_route_for(len);
+		if (route && route != &shim_implicit_route) {
+			int saved = errno;
+			void *ptr = shim_large_mmap(route, len);
+			if (ptr == MAP_FAILED) {
+				errno = ENOMEM;
+				return MAP_FAILED;
+			}
+			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */
+				aml_os_populate(ptr, len);
+			errno = saved;
+			if (ptr)
+				return ptr;
+		}
+	}
+	return aml_os_mmap(addr, len, prot, flags, fd, offset);
+}
+
+int shim_munmap(void *addr, size_t len)
+{
+	if (__atomic_load_n(&shim_mmap_live_blocks, __ATOMIC_RELAXED) && !shim_locks_held)
+		shim_large_unmap_range(addr, len);
+	return aml_os_munmap(addr, len);
+}
+
+void *shim_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	struct shim_block *block = shim_registry_lookup(old);
+	if (block && block->kind == SHIM_BLOCK_MMAP && ((old_len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1)) == block->mapped)
+		return shim_large_mremap(block, new_len, flags, new_addr);
+	return aml_os_mremap(old, old_len, new_len, flags, new_addr);
 }
