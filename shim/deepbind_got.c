@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "shim.h"
 
 #if defined(__x86_64__) && defined(__LP64__)
@@ -247,12 +248,12 @@ static Dl_serinfo *search_path_of(void *map)
 	Dl_serinfo size;
 	if (dlinfo(map, RTLD_DI_SERINFOSIZE, &size) != 0)
 		return NULL;
-	Dl_serinfo *info = malloc(size.dls_size);
+	Dl_serinfo *info = shim_malloc(size.dls_size);
 	if (!info)
 		return NULL;
 	memcpy(info, &size, sizeof(size));
 	if (dlinfo(map, RTLD_DI_SERINFO, info) != 0) {
-		free(info);
+		shim_free(info);
 		return NULL;
 	}
 	return info;
@@ -290,8 +291,8 @@ static const char *resolve_for_caller(const char *file, const void *caller, char
 				found = buf;
 		}
 	}
-	free(theirs);
-	free(ours);
+	shim_free(theirs);
+	shim_free(ours);
 	return found;
 }
 
