@@ -10,19 +10,20 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "glibc.h"
+#include "init.h"
 #include "large.h"
 #include "os.h"
 #include "shim.h"
+#include "small.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-unsigned long shim_foreign_frees, shim_bootstrap_allocs;
-
 static void count_bootstrap(void)
 {
-	__atomic_add_fetch(&shim_bootstrap_allocs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&shim_stats.bootstrap_allocs, 1, __ATOMIC_RELAXED);
 }
 
 /* Sizes at or above shim_large_min: a rule's area, or the small path. */
@@ -98,7 +99,7 @@ void shim_free(void *ptr)
 {
 	if (!ptr)
 		return;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	if (SHIM_LIKELY(shim_small_owns(ptr))) {
 		shim_small_free(ptr);
 	} else {
@@ -106,11 +107,10 @@ void shim_free(void *ptr)
 		if (block && block->kind == SHIM_BLOCK_MALLOC) {
 			shim_large_free(block);
 		} else {
-			__atomic_add_fetch(&shim_foreign_frees, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&shim_stats.foreign_frees, 1, __ATOMIC_RELAXED);
 			__libc_free(ptr);
 		}
 	}
-	errno = saved;
 }
 
 /* Moves a pointer into a new home: copy what fits, free the old one. */
@@ -172,9 +172,8 @@ int shim_posix_memalign(void **out, size_t alignment, size_t size)
 {
 	if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
 		return EINVAL;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	void *ptr = alloc_aligned(alignment, size);
-	errno = saved;
 	if (!ptr)
 		return ENOMEM;
 	*out = ptr;

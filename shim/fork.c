@@ -6,8 +6,13 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "large.h"
+#include "deepbind_got.h"
+#include "fork.h"
+#include "registry.h"
+#include "routes.h"
 #include "shim.h"
+#include "small.h"
+#include "stats.h"
 
 int shim_in_forked_child;
 

@@ -8,7 +8,9 @@
 #include <sys/mman.h>
 
 #include "dispatch.h"
+#include "init.h"
 #include "large.h"
+#include "log.h"
 #include "os.h"
 #include "shim.h"
 

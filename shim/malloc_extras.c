@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "large.h"
+#include "pool.h"
 #include "malloc_extras.h"
 #include "shim.h"
 

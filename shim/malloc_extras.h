@@ -27,5 +27,8 @@ const struct shim_extras *shim_extras_glibc(void);
 const struct shim_extras *shim_extras_front(void);
 /* glibc's mallinfo2 and the shim's heaps. */
 void shim_extras_gather(struct shim_heap_totals *t);
+/* Finds glibc's extras (and those of an allocator in front); at start-up,
+ * so that a call from a fork child or a signal handler needs no dlsym. */
+void shim_extras_resolve(void);
 
 #endif

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "jemalloc_api.h"
-#include "large.h"
 #include "malloc_heaps.h"
+#include "pool.h"
+#include "routes.h"
 #include "shim.h"
 
 #define STRINGIFY_(x) #x

@@ -5,9 +5,14 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "large.h"
+#include "init.h"
+#include "mappings.h"
 #include "os.h"
+#include "pool.h"
+#include "registry.h"
+#include "routes.h"
 #include "shim.h"
+#include "stats.h"
 
 /* Placed mappings the program holds: munmap looks for them only when some
  * exist, so programs that never mmap through a rule pay nothing. */

@@ -8,8 +8,10 @@
 #include <sys/mman.h>
 
 #include "dispatch.h"
+#include "init.h"
 #include "jemalloc_api.h"
 #include "shim.h"
+#include "small.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

@@ -7,9 +7,14 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "large.h"
+#include "init.h"
+#include "log.h"
 #include "os.h"
+#include "pool.h"
+#include "registry.h"
+#include "routes.h"
 #include "shim.h"
+#include "stats.h"
 
 #define CACHE_SLOTS SHIM_CACHE_SLOTS
 #define CACHE_MAX_BYTES ((size_t)1 << 30)

@@ -3,8 +3,10 @@
 #ifndef AMLSHIM_POOL_H
 #define AMLSHIM_POOL_H
 
+#include <stddef.h>
+
+#include "registry.h"
 #include "resolve.h"
-#include "shim.h"
 
 #define SHIM_CACHE_SLOTS 8
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <sys/mman.h>
 
+#include "registry.h"
 #include "shim.h"
 
 #define ADDRESS_BITS 47

@@ -11,8 +11,13 @@
 #include <unistd.h>
 
 #include <amlshim.h>
+#include "fork.h"
+#include "init.h"
 #include "large.h"
+#include "log.h"
+#include "report.h"
 #include "shim.h"
+#include "small.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -58,7 +63,7 @@ static int last_node(const long *exit_pages)
 {
 	int last = 0;
 	for (int n = 0; n < SHIM_MAX_NODES; n++)
-		if (exit_pages[n] || shim_node_pages_peak[n] || n == 0)
+		if (exit_pages[n] || shim_stats.node_pages_peak[n] || n == 0)
 			last = n;
 	return last;
 }
@@ -90,10 +95,10 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 	}
 	shim_out_put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
 	for (int n = 0; n <= last_node(exit_pages); n++)
-		shim_out_put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_node_pages_peak[n]);
+		shim_out_put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_stats.node_pages_peak[n]);
 	shim_out_put(out, "  small objects: %s\n", small);
-	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_foreign_frees),
-	    load(&shim_bootstrap_allocs));
+	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_stats.foreign_frees),
+	    load(&shim_stats.bootstrap_allocs));
 }
 
 static void write_json(struct shim_out *out, const long *exit_pages)
@@ -124,11 +129,11 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	shim_out_put(out, "],\"nodes\":[");
 	for (int n = 0; n <= last_node(exit_pages); n++)
 		shim_out_put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
-		    n, exit_pages[n], shim_node_pages_peak[n]);
+		    n, exit_pages[n], shim_stats.node_pages_peak[n]);
 	shim_out_put(out, "],\"small\":");
 	put_json_string(out, small);
-	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_foreign_frees),
-	    load(&shim_bootstrap_allocs));
+	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_stats.foreign_frees),
+	    load(&shim_stats.bootstrap_allocs));
 }
 
 int shim_report_write(int fd, int json)
@@ -202,7 +207,7 @@ void shim_report_at_exit(void)
 		activity += load(&shim_routes[i].count);
 	if (shim_in_forked_child && activity == 0)
 		return;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	/* Started with stderr closed: fd 2 may be a data file by now. */
 	int stderr_fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
 	int fd = stderr_fd;
@@ -216,7 +221,6 @@ void shim_report_at_exit(void)
 	if (report_fd >= 0)
 		close(report_fd);
 	report_fd = -1;
-	errno = saved;
 }
 
 /* The shim's own API (amlshim.h). */

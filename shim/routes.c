@@ -3,10 +3,12 @@
 #define _GNU_SOURCE
 #include <stdint.h>
 
-#include "large.h"
+#include "init.h"
 #include "os.h"
 #include "resolve.h"
+#include "routes.h"
 #include "shim.h"
+#include "stats.h"
 
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];
 int shim_num_routes;

@@ -4,6 +4,7 @@
 #define AMLSHIM_ROUTES_H
 
 #include "pool.h"
+#include "resolve.h"
 #include "shim.h"
 
 struct shim_route {
@@ -22,6 +23,16 @@ struct shim_route {
 	char note[256];                         /* why it fell back, source of a ranking */
 	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;
 };
+
+/* Builds the table from shim_policy (phase 1). */
+int shim_large_init(void);
+/* Phase 2 (routes_resolve.c): areas for the rules; returns the failures. */
+int shim_routes_resolve(void);
+/* The route for a size, or NULL for the plain path. */
+struct shim_route *shim_route_for(size_t size);
+/* The small-path class serving a route's sizes below SHIM_LARGE_FLOOR (0: none). */
+int shim_route_small_class(const struct shim_route *route);
+void shim_route_count_small(struct shim_route *route, size_t size);
 
 extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];
 extern int shim_num_routes;

@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "large.h"
+#include "init.h"
+#include "log.h"
 #include "resolve.h"
+#include "routes.h"
 #include "shim.h"
+#include "small.h"
 
 static const char *rules_variable(void)
 {

@@ -2,13 +2,21 @@
  * peak, and where the pages of live blocks are, per node, sampled with
  * move_pages at each new high of live bytes and for the report. */
 #define _GNU_SOURCE
-#include "large.h"
 #include "os.h"
+#include "registry.h"
+#include "routes.h"
 #include "shim.h"
+#include "stats.h"
 
-static unsigned long global_live, sampled_peak_live;
-static int sample_due, sampling;
-long shim_node_pages_peak[SHIM_MAX_NODES];
+struct shim_stats shim_stats;
+
+/* Live bytes of every route, and when their pages were last sampled. */
+static struct {
+	unsigned long live;         /* bytes the program holds on the large path */
+	unsigned long sampled_live; /* live bytes at the last sample */
+	int due;                    /* a new high of live bytes: sample at the next call */
+	int busy;                   /* a thread is sampling */
+} sampler;
 
 /* live bytes of route grow by size; its peak follows. */
 static unsigned long add_live_peak(struct shim_route *route, size_t size)
@@ -18,7 +26,7 @@ static unsigned long add_live_peak(struct shim_route *route, size_t size)
 	while (live > peak && !__atomic_compare_exchange_n(&route->peak, &peak, live, 1,
 	                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
-	return __atomic_add_fetch(&global_live, size, __ATOMIC_RELAXED);
+	return __atomic_add_fetch(&sampler.live, size, __ATOMIC_RELAXED);
 }
 
 void shim_stats_alloc(struct shim_route *route, size_t size, int kind)
@@ -28,8 +36,8 @@ void shim_stats_alloc(struct shim_route *route, size_t size, int kind)
 	if (kind == SHIM_BLOCK_MMAP)
 		shim_count(&route->mmaps, 1);
 	unsigned long total = add_live_peak(route, size);
-	if (total > sampled_peak_live + sampled_peak_live / 8)
-		__atomic_store_n(&sample_due, 1, __ATOMIC_RELAXED);
+	if (total > sampler.sampled_live + sampler.sampled_live / 8)
+		__atomic_store_n(&sampler.due, 1, __ATOMIC_RELAXED);
 }
 
 void shim_stats_remap(struct shim_route *route, size_t size)
@@ -41,13 +49,13 @@ void shim_stats_remap(struct shim_route *route, size_t size)
 void shim_stats_add_live(struct shim_route *route, size_t bytes)
 {
 	__atomic_add_fetch(&route->live, bytes, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&global_live, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&sampler.live, bytes, __ATOMIC_RELAXED);
 }
 
 void shim_stats_sub_live(struct shim_route *route, size_t bytes)
 {
 	__atomic_sub_fetch(&route->live, bytes, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&global_live, bytes, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&sampler.live, bytes, __ATOMIC_RELAXED);
 }
 
 /* The peak per node is the most pages any sample saw there: a sample taken
@@ -56,8 +64,8 @@ void shim_stats_sub_live(struct shim_route *route, size_t bytes)
 void shim_large_note_peak(const long *pages)
 {
 	for (int n = 0; n < SHIM_MAX_NODES; n++) {
-		long seen = __atomic_load_n(&shim_node_pages_peak[n], __ATOMIC_RELAXED);
-		while (pages[n] > seen && !__atomic_compare_exchange_n(&shim_node_pages_peak[n], &seen, pages[n], 1,
+		long seen = __atomic_load_n(&shim_stats.node_pages_peak[n], __ATOMIC_RELAXED);
+		while (pages[n] > seen && !__atomic_compare_exchange_n(&shim_stats.node_pages_peak[n], &seen, pages[n], 1,
 		                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			;
 	}
@@ -67,17 +75,17 @@ void shim_large_note_peak(const long *pages)
  * live bytes, at the next large allocation, free or munmap. */
 void shim_stats_maybe_sample(void)
 {
-	if (!__atomic_load_n(&sample_due, __ATOMIC_RELAXED) || __atomic_exchange_n(&sampling, 1, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&sampler.due, __ATOMIC_RELAXED) || __atomic_exchange_n(&sampler.busy, 1, __ATOMIC_ACQUIRE))
 		return;
-	unsigned long live = __atomic_load_n(&global_live, __ATOMIC_RELAXED);
-	if (live > sampled_peak_live) {
+	unsigned long live = __atomic_load_n(&sampler.live, __ATOMIC_RELAXED);
+	if (live > sampler.sampled_live) {
 		long pages[SHIM_MAX_NODES] = {0};
 		shim_large_sample_nodes(pages);
 		shim_large_note_peak(pages);
-		sampled_peak_live = live;
+		sampler.sampled_live = live;
 	}
-	__atomic_store_n(&sample_due, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&sampling, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&sampler.due, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sampler.busy, 0, __ATOMIC_RELEASE);
 }
 
 struct sample {
@@ -121,7 +129,7 @@ static void sample_pool(struct shim_pool *pool, const struct shim_route *route, 
 void shim_large_sample_nodes(long *pages_per_node)
 {
 	enum { BUDGET = 1 << 20 };
-	unsigned long total = __atomic_load_n(&global_live, __ATOMIC_RELAXED) / SHIM_PAGE;
+	unsigned long total = __atomic_load_n(&sampler.live, __ATOMIC_RELAXED) / SHIM_PAGE;
 	struct sample s = {total > BUDGET ? (total / BUDGET) | 1 : 1, pages_per_node};
 	shim_routes_for_each_pool(sample_pool, &s);
 }
@@ -134,5 +142,5 @@ void shim_stats_after_fork_child(void)
 		shim_routes[r].remaps = shim_routes[r].reuses = shim_routes[r].fallbacks = 0;
 		shim_routes[r].mmaps = shim_routes[r].small_allocs = 0;
 	}
-	sampling = 0;
+	sampler.busy = 0;
 }

@@ -22,8 +22,13 @@ void shim_stats_sub_live(struct shim_route *route, size_t bytes);
 /* After a new high of live bytes: where their pages are, once. */
 void shim_stats_maybe_sample(void);
 
-/* The most resident pages any sample saw per node. */
-extern long shim_node_pages_peak[SHIM_MAX_NODES];
+/* What the report counts beyond the routes. */
+struct shim_stats {
+	unsigned long foreign_frees;    /* frees of pointers that are not ours (glibc's) */
+	unsigned long bootstrap_allocs; /* served by glibc while the shim started */
+	long node_pages_peak[SHIM_MAX_NODES]; /* the most resident pages any sample saw */
+};
+extern struct shim_stats shim_stats;
 void shim_large_sample_nodes(long *pages_per_node);
 void shim_large_note_peak(const long *pages_per_node);
 

@@ -490,7 +490,7 @@ static void test_threads(void)
 	threaded = 0;
 	CHECK(shim_routes[0].live == 0 && shim_routes[1].live == 0, "live bytes after threads: %lu %lu",
 	      shim_routes[0].live, shim_routes[1].live);
-	CHECK(global_live == 0, "global live %lu", global_live);
+	CHECK(sampler.live == 0, "global live %lu", sampler.live);
 	drain_and_check("threads");
 	CHECK(areas[0].live_bytes == 0 && areas[1].live_bytes == 0, "threads: areas not empty");
 }

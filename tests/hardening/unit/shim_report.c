@@ -30,10 +30,9 @@
 struct amlshim_policy shim_policy;
 int shim_state;
 int shim_secure_mode, shim_in_forked_child;
-unsigned long shim_foreign_frees, shim_bootstrap_allocs;
+struct shim_stats shim_stats;
 struct shim_route shim_routes[AMLSHIM_MAX_RULES];
 int shim_num_routes;
-long shim_node_pages_peak[SHIM_MAX_NODES];
 
 void shim_large_sample_nodes(long *pages_per_node)
 {
@@ -44,8 +43,8 @@ void shim_large_sample_nodes(long *pages_per_node)
 void shim_large_note_peak(const long *pages_per_node)
 {
 	for (int n = 0; n < SHIM_MAX_NODES; n++)
-		if (pages_per_node[n] > shim_node_pages_peak[n])
-			shim_node_pages_peak[n] = pages_per_node[n];
+		if (pages_per_node[n] > shim_stats.node_pages_peak[n])
+			shim_stats.node_pages_peak[n] = pages_per_node[n];
 }
 
 void shim_small_describe(char *buf, size_t len)
@@ -240,10 +239,10 @@ static void fill_routes(void)
 		route->small_class = i % 2;
 	}
 	shim_num_routes = AMLSHIM_MAX_RULES;
-	shim_foreign_frees = ULONG_MAX;
-	shim_bootstrap_allocs = 7;
+	shim_stats.foreign_frees = ULONG_MAX;
+	shim_stats.bootstrap_allocs = 7;
 	for (int n = 0; n < SHIM_MAX_NODES; n++)
-		shim_node_pages_peak[n] = n == SHIM_MAX_NODES - 1 ? 9 : 0;
+		shim_stats.node_pages_peak[n] = n == SHIM_MAX_NODES - 1 ? 9 : 0;
 }
 
 static void write_json_report(int fd)

@@ -1,0 +1,29 @@
+/* Large blocks by address (registry.c), and their records. */
+#ifndef AMLSHIM_REGISTRY_H
+#define AMLSHIM_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct shim_pool;
+
+enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP };
+struct shim_block {
+	void *ptr;              /* what the program holds */
+	void *base;             /* what the area returned */
+	size_t mapped;          /* bytes the area returned */
+	size_t requested;       /* bytes asked for */
+	struct shim_pool *pool; /* where it came from and goes back */
+	uint8_t kind;
+	uint8_t lazy;           /* cached with MADV_FREE (else kept resident) */
+	struct shim_block *prev, *next; /* the pool's live list */
+};
+int shim_registry_init(void);
+struct shim_block *shim_registry_lookup(const void *ptr);
+int shim_registry_set(const void *ptr, struct shim_block *block);
+struct shim_block *shim_block_new(void);
+void shim_block_delete(struct shim_block *block);
+void shim_registry_before_fork(void);
+void shim_registry_after_fork(void);
+
+#endif
