@@ -11,7 +11,7 @@
  * lock helpers leave the record lock free. */
 #include "../../../shim/registry.c"
 
-/* Defined by shim/large.c in the shim; the registry counts its lock in it. */
+/* Defined by shim/pool.c in the shim; the registry counts its lock in it. */
 SHIM_TLS int shim_locks_held;
 
 #include <pthread.h>
