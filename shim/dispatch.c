@@ -245,20 +245,27 @@ static int placeable(void *addr, size_t len, int prot, int flags)
 	       !(flags & excluded);
 }
 
+/* A route's mapping, errno untouched (NULL: not placed; MAP_FAILED:
+ * strict, placement failed). */
+static void *placed_mmap(struct shim_route *route, size_t len, int flags)
+{
+	SHIM_KEEP_ERRNO;
+	void *ptr = shim_large_mmap(route, len);
+	if (ptr && ptr != MAP_FAILED && (flags & MAP_POPULATE)) /* after placement, so pages land right */
+		aml_os_populate(ptr, len);
+	return ptr;
+}
+
 void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	if (placeable(addr, len, prot, flags)) {
 		struct shim_route *route = shim_route_for(len);
 		if (route && route != &shim_implicit_route) {
-			int saved = errno;
-			void *ptr = shim_large_mmap(route, len);
+			void *ptr = placed_mmap(route, len, flags);
 			if (ptr == MAP_FAILED) {
 				errno = ENOMEM;
 				return MAP_FAILED;
 			}
-			if (ptr && (flags & MAP_POPULATE)) /* after placement, so pages land right */
-				aml_os_populate(ptr, len);
-			errno = saved;
 			if (ptr)
 				return ptr;
 		}

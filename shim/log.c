@@ -26,7 +26,7 @@ int shim_stderr_open = 1;
 
 static void log_line(int fd, const char *fmt, va_list ap)
 {
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	char line[512];
 	size_t used = (size_t)snprintf(line, sizeof(line), "amlshim: ");
 	int n = vsnprintf(line + used, sizeof(line) - used - 1, fmt, ap);
@@ -35,7 +35,6 @@ static void log_line(int fd, const char *fmt, va_list ap)
 	used += (size_t)n < sizeof(line) - used - 1 ? (size_t)n : sizeof(line) - used - 2;
 	line[used++] = '\n';
 	write_all(fd, line, used);
-	errno = saved;
 }
 
 void shim_log(enum amlshim_log_level level, const char *fmt, ...)
@@ -67,11 +66,10 @@ void shim_log_line(const char *text, void *ctx)
 	(void)ctx;
 	if (!shim_stderr_open)
 		return;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	char line[AMLSHIM_MESSAGE_MAX + 2];
 	size_t len = strnlen(text, sizeof(line) - 2);
 	memcpy(line, text, len);
 	line[len++] = '\n';
 	write_all(STDERR_FILENO, line, len);
-	errno = saved;
 }

@@ -48,7 +48,7 @@ EXTRAS_EXPORT void malloc_stats(void)
 			shim_extras_glibc()->stats();
 		return;
 	}
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	struct shim_heap_totals t;
 	shim_extras_gather(&t);
 	struct shim_out out = {.fd = STDERR_FILENO};
@@ -61,5 +61,4 @@ EXTRAS_EXPORT void malloc_stats(void)
 	shim_out_put(&out, "cached blocks    = %10zu\n", t.large.free_count);
 	shim_out_put(&out, "trimmable bytes  = %10zu\n", info.keepcost);
 	shim_out_flush(&out);
-	errno = saved;
 }

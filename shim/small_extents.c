@@ -17,10 +17,9 @@ static int place(struct small_class *class, uintptr_t start, size_t size)
 	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
 	if (mode == AML_MPOL_DEFAULT || size == 0)
 		return 0;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	long ret = mode == AML_MPOL_LOCAL ? aml_os_mbind((void *)start, size, mode, NULL, 0UL, 0U)
 	                                  : aml_os_mbind((void *)start, size, mode, class->mask, AML_OS_MAXNODE, 0U);
-	errno = saved;
 	return ret == 0 ? 0 : -1;
 }
 
@@ -68,9 +67,8 @@ static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committ
 static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
 {
 	(void)h, (void)committed, (void)ind;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	aml_os_madvise(addr, size, MADV_DONTNEED);
-	errno = saved;
 }
 
 static bool hook_commit(extent_hooks_t *h, void *addr, size_t size, size_t off, size_t len, unsigned ind)
@@ -87,9 +85,8 @@ static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off
 
 static bool purge(void *addr, size_t off, size_t len, int advice)
 {
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	int ret = aml_os_madvise((char *)addr + off, len, advice);
-	errno = saved;
 	return ret != 0;
 }
 

@@ -63,9 +63,8 @@ static int map_at(uintptr_t addr, size_t len)
 static size_t allowed_growth(void)
 {
 	struct rlimit limit;
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	int limited = getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
-	errno = saved;
 	if (!limited)
 		return SIZE_MAX;
 	size_t total = 0;
@@ -84,7 +83,8 @@ static size_t allowed_growth(void)
 int shim_small_grow(struct small_class *class, uintptr_t want_end)
 {
 	uintptr_t *mapped = &shim_small_mapped[class - shim_small_classes];
-	int ret = 0, saved = errno;
+	int ret = 0;
+	SHIM_KEEP_ERRNO;
 	shim_lock(&class->grow_lock);
 	uintptr_t have = __atomic_load_n(mapped, __ATOMIC_RELAXED), front = class->begin + have;
 	if (want_end > front) {
@@ -104,7 +104,6 @@ int shim_small_grow(struct small_class *class, uintptr_t want_end)
 			__atomic_store_n(mapped, have + step, __ATOMIC_RELEASE);
 	}
 	shim_unlock(&class->grow_lock);
-	errno = saved;
 	return ret;
 }
 
@@ -159,7 +158,7 @@ static int plan_range(uintptr_t base, size_t size)
  * it (growth may then meet the program's own mappings sooner). */
 int shim_small_plan(void)
 {
-	int saved = errno;
+	SHIM_KEEP_ERRNO;
 	int unknown = 0;
 	for (int i = 0; i < HINT_TRIES; i++) {
 		uintptr_t slots = (HINT_HIGH - RANGE_MAX - HINT_LOW) / HINT_ALIGN;
@@ -172,7 +171,6 @@ int shim_small_plan(void)
 		/* Unknown: the front is tried all the same; a few times only (past
 		 * the address space, no try can work). */
 		if (plan_range(base, RANGE_MAX) == 0) {
-			errno = saved;
 			return 0;
 		}
 		if (found == PROBE_UNKNOWN && ++unknown == 3)
@@ -184,10 +182,8 @@ int shim_small_plan(void)
 			continue;
 		aml_os_munmap(got, size);
 		if (plan_range((uintptr_t)got, size) == 0) {
-			errno = saved;
 			return 0;
 		}
 	}
-	errno = saved;
 	return -1;
 }
