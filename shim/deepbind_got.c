@@ -66,7 +66,7 @@ static void *const own[FAMILY_COUNT] = {
  * in front of us (ours for what it lacks). */
 static void *global_target(size_t i)
 {
-	if (!__atomic_load_n(&shim_forward, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&shim_front.forward, __ATOMIC_ACQUIRE))
 		return own[i];
 	void *found = shim_global_symbol(family[i]);
 	return found ? found : own[i];

@@ -26,7 +26,7 @@ static void count_bootstrap(void)
 	__atomic_add_fetch(&shim_stats.bootstrap_allocs, 1, __ATOMIC_RELAXED);
 }
 
-/* Sizes at or above shim_large_min: a rule's area, or the small path. */
+/* Sizes at or above shim_process.large_min: a rule's area, or the small path. */
 static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 {
 	struct shim_route *route = shim_thread_busy ? NULL : shim_route_for(size);
@@ -49,7 +49,7 @@ static void *forward_aligned(size_t alignment, size_t size)
 	void *ptr = NULL;
 	if (alignment < sizeof(void *))
 		alignment = sizeof(void *);
-	int err = shim_global_posix_memalign ? shim_global_posix_memalign(&ptr, alignment, size) : ENOMEM;
+	int err = shim_front.posix_memalign_fn ? shim_front.posix_memalign_fn(&ptr, alignment, size) : ENOMEM;
 	if (err)
 		errno = err;
 	return err ? NULL : ptr;
@@ -57,13 +57,13 @@ static void *forward_aligned(size_t alignment, size_t size)
 
 static void *alloc_aligned(size_t alignment, size_t size)
 {
-	if (SHIM_UNLIKELY(shim_forward))
+	if (SHIM_UNLIKELY(shim_front.forward))
 		return forward_aligned(alignment, size);
 	if (!shim_ready()) {
 		count_bootstrap();
 		return __libc_memalign(alignment, size);
 	}
-	if (size >= shim_large_min)
+	if (size >= shim_process.large_min)
 		return alloc_large_or_small(size, alignment, 0);
 	return shim_small_aligned(alignment, size);
 }
@@ -71,7 +71,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 void *shim_malloc(size_t size)
 {
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(size < shim_large_min))
+		if (SHIM_LIKELY(size < shim_process.large_min))
 			return shim_small_malloc(size);
 		return alloc_large_or_small(size, SHIM_MIN_ALIGN, 0);
 	}
@@ -87,7 +87,7 @@ void *shim_calloc(size_t count, size_t size)
 		return NULL;
 	}
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(total < shim_large_min))
+		if (SHIM_LIKELY(total < shim_process.large_min))
 			return shim_small_calloc(total);
 		return alloc_large_or_small(total, SHIM_MIN_ALIGN, 1);
 	}
@@ -131,7 +131,7 @@ void *shim_realloc(void *ptr, size_t size)
 		shim_free(ptr);
 		return NULL;
 	}
-	struct shim_route *route = size >= shim_large_min && shim_ready() && !shim_thread_busy
+	struct shim_route *route = size >= shim_process.large_min && shim_ready() && !shim_thread_busy
 	                                   ? shim_route_for(size) : NULL;
 	if (shim_small_owns(ptr)) {
 		/* Stays in its class (0: no rule), or moves where the size belongs. */
@@ -158,8 +158,8 @@ void *shim_reallocarray(void *ptr, size_t count, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (SHIM_UNLIKELY(shim_forward) && shim_global_realloc)
-		return shim_global_realloc(ptr, total);
+	if (SHIM_UNLIKELY(shim_front.forward) && shim_front.realloc_fn)
+		return shim_front.realloc_fn(ptr, total);
 	return shim_realloc(ptr, total);
 }
 
@@ -221,8 +221,8 @@ size_t shim_usable_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
-	if (SHIM_UNLIKELY(shim_forward) && !shim_small_owns(ptr) && !shim_registry_lookup(ptr))
-		return shim_global_usable_size ? shim_global_usable_size(ptr) : 0;
+	if (SHIM_UNLIKELY(shim_front.forward) && !shim_small_owns(ptr) && !shim_registry_lookup(ptr))
+		return shim_front.usable_size_fn ? shim_front.usable_size_fn(ptr) : 0;
 	if (shim_small_owns(ptr))
 		return shim_small_usable(ptr);
 	struct shim_block *block = shim_registry_lookup(ptr);
@@ -239,8 +239,8 @@ static int placeable(void *addr, size_t len, int prot, int flags)
 {
 	const int excluded = MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_NORESERVE |
 	                     MAP_HUGETLB | MAP_32BIT | MAP_LOCKED;
-	return __atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY && shim_policy.mmap_on &&
-	       !shim_thread_busy && !shim_locks_held && addr == NULL && len >= shim_large_min &&
+	return __atomic_load_n(&shim_process.state, __ATOMIC_ACQUIRE) == SHIM_READY && shim_process.policy.mmap_on &&
+	       !shim_thread_busy && !shim_locks_held && addr == NULL && len >= shim_process.large_min &&
 	       prot == (PROT_READ | PROT_WRITE) && (flags & MAP_TYPE) == MAP_PRIVATE && (flags & MAP_ANONYMOUS) &&
 	       !(flags & excluded);
 }
@@ -260,7 +260,7 @@ void *shim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offse
 {
 	if (placeable(addr, len, prot, flags)) {
 		struct shim_route *route = shim_route_for(len);
-		if (route && route != &shim_implicit_route) {
+		if (route && route != &shim_route_table.implicit) {
 			void *ptr = placed_mmap(route, len, flags);
 			if (ptr == MAP_FAILED) {
 				errno = ENOMEM;

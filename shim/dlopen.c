@@ -36,7 +36,7 @@ EXPORT void *dlopen(const char *file, int flags)
 		return next(file, flags);
 	/* The environment is read at start-up; a dlopen may come first. */
 	shim_ready();
-	if (shim_policy.deepbind == AMLSHIM_DEEPBIND_DROP || !shim_deepbind_supported) {
+	if (shim_process.policy.deepbind == AMLSHIM_DEEPBIND_DROP || !shim_deepbind_supported) {
 		shim_log(AMLSHIM_LOG_INFO, "RTLD_DEEPBIND dropped for %s (AMLSHIM_DEEPBIND=drop)", file);
 		return next(file, flags & ~RTLD_DEEPBIND);
 	}

@@ -19,17 +19,14 @@
 #include "resolve.h"
 #include "shim.h"
 
-int shim_state;
-struct amlshim_policy shim_policy;
-size_t shim_large_min = SIZE_MAX;
+struct shim_process shim_process = {.large_min = SIZE_MAX};
 SHIM_TLS int shim_thread_busy;
-int shim_secure_mode;
 
 static const char *read_env(const char *name, void *ctx)
 {
 	(void)ctx;
 	/* secure_getenv semantics: nothing is read in setuid processes. */
-	return shim_secure_mode ? NULL : getenv(name);
+	return shim_process.secure_mode ? NULL : getenv(name);
 }
 
 static const char *const known_variables[] = {
@@ -59,38 +56,38 @@ static void warn_unknown_variables(void)
 
 static void boot(void)
 {
-	shim_secure_mode = getauxval(AT_SECURE) != 0;
+	shim_process.secure_mode = getauxval(AT_SECURE) != 0;
 	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
-	amlshim_policy_parse(&shim_policy, read_env, NULL, shim_log_line, NULL);
-	if (!shim_secure_mode)
+	amlshim_policy_parse(&shim_process.policy, read_env, NULL, shim_log_line, NULL);
+	if (!shim_process.secure_mode)
 		warn_unknown_variables();
 	shim_registry_init();
 	shim_large_init();
 	/* Rules that cover small sizes get arenas of their own. */
 	int classes = 0;
 	size_t large_min = SIZE_MAX;
-	for (int i = 0; i < shim_policy.num_rules; i++) {
-		const struct amlshim_rule *rule = &shim_policy.rules[i];
+	for (int i = 0; i < shim_process.policy.num_rules; i++) {
+		const struct amlshim_rule *rule = &shim_process.policy.rules[i];
 		if (rule->min < SHIM_LARGE_FLOOR && shim_small_placeable(&rule->placement) &&
 		    classes + 1 < SHIM_MAX_CLASSES)
-			shim_routes[i].small_class = ++classes;
+			shim_route_table.rules[i].small_class = ++classes;
 		if (rule->min < large_min)
 			large_min = rule->min;
 	}
-	if (shim_implicit_active)
-		large_min = shim_implicit_route.rule->min;
+	if (shim_route_table.implicit_active)
+		large_min = shim_route_table.implicit.rule->min;
 	shim_small_init(classes);
-	shim_large_min = large_min;
+	shim_process.large_min = large_min;
 }
 
 int shim_start(void)
 {
 	int expected = SHIM_UNINIT;
-	if (!__atomic_compare_exchange_n(&shim_state, &expected, SHIM_BOOTING, 0,
+	if (!__atomic_compare_exchange_n(&shim_process.state, &expected, SHIM_BOOTING, 0,
 	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return expected == SHIM_READY;
 	boot();
-	__atomic_store_n(&shim_state, SHIM_READY, __ATOMIC_RELEASE);
+	__atomic_store_n(&shim_process.state, SHIM_READY, __ATOMIC_RELEASE);
 	return 1;
 }
 
@@ -148,16 +145,13 @@ static int another_copy_first(void)
 	char mine[1024];
 	snprintf(mine, sizeof(mine), "%s", object_of((void *)amlshim_version));
 	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
-	shim_policy.log_level = AMLSHIM_LOG_WARN;
+	shim_process.policy.log_level = AMLSHIM_LOG_WARN;
 	shim_log(AMLSHIM_LOG_WARN, "libamlshim.so is loaded twice (%s, then %s); the second copy does nothing",
 	         object_of(first), mine);
 	return 1;
 }
 
-int shim_forward;
-void *(*shim_global_realloc)(void *, size_t);
-int (*shim_global_posix_memalign)(void **, size_t, size_t);
-size_t (*shim_global_usable_size)(void *);
+struct shim_front shim_front;
 
 /* Another allocator preloaded before us owns malloc: the entry points it
  * lacks (reallocarray, pvalloc, ...) reach us with its pointers, so they
@@ -167,16 +161,16 @@ static void detect_allocator_in_front(void)
 	void *global_malloc = shim_global_symbol("malloc");
 	if (!global_malloc || global_malloc == (void *)malloc)
 		return;
-	shim_global_realloc = (void *(*)(void *, size_t))shim_global_symbol("realloc");
-	shim_global_posix_memalign = (int (*)(void **, size_t, size_t))shim_global_symbol("posix_memalign");
-	shim_global_usable_size = (size_t(*)(void *))shim_global_symbol("malloc_usable_size");
-	if (shim_global_realloc == realloc || shim_global_posix_memalign == posix_memalign) {
-		shim_global_realloc = NULL; /* cannot forward: ours would call ours */
-		shim_global_posix_memalign = NULL;
+	shim_front.realloc_fn = (void *(*)(void *, size_t))shim_global_symbol("realloc");
+	shim_front.posix_memalign_fn = (int (*)(void **, size_t, size_t))shim_global_symbol("posix_memalign");
+	shim_front.usable_size_fn = (size_t(*)(void *))shim_global_symbol("malloc_usable_size");
+	if (shim_front.realloc_fn == realloc || shim_front.posix_memalign_fn == posix_memalign) {
+		shim_front.realloc_fn = NULL; /* cannot forward: ours would call ours */
+		shim_front.posix_memalign_fn = NULL;
 	}
-	if (shim_global_usable_size == malloc_usable_size)
-		shim_global_usable_size = NULL;
-	__atomic_store_n(&shim_forward, 1, __ATOMIC_RELEASE);
+	if (shim_front.usable_size_fn == malloc_usable_size)
+		shim_front.usable_size_fn = NULL;
+	__atomic_store_n(&shim_front.forward, 1, __ATOMIC_RELEASE);
 	shim_log(AMLSHIM_LOG_WARN, "another allocator (%s) is preloaded before libamlshim.so: "
 	         "allocations are not placed, only mmaps", object_of(global_malloc));
 }
@@ -187,7 +181,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 		return;
 	if (!shim_ready())
 		return; /* another thread is in phase 1: areas stay at the kernel default */
-	if (shim_policy.strict && shim_policy.errors)
+	if (shim_process.policy.strict && shim_process.policy.errors)
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
 	detect_allocator_in_front();
@@ -197,13 +191,13 @@ __attribute__((constructor)) static void shim_constructor(void)
 	shim_thread_busy++;
 	int failures = shim_routes_resolve();
 	shim_thread_busy--;
-	if (shim_policy.strict && failures)
+	if (shim_process.policy.strict && failures)
 		strict_exit("a policy cannot be applied");
 }
 
 __attribute__((destructor)) static void shim_destructor(void)
 {
 	/* Nothing is torn down: exit handlers and _dl_fini still free. */
-	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) == SHIM_READY)
+	if (__atomic_load_n(&shim_process.state, __ATOMIC_ACQUIRE) == SHIM_READY)
 		shim_report_at_exit();
 }

@@ -31,7 +31,7 @@ static int populate_fits(struct shim_route *route, size_t need)
 	if (!__atomic_exchange_n(&route->warned_populate, 1, __ATOMIC_RELAXED))
 		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu MiB allocation is more than half the available memory; "
 		         "%s (said once)", route->rule->placement.text, need >> 20,
-		         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails" : "it gets the kernel default instead of being populated");
+		         shim_process.policy.strict ? "AMLSHIM_STRICT=1: it fails" : "it gets the kernel default instead of being populated");
 	return 0;
 }
 
@@ -63,7 +63,7 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	}
 	size_t need = (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
 	if (SHIM_UNLIKELY(route->populates && need >= POPULATE_CHECK_BYTES) && !populate_fits(route, need)) {
-		if (shim_policy.strict) { /* strict: no placement, no allocation */
+		if (shim_process.policy.strict) { /* strict: no placement, no allocation */
 			errno = ENOMEM;
 			return NULL;
 		}
@@ -136,7 +136,7 @@ static int room_to_grow(const struct shim_pool *pool, const struct shim_block *b
 
 void *shim_large_realloc(struct shim_block *block, size_t size)
 {
-	struct shim_route *target = size >= shim_large_min ? shim_route_for(size) : NULL;
+	struct shim_route *target = size >= shim_process.large_min ? shim_route_for(size) : NULL;
 	struct shim_pool *pool = block->pool;
 	if (target == pool->route && block->kind == SHIM_BLOCK_MALLOC) {
 		size_t usable = shim_large_usable(block);

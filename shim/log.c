@@ -39,7 +39,7 @@ static void log_line(int fd, const char *fmt, va_list ap)
 
 void shim_log(enum amlshim_log_level level, const char *fmt, ...)
 {
-	if (level > shim_policy.log_level || !shim_stderr_open)
+	if (level > shim_process.policy.log_level || !shim_stderr_open)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
@@ -51,7 +51,7 @@ void shim_log(enum amlshim_log_level level, const char *fmt, ...)
  * the report's messages go to the copy of stderr taken at start-up. */
 void shim_log_fd(int fd, enum amlshim_log_level level, const char *fmt, ...)
 {
-	if (level > shim_policy.log_level || fd < 0)
+	if (level > shim_process.policy.log_level || fd < 0)
 		return;
 	va_list ap;
 	va_start(ap, fmt);

@@ -38,7 +38,7 @@ __attribute__((noinline)) void shim_extras_resolve(void)
 	glibc_fns.stats = (void (*)(void))dlsym(RTLD_NEXT, "malloc_stats");
 	glibc_fns.xml = (int (*)(int, FILE *))dlsym(RTLD_NEXT, "malloc_info");
 	glibc_fns.opt = __libc_mallopt;
-	if (__atomic_load_n(&shim_forward, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&shim_front.forward, __ATOMIC_ACQUIRE)) {
 		front_fns.trim = (int (*)(size_t))front_symbol("malloc_trim", (void *)malloc_trim);
 		front_fns.info2 = (struct mallinfo2(*)(void))front_symbol("mallinfo2", (void *)mallinfo2);
 #pragma GCC diagnostic push
@@ -64,7 +64,7 @@ const struct shim_extras *shim_extras_glibc(void)
 const struct shim_extras *shim_extras_front(void)
 {
 	shim_extras_glibc();
-	return __atomic_load_n(&shim_forward, __ATOMIC_ACQUIRE) ? &front_fns : NULL;
+	return __atomic_load_n(&shim_front.forward, __ATOMIC_ACQUIRE) ? &front_fns : NULL;
 }
 
 void shim_extras_gather(struct shim_heap_totals *t)

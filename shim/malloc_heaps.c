@@ -149,10 +149,10 @@ static void describe_pool(char *buf, size_t len, const struct shim_route *route,
 	if (rule->max != SIZE_MAX)
 		snprintf(max, sizeof(max), "%zu", rule->max);
 	int n = snprintf(buf, len, "sizes %zu-%s, %s", rule->min, max,
-	                 route == &shim_implicit_route ? "no rule (kernel default)" : rule->placement.text);
+	                 route == &shim_route_table.implicit ? "no rule (kernel default)" : rule->placement.text);
 	if (n < 0 || (size_t)n >= len)
 		return;
-	if (node < 0 && route != &shim_implicit_route)
+	if (node < 0 && route != &shim_route_table.implicit)
 		snprintf(buf + n, len - (size_t)n, ", kernel-default fallback");
 	else if (node >= 0 && route->per_node)
 		snprintf(buf + n, len - (size_t)n, ", from node %d", node);

@@ -31,7 +31,7 @@ void *shim_large_mmap(struct shim_route *route, size_t len)
 	if (!shim_pool_map_block(&pool, block, need)) {
 		shim_block_delete(block);
 		/* Strict: the placement failed, so the mapping does. */
-		return shim_policy.strict ? MAP_FAILED : NULL;
+		return shim_process.policy.strict ? MAP_FAILED : NULL;
 	}
 	void *ptr = shim_pool_hand_out(pool, block, need, SHIM_PAGE, SHIM_BLOCK_MMAP);
 	if (ptr)

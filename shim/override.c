@@ -17,7 +17,7 @@
 
 EXPORT void *malloc(size_t size)
 {
-	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_large_min)) {
+	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_process.large_min)) {
 		void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
 		if (SHIM_LIKELY(ptr != NULL))
 			return ptr;

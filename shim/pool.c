@@ -181,7 +181,7 @@ static void warn_unplaced(struct shim_route *route, size_t need, int err)
 		return;
 	shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation could not be placed (%s); %s (said once)",
 	         route->rule->placement.text, need >> 10, aml_strerror(err),
-	         shim_policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
+	         shim_process.policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
 }
 
 void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, size_t need)
@@ -193,7 +193,7 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 		/* A size no memory could hold fails without a word, as with
 		 * glibc: only a placement that failed where the kernel default
 		 * would not is worth a warning and a fallback. */
-		if (shim_policy.strict) {
+		if (shim_process.policy.strict) {
 			if (aml_os_could_map(need)) {
 				shim_count(&route->fallbacks, 1);
 				warn_unplaced(route, need, err);

@@ -73,13 +73,13 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 	char small[160];
 	shim_small_describe(small, sizeof(small));
 	shim_out_put(out, "amlshim report (pid %d)\n", (int)getpid());
-	if (shim_num_routes == 0)
+	if (shim_route_table.count == 0)
 		shim_out_put(out, "  no placement rule: every allocation took the plain path\n");
 	else
 		shim_out_put(out, "  %-14s %-26s %9s %14s %14s %6s %6s %6s %9s\n", "sizes", "policy", "allocs",
 		    "bytes", "peak bytes", "moves", "remaps", "reuses", "fallbacks");
-	for (int i = 0; i < shim_num_routes; i++) {
-		const struct shim_route *route = &shim_routes[i];
+	for (int i = 0; i < shim_route_table.count; i++) {
+		const struct shim_route *route = &shim_route_table.rules[i];
 		char min[24], max[24], range[56];
 		format_size(min, sizeof(min), route->rule->min);
 		format_size(max, sizeof(max), route->rule->max);
@@ -106,8 +106,8 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	char small[160];
 	shim_small_describe(small, sizeof(small));
 	shim_out_put(out, "{\"amlshim\":\"%s\",\"pid\":%d,\"rules\":[", AMLSHIM_VERSION, (int)getpid());
-	for (int i = 0; i < shim_num_routes; i++) {
-		const struct shim_route *route = &shim_routes[i];
+	for (int i = 0; i < shim_route_table.count; i++) {
+		const struct shim_route *route = &shim_route_table.rules[i];
 		shim_out_put(out, "%s{\"min\":%zu,\"max\":", i ? "," : "", route->rule->min);
 		if (route->rule->max == SIZE_MAX)
 			shim_out_put(out, "null");
@@ -156,11 +156,11 @@ static int open_stats_file(int stderr_fd)
 {
 	char path[4096];
 	size_t used = 0;
-	for (const char *c = shim_policy.stats_file; *c; c++) {
+	for (const char *c = shim_process.policy.stats_file; *c; c++) {
 		if (used + 24 >= sizeof(path)) {
 			char value[AMLSHIM_QUOTE_MAX * 4 + 32];
 			shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p is expanded; "
-			         "no report written", amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)));
+			         "no report written", amlshim_quote_value(shim_process.policy.stats_file, value, sizeof(value)));
 			return -1;
 		}
 		if (c[0] == '%' && c[1] == 'p') {
@@ -179,7 +179,7 @@ static int open_stats_file(int stderr_fd)
 		/* Quoted: a path is any bytes, newlines included. */
 		char value[AMLSHIM_QUOTE_MAX * 4 + 32], expanded[AMLSHIM_QUOTE_MAX * 4 + 32];
 		shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: cannot write %s: %s",
-		         amlshim_quote_value(shim_policy.stats_file, value, sizeof(value)),
+		         amlshim_quote_value(shim_process.policy.stats_file, value, sizeof(value)),
 		         amlshim_quote_value(path, expanded, sizeof(expanded)), strerror(errno));
 	}
 	return fd;
@@ -192,29 +192,29 @@ static int report_fd = -1;
 
 void shim_report_prepare(void)
 {
-	if (shim_policy.stats != AMLSHIM_STATS_OFF && shim_stderr_open)
+	if (shim_process.policy.stats != AMLSHIM_STATS_OFF && shim_stderr_open)
 		report_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 64);
 }
 
 void shim_report_at_exit(void)
 {
-	if (shim_policy.stats == AMLSHIM_STATS_OFF)
+	if (shim_process.policy.stats == AMLSHIM_STATS_OFF)
 		return;
 	/* A forked child that never allocated through a rule (a shell's
 	 * subshell, say) has nothing of its own to report. */
 	unsigned long activity = 0;
-	for (int i = 0; i < shim_num_routes; i++)
-		activity += load(&shim_routes[i].count);
+	for (int i = 0; i < shim_route_table.count; i++)
+		activity += load(&shim_route_table.rules[i].count);
 	if (shim_in_forked_child && activity == 0)
 		return;
 	SHIM_KEEP_ERRNO;
 	/* Started with stderr closed: fd 2 may be a data file by now. */
 	int stderr_fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
 	int fd = stderr_fd;
-	if (shim_policy.stats_file[0] && !shim_secure_mode)
+	if (shim_process.policy.stats_file[0] && !shim_process.secure_mode)
 		fd = open_stats_file(stderr_fd);
 	if (fd >= 0) {
-		shim_report_write(fd, shim_policy.stats == AMLSHIM_STATS_JSON);
+		shim_report_write(fd, shim_process.policy.stats == AMLSHIM_STATS_JSON);
 		if (fd != stderr_fd)
 			close(fd);
 	}
@@ -231,7 +231,7 @@ EXPORT const char *amlshim_version(void)
 
 EXPORT int amlshim_write_report(int fd, int json)
 {
-	if (__atomic_load_n(&shim_state, __ATOMIC_ACQUIRE) != SHIM_READY)
+	if (__atomic_load_n(&shim_process.state, __ATOMIC_ACQUIRE) != SHIM_READY)
 		return -1;
 	return shim_report_write(fd, json);
 }

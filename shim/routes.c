@@ -10,23 +10,20 @@
 #include "shim.h"
 #include "stats.h"
 
-struct shim_route shim_routes[AMLSHIM_MAX_RULES];
-int shim_num_routes;
+struct shim_route_table shim_route_table;
 /* With no rule at all, sizes from the threshold on still take this path,
  * with the kernel default: the pool reuses a freed block where jemalloc
  * would purge every large block at free and fault it in again at the next
  * malloc. It is not a rule: the report does not list it, and the program's
  * own mmaps (nothing to place) bypass it. */
 static struct amlshim_rule implicit_rule;
-struct shim_route shim_implicit_route;
-int shim_implicit_active;
 
 int shim_large_init(void)
 {
-	shim_num_routes = shim_policy.num_rules;
-	for (int i = 0; i < shim_num_routes; i++) {
-		struct shim_route *route = &shim_routes[i];
-		route->rule = &shim_policy.rules[i];
+	shim_route_table.count = shim_process.policy.num_rules;
+	for (int i = 0; i < shim_route_table.count; i++) {
+		struct shim_route *route = &shim_route_table.rules[i];
+		route->rule = &shim_process.policy.rules[i];
 		route->fallback.route = route;
 		amlshim_resolved_default(&route->fallback.placed);
 		for (int n = 0; n < SHIM_MAX_NODES; n++)
@@ -34,18 +31,18 @@ int shim_large_init(void)
 	}
 	/* Only when AMLSHIM_SMALL is the default too: its placement covers
 	 * every size no rule claims, and jemalloc's extents carry it. */
-	shim_implicit_active = 0;
-	if (shim_num_routes == 0 && shim_policy.small.kind == AMLSHIM_PLACE_DEFAULT && shim_policy.errors == 0) {
-		implicit_rule.min = shim_policy.threshold < SHIM_LARGE_FLOOR ? SHIM_LARGE_FLOOR : shim_policy.threshold;
+	shim_route_table.implicit_active = 0;
+	if (shim_route_table.count == 0 && shim_process.policy.small.kind == AMLSHIM_PLACE_DEFAULT && shim_process.policy.errors == 0) {
+		implicit_rule.min = shim_process.policy.threshold < SHIM_LARGE_FLOOR ? SHIM_LARGE_FLOOR : shim_process.policy.threshold;
 		implicit_rule.max = SIZE_MAX;
 		implicit_rule.placement.kind = AMLSHIM_PLACE_DEFAULT;
-		struct shim_route *route = &shim_implicit_route;
+		struct shim_route *route = &shim_route_table.implicit;
 		route->rule = &implicit_rule;
 		route->fallback.route = route;
 		amlshim_resolved_default(&route->fallback.placed);
 		route->use_fallback = 1; /* the kernel default: no area to resolve */
 		route->ready = 1;
-		shim_implicit_active = 1;
+		shim_route_table.implicit_active = 1;
 	}
 	return 0;
 }
@@ -64,10 +61,10 @@ void shim_route_count_small(struct shim_route *route, size_t size)
 
 struct shim_route *shim_route_for(size_t size)
 {
-	const struct amlshim_rule *rule = amlshim_policy_rule_for(&shim_policy, size);
+	const struct amlshim_rule *rule = amlshim_policy_rule_for(&shim_process.policy, size);
 	if (!rule)
-		return shim_implicit_active && size >= implicit_rule.min ? &shim_implicit_route : NULL;
-	return &shim_routes[rule - shim_policy.rules];
+		return shim_route_table.implicit_active && size >= implicit_rule.min ? &shim_route_table.implicit : NULL;
+	return &shim_route_table.rules[rule - shim_process.policy.rules];
 }
 
 struct shim_pool *shim_route_pool(struct shim_route *route)
@@ -94,27 +91,27 @@ static void visit_route(struct shim_route *route, shim_pool_visit visit, void *c
 
 void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx)
 {
-	for (int r = 0; r < shim_num_routes; r++)
-		visit_route(&shim_routes[r], visit, ctx);
+	for (int r = 0; r < shim_route_table.count; r++)
+		visit_route(&shim_route_table.rules[r], visit, ctx);
 }
 
 void shim_large_for_each_pool(shim_pool_visit visit, void *ctx)
 {
-	if (shim_implicit_active)
-		visit_route(&shim_implicit_route, visit, ctx);
+	if (shim_route_table.implicit_active)
+		visit_route(&shim_route_table.implicit, visit, ctx);
 	shim_routes_for_each_pool(visit, ctx);
 }
 
 void shim_routes_after_fork_child(void)
 {
 	/* Locks held by threads that no longer exist in the child. */
-	shim_implicit_route.fallback.lock = 0;
-	for (int r = 0; r < shim_num_routes; r++) {
-		shim_routes[r].fallback.lock = 0;
+	shim_route_table.implicit.fallback.lock = 0;
+	for (int r = 0; r < shim_route_table.count; r++) {
+		shim_route_table.rules[r].fallback.lock = 0;
 		for (int p = 0; p < SHIM_MAX_NODES; p++)
-			shim_routes[r].pools[p].lock = 0;
+			shim_route_table.rules[r].pools[p].lock = 0;
 		/* CUDA contexts do not survive fork. */
-		if (shim_routes[r].is_cuda)
-			shim_routes[r].use_fallback = 1;
+		if (shim_route_table.rules[r].is_cuda)
+			shim_route_table.rules[r].use_fallback = 1;
 	}
 }

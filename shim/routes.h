@@ -24,7 +24,7 @@ struct shim_route {
 	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;
 };
 
-/* Builds the table from shim_policy (phase 1). */
+/* Builds the table from shim_process.policy (phase 1). */
 int shim_large_init(void);
 /* Phase 2 (routes_resolve.c): areas for the rules; returns the failures. */
 int shim_routes_resolve(void);
@@ -34,10 +34,14 @@ struct shim_route *shim_route_for(size_t size);
 int shim_route_small_class(const struct shim_route *route);
 void shim_route_count_small(struct shim_route *route, size_t size);
 
-extern struct shim_route shim_routes[AMLSHIM_MAX_RULES];
-extern int shim_num_routes;
-extern struct shim_route shim_implicit_route; /* no rule: large sizes, kernel default */
-extern int shim_implicit_active;
+/* The routes: one per rule, in the policy's order, and the implicit one. */
+struct shim_route_table {
+	struct shim_route rules[AMLSHIM_MAX_RULES];
+	int count;
+	struct shim_route implicit; /* no rule: large sizes, kernel default */
+	int implicit_active;
+};
+extern struct shim_route_table shim_route_table;
 
 /* The pool serving this thread: per node for rankings seen from a CPU. */
 struct shim_pool *shim_route_pool(struct shim_route *route);

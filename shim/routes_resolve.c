@@ -16,7 +16,7 @@
 
 static const char *rules_variable(void)
 {
-	const char *rules = shim_secure_mode ? NULL : getenv("AMLSHIM_RULES");
+	const char *rules = shim_process.secure_mode ? NULL : getenv("AMLSHIM_RULES");
 	return rules && *rules ? "AMLSHIM_RULES" : "AMLSHIM_POLICY";
 }
 
@@ -96,7 +96,7 @@ static int ranked_small(const struct amlshim_placement *small, struct amlshim_pl
 /* AMLSHIM_SMALL; returns 0, or -1 when it fell back to the kernel default. */
 static int resolve_small(void)
 {
-	const struct amlshim_placement *small = &shim_policy.small;
+	const struct amlshim_placement *small = &shim_process.policy.small;
 	struct amlshim_placement preferred;
 	char why[160];
 	switch (small->kind) {
@@ -131,9 +131,9 @@ static int resolve_small(void)
 int shim_routes_resolve(void)
 {
 	int failures = resolve_small() != 0;
-	for (int i = 0; i < shim_num_routes; i++) {
-		failures += resolve_route(&shim_routes[i]) != 0;
-		__atomic_store_n(&shim_routes[i].ready, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < shim_route_table.count; i++) {
+		failures += resolve_route(&shim_route_table.rules[i]) != 0;
+		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	}
 	return failures;
 }

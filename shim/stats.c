@@ -137,10 +137,10 @@ void shim_large_sample_nodes(long *pages_per_node)
 void shim_stats_after_fork_child(void)
 {
 	/* The child reports what it does itself. */
-	for (int r = 0; r < shim_num_routes; r++) {
-		shim_routes[r].count = shim_routes[r].bytes = shim_routes[r].moves = 0;
-		shim_routes[r].remaps = shim_routes[r].reuses = shim_routes[r].fallbacks = 0;
-		shim_routes[r].mmaps = shim_routes[r].small_allocs = 0;
+	for (int r = 0; r < shim_route_table.count; r++) {
+		shim_route_table.rules[r].count = shim_route_table.rules[r].bytes = shim_route_table.rules[r].moves = 0;
+		shim_route_table.rules[r].remaps = shim_route_table.rules[r].reuses = shim_route_table.rules[r].fallbacks = 0;
+		shim_route_table.rules[r].mmaps = shim_route_table.rules[r].small_allocs = 0;
 	}
 	sampler.busy = 0;
 }

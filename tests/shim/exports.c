@@ -25,8 +25,8 @@ static const char *const forbidden[] = {
 	"amlshim_je_malloc", "amlshim_je_mallocx", "amlshim_je_free", "amlshim_je_mallctl",
 	"amlshim_je_sallocx", "amlshim_je_malloc_conf", "amlshim_je_os_mmap", "amlshim_je_os_munmap",
 	"je_arena_malloc_hard", "je_tsd_tls", "tsd_tls", "opt_narenas",
-	"shim_policy", "shim_state", "shim_start", "shim_small_malloc", "shim_registry_lookup",
-	"shim_routes", "amlshim_policy_parse", "amlshim_parse_size", "aml_area_linux", "aml_area_mmap",
+	"shim_process", "shim_front", "shim_start", "shim_small_malloc", "shim_registry_lookup",
+	"shim_route_table", "amlshim_policy_parse", "amlshim_parse_size", "aml_area_linux", "aml_area_mmap",
 	"aml_errno", "_Znwm", "_ZdlPv", "__libc_malloc", NULL,
 };
 

@@ -37,11 +37,8 @@
 #include "check.h"
 
 /* What shim/init.c defines in the real shim. */
-int shim_state = SHIM_READY;
-struct amlshim_policy shim_policy;
-size_t shim_large_min = SIZE_MAX;
+struct shim_process shim_process = {.state = SHIM_READY, .large_min = SIZE_MAX};
 SHIM_TLS int shim_thread_busy;
-int shim_secure_mode;
 
 /* The test running, for messages. */
 static const char *phase = "start";
@@ -148,21 +145,21 @@ static void sink(const char *line, void *ctx)
 static void setup(const char *rules, int strict)
 {
 	memset(areas, 0, sizeof(areas));
-	memset(shim_routes, 0, sizeof(shim_routes));
+	memset(shim_route_table.rules, 0, sizeof(shim_route_table.rules));
 	rules_text = rules;
-	amlshim_policy_parse(&shim_policy, env_reader, NULL, sink, NULL);
-	CHECK(shim_policy.errors == 0, "bad rules %s", rules);
-	shim_policy.strict = strict;
+	amlshim_policy_parse(&shim_process.policy, env_reader, NULL, sink, NULL);
+	CHECK(shim_process.policy.errors == 0, "bad rules %s", rules);
+	shim_process.policy.strict = strict;
 	shim_large_init();
-	shim_large_min = shim_policy.num_rules ? shim_policy.rules[0].min : SIZE_MAX;
-	for (int i = 0; i < shim_num_routes; i++) {
+	shim_process.large_min = shim_process.policy.num_rules ? shim_process.policy.rules[0].min : SIZE_MAX;
+	for (int i = 0; i < shim_route_table.count; i++) {
 		area_objects[i].ops = &counting_ops;
 		area_objects[i].data = (struct aml_area_data *)&areas[i];
-		struct shim_pool *pool = &shim_routes[i].pools[0];
+		struct shim_pool *pool = &shim_route_table.rules[i].pools[0];
 		amlshim_resolved_default(&pool->placed);
 		pool->placed.area = &area_objects[i];
 		pool->present = 1;
-		__atomic_store_n(&shim_routes[i].ready, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	}
 }
 
@@ -170,8 +167,8 @@ static void setup(const char *rules, int strict)
  * areas then hold exactly the live blocks. */
 static void drain_and_check(const char *when)
 {
-	for (int r = 0; r < shim_num_routes; r++) {
-		struct shim_route *route = &shim_routes[r];
+	for (int r = 0; r < shim_route_table.count; r++) {
+		struct shim_route *route = &shim_route_table.rules[r];
 		for (int p = -1; p < 1; p++) {
 			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[0];
 			struct shim_block *expired[CACHE_SLOTS];
@@ -229,7 +226,7 @@ static void large_free(void *ptr)
  * (dispatch.c), which routes by size; here only the large path routes. */
 void *shim_malloc(size_t size)
 {
-	struct shim_route *route = size >= shim_large_min ? shim_route_for(size) : NULL;
+	struct shim_route *route = size >= shim_process.large_min ? shim_route_for(size) : NULL;
 	CHECK(route != NULL, "a move to %zu bytes left the large path", size);
 	return shim_large_alloc(route, size, 16, 0);
 }
@@ -272,8 +269,8 @@ static void test_reuse(void)
 		large_free(p);
 	}
 	CHECK(areas[0].maps == 1, "a malloc/free loop of one size mapped %ld times", areas[0].maps);
-	CHECK(shim_routes[0].reuses == 999, "reuses %lu", shim_routes[0].reuses);
-	CHECK(shim_routes[0].live == 0, "live bytes %lu after freeing everything", shim_routes[0].live);
+	CHECK(shim_route_table.rules[0].reuses == 999, "reuses %lu", shim_route_table.rules[0].reuses);
+	CHECK(shim_route_table.rules[0].live == 0, "live bytes %lu after freeing everything", shim_route_table.rules[0].live);
 	drain_and_check("reuse");
 	CHECK(areas[0].live_bytes == 0 && areas[0].maps == areas[0].unmaps, "reuse: area not empty");
 }
@@ -294,7 +291,7 @@ static void test_cache_bounds(void)
 	}
 	for (int i = 0; i < 40; i++) {
 		large_free(blocks[i]);
-		struct shim_pool *pool = &shim_routes[0].pools[0];
+		struct shim_pool *pool = &shim_route_table.rules[0].pools[0];
 		CHECK(pool->num_cached <= CACHE_SLOTS, "%d blocks cached", pool->num_cached);
 		CHECK(pool->cached_bytes <= CACHE_MAX_BYTES, "%zu bytes cached", pool->cached_bytes);
 		size_t sum = 0;
@@ -315,12 +312,12 @@ static void test_expiry(void)
 	setup("64K-=interleave", 0);
 	void *p = large_malloc((size_t)8 << 20, 16);
 	large_free(p);
-	CHECK(shim_routes[0].pools[0].num_cached == 1, "one block cached");
+	CHECK(shim_route_table.rules[0].pools[0].num_cached == 1, "one block cached");
 	struct timespec pause = {1, 200 * 1000 * 1000};
 	nanosleep(&pause, NULL);
 	/* Any activity of the pool gives the expired block back. */
 	void *q = large_malloc((size_t)64 << 10, 16);
-	CHECK(shim_routes[0].pools[0].num_cached == 0, "an expired block stayed cached");
+	CHECK(shim_route_table.rules[0].pools[0].num_cached == 0, "an expired block stayed cached");
 	CHECK(areas[0].unmaps == 1, "the expired block was not unmapped");
 	large_free(q);
 	drain_and_check("expiry");
@@ -346,16 +343,16 @@ static void test_alignment_and_realloc(void)
 	void *r = large_realloc(q, (size_t)64 << 20);
 	CHECK(r != NULL, "grow to 64M");
 	verify(r, (size_t)3 << 19, 4, "grow");
-	CHECK(shim_routes[1].remaps + shim_routes[1].moves == 1, "grow: remaps %lu, moves %lu",
-	      shim_routes[1].remaps, shim_routes[1].moves);
+	CHECK(shim_route_table.rules[1].remaps + shim_route_table.rules[1].moves == 1, "grow: remaps %lu, moves %lu",
+	      shim_route_table.rules[1].remaps, shim_route_table.rules[1].moves);
 	fill(r, (size_t)200 << 10, 5);
 	void *s = large_realloc(r, (size_t)200 << 10); /* to the 64K-1M rule */
 	CHECK(s != NULL, "shrink across rules");
 	verify(s, (size_t)200 << 10, 5, "move across rules");
-	CHECK(shim_registry_lookup(s)->pool->route == &shim_routes[0], "moved to the 64K-1M rule");
+	CHECK(shim_registry_lookup(s)->pool->route == &shim_route_table.rules[0], "moved to the 64K-1M rule");
 	large_free(s);
-	CHECK(shim_routes[0].live == 0 && shim_routes[1].live == 0, "live bytes left: %lu %lu",
-	      shim_routes[0].live, shim_routes[1].live);
+	CHECK(shim_route_table.rules[0].live == 0 && shim_route_table.rules[1].live == 0, "live bytes left: %lu %lu",
+	      shim_route_table.rules[0].live, shim_route_table.rules[1].live);
 	drain_and_check("realloc");
 }
 
@@ -372,7 +369,7 @@ static void test_mmap_kind(void)
 	setup("64K-=interleave", 0);
 	const size_t MiB = (size_t)1 << 20;
 	size_t len = 4 * MiB;
-	char *p = shim_large_mmap(&shim_routes[0], len);
+	char *p = shim_large_mmap(&shim_route_table.rules[0], len);
 	CHECK(p != NULL, "placed mmap");
 	struct shim_block *block = shim_registry_lookup(p);
 	CHECK(block && block->kind == SHIM_BLOCK_MMAP, "mmap block");
@@ -400,7 +397,7 @@ static void test_mmap_kind(void)
 	program_munmap(moved, 4 * MiB);
 	CHECK(shim_registry_lookup(rest) == NULL && shim_registry_lookup(moved) == NULL, "registry after munmap");
 	CHECK(shim_mmap_live_blocks == 0, "live placed mappings %lu at the end", shim_mmap_live_blocks);
-	CHECK(shim_routes[0].live == 0, "live after munmap: %lu", shim_routes[0].live);
+	CHECK(shim_route_table.rules[0].live == 0, "live after munmap: %lu", shim_route_table.rules[0].live);
 	/* The area mapped p; the program unmapped it behind the area's back
 	 * (that is what munmap interposition is): drop the area's record. */
 	shim_lock(&areas[0].lock);
@@ -417,9 +414,9 @@ static void test_refusal(void)
 	areas[0].fail = 1;
 	void *p = large_malloc((size_t)1 << 20, 16);
 	CHECK(p != NULL, "fallback allocation");
-	CHECK(shim_routes[0].fallbacks == 1, "fallbacks %lu", shim_routes[0].fallbacks);
+	CHECK(shim_route_table.rules[0].fallbacks == 1, "fallbacks %lu", shim_route_table.rules[0].fallbacks);
 	struct shim_block *block = shim_registry_lookup(p);
-	CHECK(block->pool == &shim_routes[0].fallback, "served by the fallback pool");
+	CHECK(block->pool == &shim_route_table.rules[0].fallback, "served by the fallback pool");
 	large_free(p);
 	drain_and_check("fallback");
 	/* Strict: NULL with ENOMEM, and the record goes back. */
@@ -488,8 +485,8 @@ static void test_threads(void)
 	for (int i = 0; i < 8; i++)
 		pthread_join(workers[i].thread, NULL);
 	threaded = 0;
-	CHECK(shim_routes[0].live == 0 && shim_routes[1].live == 0, "live bytes after threads: %lu %lu",
-	      shim_routes[0].live, shim_routes[1].live);
+	CHECK(shim_route_table.rules[0].live == 0 && shim_route_table.rules[1].live == 0, "live bytes after threads: %lu %lu",
+	      shim_route_table.rules[0].live, shim_route_table.rules[1].live);
 	CHECK(sampler.live == 0, "global live %lu", sampler.live);
 	drain_and_check("threads");
 	CHECK(areas[0].live_bytes == 0 && areas[1].live_bytes == 0, "threads: areas not empty");
@@ -540,10 +537,10 @@ static void test_model(void)
 	for (int slot = 0; slot < SLOTS; slot++)
 		if (ptrs[slot])
 			large_free(ptrs[slot]);
-	for (int r = 0; r < shim_num_routes; r++)
-		CHECK(shim_routes[r].live == 0, "model: rule %d has %lu live bytes", r, shim_routes[r].live);
+	for (int r = 0; r < shim_route_table.count; r++)
+		CHECK(shim_route_table.rules[r].live == 0, "model: rule %d has %lu live bytes", r, shim_route_table.rules[r].live);
 	drain_and_check("model");
-	for (int r = 0; r < shim_num_routes; r++)
+	for (int r = 0; r < shim_route_table.count; r++)
 		CHECK(areas[r].live_bytes == 0, "model: rule %d area holds %ld bytes", r, areas[r].live_bytes);
 }
 

@@ -27,12 +27,10 @@
 #include "check.h"
 
 /* What the rest of the shim defines. */
-struct amlshim_policy shim_policy;
-int shim_state;
-int shim_secure_mode, shim_in_forked_child;
+struct shim_process shim_process;
+int shim_in_forked_child;
 struct shim_stats shim_stats;
-struct shim_route shim_routes[AMLSHIM_MAX_RULES];
-int shim_num_routes;
+struct shim_route_table shim_route_table;
 
 void shim_large_sample_nodes(long *pages_per_node)
 {
@@ -221,14 +219,14 @@ static void hostile_text(char *buf, size_t len, int seed)
 
 static void fill_routes(void)
 {
-	memset(&shim_policy, 0, sizeof(shim_policy));
-	shim_policy.num_rules = AMLSHIM_MAX_RULES;
+	memset(&shim_process.policy, 0, sizeof(shim_process.policy));
+	shim_process.policy.num_rules = AMLSHIM_MAX_RULES;
 	for (int i = 0; i < AMLSHIM_MAX_RULES; i++) {
-		struct amlshim_rule *rule = &shim_policy.rules[i];
+		struct amlshim_rule *rule = &shim_process.policy.rules[i];
 		rule->min = i == 0 ? 0 : (size_t)1 << (20 + i);
 		rule->max = i == AMLSHIM_MAX_RULES - 1 ? SIZE_MAX : (size_t)1 << (21 + i);
 		snprintf(rule->placement.text, sizeof(rule->placement.text), "interleave:0-3,5,7-1023");
-		struct shim_route *route = &shim_routes[i];
+		struct shim_route *route = &shim_route_table.rules[i];
 		memset(route, 0, sizeof(*route));
 		route->rule = rule;
 		hostile_text(route->area_text, sizeof(route->area_text), i);
@@ -238,7 +236,7 @@ static void fill_routes(void)
 		route->moves = route->remaps = route->reuses = route->fallbacks = route->mmaps = ULONG_MAX / 3;
 		route->small_class = i % 2;
 	}
-	shim_num_routes = AMLSHIM_MAX_RULES;
+	shim_route_table.count = AMLSHIM_MAX_RULES;
 	shim_stats.foreign_frees = ULONG_MAX;
 	shim_stats.bootstrap_allocs = 7;
 	for (int n = 0; n < SHIM_MAX_NODES; n++)
@@ -269,7 +267,7 @@ static void test_json(void)
 	      report_buf + (at > 30 ? at - 30 : 0));
 	CHECK(strstr(report_buf, "\"node\":63") != NULL, "the last node is missing");
 	/* No rules: still valid. */
-	shim_num_routes = 0;
+	shim_route_table.count = 0;
 	len = capture(-1, write_json_report, report_buf, sizeof(report_buf));
 	CHECK(json_valid(report_buf, len, &at), "invalid JSON without rules at byte %zu: %s", at, report_buf);
 }
@@ -316,7 +314,7 @@ static void log_line_max(int fd)
 
 static void test_log(void)
 {
-	shim_policy.log_level = AMLSHIM_LOG_WARN;
+	shim_process.policy.log_level = AMLSHIM_LOG_WARN;
 	size_t len = capture(2, log_long, report_buf, sizeof(report_buf));
 	CHECK(len <= 512 && len > 400, "a long message gave %zu bytes", len);
 	CHECK(strncmp(report_buf, "amlshim: xxx", 12) == 0, "prefix: %.20s", report_buf);
@@ -356,9 +354,9 @@ static void test_stats_file(void)
 		used += snprintf(value + used, sizeof(value) - (size_t)used, "%%%%.j");
 		exp += snprintf(expected + exp, sizeof(expected) - (size_t)exp, "%%.j");
 		CHECK(used < AMLSHIM_PATH_MAX, "test value too long");
-		memcpy(shim_policy.stats_file, value, (size_t)used + 1);
-		shim_policy.stats = AMLSHIM_STATS_JSON;
-		shim_policy.log_level = AMLSHIM_LOG_WARN;
+		memcpy(shim_process.policy.stats_file, value, (size_t)used + 1);
+		shim_process.policy.stats = AMLSHIM_STATS_JSON;
+		shim_process.policy.log_level = AMLSHIM_LOG_WARN;
 		int fd = open_stats_file(STDERR_FILENO);
 		if (fd >= 0) {
 			close(fd);
