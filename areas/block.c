@@ -54,7 +54,7 @@
 #include <aml/area/block.h>
 #include "internal.h"
 
-#define THP_DIR "/sys/kernel/mm/transparent_hugepage"
+#define THP_DIR AML_OS_THP_DIR
 #define THP_SIZE_FILE THP_DIR "/hpage_pmd_size"
 
 /* The thread's memory policy, saved so it can be put back exactly

@@ -57,7 +57,7 @@ static void read_reserves(void)
 {
 	char buf[512];
 	uint64_t *reserve = NULL;
-	if (aml_os_read_lines("/proc/zoneinfo", buf, sizeof(buf), add_reserve, &reserve) != 0)
+	if (aml_os_read_lines(AML_OS_ZONEINFO, buf, sizeof(buf), add_reserve, &reserve) != 0)
 		return;
 	for (unsigned node = 0; node < AML_MAX_NODES; node++)
 		if (node_reserve[node] && node_reserve[node] < MIN_RESERVE)
@@ -92,7 +92,7 @@ size_t aml_node_room(unsigned node, enum aml_node_room_kind kind)
 	char path[64], text[4096];
 	if (node >= AML_MAX_NODES)
 		return 0;
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%u/meminfo", node);
+	snprintf(path, sizeof(path), AML_OS_NODE_DIR "/node%u/meminfo", node);
 	if (aml_os_read_file(path, text, sizeof(text)) < 0)
 		return SIZE_MAX;
 	uint64_t total, free_bytes, active_file = 0, inactive_file = 0;

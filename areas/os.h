@@ -25,6 +25,12 @@
 #define AML_MASK_WORDS AML_NODEMASK_WORDS
 #define AML_OS_MAXNODE ((unsigned long)AML_MAX_NODES + 1)
 
+/* The kernel files the areas read through aml_os_read_file/_lines, named
+ * here so that every /proc and /sys path is in the OS layer. */
+#define AML_OS_THP_DIR "/sys/kernel/mm/transparent_hugepage"
+#define AML_OS_ZONEINFO "/proc/zoneinfo"
+#define AML_OS_NODE_DIR "/sys/devices/system/node"
+
 /* Kernel policy numbers (linux/mempolicy.h); some headers lack the newer. */
 enum {
 	AML_MPOL_DEFAULT = 0,
