@@ -64,7 +64,7 @@ tests: lib $(C_TESTS) $(HARD_UNIT_TESTS)
 
 # Every test, named, with a closing "N passed, N failed, N skipped"; then the
 # test VM (check-vm), whose last line sums up both stages.
-CHECK_PARTS := tests vm-tests $(AMLSHIM_BIN) $(SPANK_BUILT) bench-workloads hardening-tests
+CHECK_PARTS := check-layering tests vm-tests $(AMLSHIM_BIN) $(SPANK_BUILT) bench-workloads hardening-tests
 HOST_TESTS = $(C_TESTS) $(HARDENING_CHECKS) $(BATS_TESTS)
 check: $(CHECK_PARTS)
 	@mkdir -p $(BUILD)/vm
@@ -103,6 +103,7 @@ help:
 	  check-bats     'the bats suites of tests/bats/' \
 	  check-slurm    'the Slurm plugin on a one-node cluster' \
 	  check-site     'man pages, Lmod module, bash completion, --explain --json' \
+	  check-layering 'layers, system calls outside the OS layer, file lengths' \
 	  bench          'every workload under each allocator, BENCH_RUNS runs' \
 	  bench-quick    'one tiny run of every benchmark workload (no judging)' \
 	  install        'install under DESTDIR + PREFIX' \

@@ -9,7 +9,7 @@ BATS_TESTS := $(sort $(wildcard tests/bats/*.bats)) scripts/bench/quick.bats $(H
 RUN_TESTS = AMLSHIM_TEST_BUILD=$(BUILD) TEST_LOG_DIR=$(BUILD)/test-logs tests/run-tests.sh
 RUN_HARDENING = AMLSHIM_TEST_BUILD=$(BUILD) $(if $(STRESS_SECONDS),STRESS_SECONDS=$(STRESS_SECONDS)) \
                 TEST_LOG_DIR=$(BUILD)/test-logs tests/run-tests.sh
-.PHONY: check-unit check-vm check-asan check-valgrind check-fuzz check-stress check-bats check-slurm check-site
+.PHONY: check-unit check-vm check-asan check-valgrind check-fuzz check-stress check-bats check-slurm check-site check-layering
 
 check-unit: tests
 	tests/run-tests.sh $(C_TESTS)
@@ -36,3 +36,6 @@ check-slurm: lib $(SPANK_BUILT)
 check-site: lib $(AMLSHIM_BIN)
 	$(RUN_TESTS) tests/bats/man.bats tests/bats/module.bats tests/bats/completion.bats tests/bats/explain-json.bats
 
+# Layering, system calls outside the OS layer, file lengths.
+check-layering:
+	scripts/check-layering.py
