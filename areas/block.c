@@ -48,7 +48,6 @@
 #include <string.h>
 #include <stdio.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <aml/area/block.h>
@@ -279,7 +278,7 @@ static int thp_mode_on(const char *path)
  * one, and the process's own prctl switch (inherited across exec). */
 static int thp_usable(size_t huge)
 {
-	if (!huge || prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0)
+	if (!huge || aml_os_thp_disabled())
 		return 0;
 	char path[128];
 	snprintf(path, sizeof(path), THP_DIR "/hugepages-%zukB/enabled", huge >> 10);

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +118,20 @@ int aml_os_current_node(void)
 	if (syscall(SYS_getcpu, &cpu, &node, NULL) != 0)
 		return 0;
 	return (int)node;
+}
+
+size_t aml_os_address_space_limit(void)
+{
+	struct rlimit limit;
+	int saved = errno;
+	int limited = syscall(SYS_getrlimit, RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+	errno = saved;
+	return limited ? (size_t)limit.rlim_cur : SIZE_MAX;
+}
+
+int aml_os_thp_disabled(void)
+{
+	return syscall(SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0) != 0;
 }
 
 unsigned long long aml_os_now_ns(void)

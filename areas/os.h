@@ -81,6 +81,14 @@ AML_HIDDEN long aml_os_move_pages(int pid, unsigned long count, void **pages, co
 /* The node of the CPU this thread runs on (0 when the kernel cannot say). */
 AML_HIDDEN int aml_os_current_node(void);
 
+/* Limits of this process. */
+/* RLIMIT_AS's soft limit in bytes, SIZE_MAX when unlimited or unknown;
+ * read each time (the program may change it); errno kept. */
+AML_HIDDEN size_t aml_os_address_space_limit(void);
+/* 1 when this process asked for no transparent huge pages
+ * (prctl PR_SET_THP_DISABLE, inherited across exec), else 0. */
+AML_HIDDEN int aml_os_thp_disabled(void);
+
 /* Time and randomness. */
 /* CLOCK_MONOTONIC_COARSE in nanoseconds. */
 AML_HIDDEN unsigned long long aml_os_now_ns(void);
@@ -97,6 +105,9 @@ AML_HIDDEN ssize_t aml_os_read_file(const char *path, char *buf, size_t len);
  * each returns non-zero. 0, or -1 when the file cannot be opened. */
 AML_HIDDEN int aml_os_read_lines(const char *path, char *buf, size_t len,
                                  int (*each)(char *line, void *ctx), void *ctx);
+/* Creates or truncates a file for writing (0644, close-on-exec): the
+ * descriptor, or -1 with errno. */
+AML_HIDDEN int aml_os_create_file(const char *path);
 /* MemAvailable of /proc/meminfo in bytes (SIZE_MAX when unknown). */
 AML_HIDDEN size_t aml_os_system_available(void);
 /* The same, less what the memory cgroup would still allow if that is less. */

@@ -149,3 +149,8 @@ size_t aml_os_system_available(void)
 		return SIZE_MAX;
 	return (size_t)strtoull(field + 13, NULL, 10) * 1024;
 }
+
+int aml_os_create_file(const char *path)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}

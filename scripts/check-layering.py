@@ -21,8 +21,9 @@ LINE_LIMIT = 450
 # Functions of a layer, by prefix: the lowest layer that may call them.
 UPWARD_CALLS = [(re.compile(r"\bshim_\w+"), "shim"),
                 (re.compile(r"\bamlshim_\w+"), "policy")]
-SYSCALLS = ("syscall mmap munmap mremap madvise mbind set_mempolicy "
-            "get_mempolicy move_pages clock_gettime").split()
+SYSCALLS = ("syscall mmap munmap mremap madvise mprotect mbind set_mempolicy "
+            "get_mempolicy move_pages clock_gettime getcpu getrandom getrlimit prctl "
+            "open openat fopen opendir read").split()
 SYSCALL_RE = re.compile(r"\b(%s)\s*\(" % "|".join(SYSCALLS))
 KERNEL_FILE_RE = re.compile(r'"/(proc|sys)/')
 OS_LAYER_RE = re.compile(r"^areas/os(_\w+)?\.[ch]$")

@@ -174,7 +174,7 @@ static int open_stats_file(int stderr_fd)
 		}
 	}
 	path[used] = '\0';
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = aml_os_create_file(path);
 	if (fd < 0) {
 		/* Quoted: a path is any bytes, newlines included. */
 		char value[AMLSHIM_QUOTE_MAX * 4 + 32], expanded[AMLSHIM_QUOTE_MAX * 4 + 32];

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 
 #include "small_class.h"
 
@@ -62,15 +61,13 @@ static int map_at(uintptr_t addr, size_t len)
  * the program may change the limit. */
 static size_t allowed_growth(void)
 {
-	struct rlimit limit;
-	SHIM_KEEP_ERRNO;
-	int limited = getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
-	if (!limited)
+	size_t limit = aml_os_address_space_limit();
+	if (limit == SIZE_MAX)
 		return SIZE_MAX;
 	size_t total = 0;
 	for (int c = 0; c < shim_small_num_classes; c++)
 		total += __atomic_load_n(&shim_small_mapped[c], __ATOMIC_RELAXED);
-	size_t share = (size_t)(limit.rlim_cur / 4);
+	size_t share = limit / 4;
 	return total < share ? share - total : 0;
 }
 
@@ -125,8 +122,7 @@ enum probe { PROBE_FREE, PROBE_TAKEN, PROBE_UNKNOWN, PROBE_UNSUPPORTED };
  * thread's mapping could fail. */
 static enum probe range_free(uintptr_t addr, size_t size)
 {
-	struct rlimit limit;
-	if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+	if (aml_os_address_space_limit() != SIZE_MAX)
 		return PROBE_UNKNOWN;
 	void *got = aml_os_mmap((void *)addr, size, PROT_NONE,
 	                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
