@@ -11,6 +11,7 @@
 #ifndef AML_AREAS_OS_H
 #define AML_AREAS_OS_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/types.h>
@@ -18,6 +19,15 @@
 #include <aml.h>
 
 #define AML_HIDDEN __attribute__((visibility("hidden")))
+
+/* errno as it was when the enclosing block declared AML_KEEP_ERRNO, back
+ * on every way out of it: work a caller did not ask about (a probe, a read
+ * of /proc, a call that succeeds) must not show in errno. */
+static inline void aml_errno_restore(const int *saved)
+{
+	errno = *saved;
+}
+#define AML_KEEP_ERRNO int aml_kept_errno_ __attribute__((cleanup(aml_errno_restore))) = errno
 
 /* Node masks: <aml/utils/nodemask.h>. The kernel's maxnode counts one bit
  * more than it reads. */

@@ -99,7 +99,7 @@ void shim_free(void *ptr)
 {
 	if (!ptr)
 		return;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	if (SHIM_LIKELY(shim_small_owns(ptr))) {
 		shim_small_free(ptr);
 	} else {
@@ -172,7 +172,7 @@ int shim_posix_memalign(void **out, size_t alignment, size_t size)
 {
 	if (!power_of_two(alignment) || alignment % sizeof(void *) != 0)
 		return EINVAL;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	void *ptr = alloc_aligned(alignment, size);
 	if (!ptr)
 		return ENOMEM;
@@ -249,7 +249,7 @@ static int placeable(void *addr, size_t len, int prot, int flags)
  * strict, placement failed). */
 static void *placed_mmap(struct shim_route *route, size_t len, int flags)
 {
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	void *ptr = shim_large_mmap(route, len);
 	if (ptr && ptr != MAP_FAILED && (flags & MAP_POPULATE)) /* after placement, so pages land right */
 		aml_os_populate(ptr, len);

@@ -26,7 +26,7 @@ int shim_stderr_open = 1;
 
 static void log_line(int fd, const char *fmt, va_list ap)
 {
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	char line[512];
 	size_t used = (size_t)snprintf(line, sizeof(line), "amlshim: ");
 	int n = vsnprintf(line + used, sizeof(line) - used - 1, fmt, ap);
@@ -66,7 +66,7 @@ void shim_log_line(const char *text, void *ctx)
 	(void)ctx;
 	if (!shim_stderr_open)
 		return;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	char line[AMLSHIM_MESSAGE_MAX + 2];
 	size_t len = strnlen(text, sizeof(line) - 2);
 	memcpy(line, text, len);

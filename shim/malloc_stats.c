@@ -48,7 +48,7 @@ EXTRAS_EXPORT void malloc_stats(void)
 			shim_extras_glibc()->stats();
 		return;
 	}
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	struct shim_heap_totals t;
 	shim_extras_gather(&t);
 	struct shim_out out = {.fd = STDERR_FILENO};

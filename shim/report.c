@@ -207,7 +207,7 @@ void shim_report_at_exit(void)
 		activity += load(&shim_route_table.rules[i].count);
 	if (shim_in_forked_child && activity == 0)
 		return;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	/* Started with stderr closed: fd 2 may be a data file by now. */
 	int stderr_fd = report_fd >= 0 ? report_fd : shim_stderr_open ? STDERR_FILENO : -1;
 	int fd = stderr_fd;

@@ -1,7 +1,8 @@
-/* What every file of the shim shares: its limits, its lock and errno kept
- * across its own work. Each file's interface is in the header named after
- * it (init.h, small.h, registry.h, large.h ...); the list at the end
- * brings them all in for files that include only this one. */
+/* What every file of the shim shares: its limits and its lock (errno kept
+ * across its own work is AML_KEEP_ERRNO, areas/os.h). Each file's interface
+ * is in the header named after it (init.h, small.h, registry.h, large.h
+ * ...); the list at the end brings them all in for files that include only
+ * this one. */
 #ifndef AMLSHIM_SHIM_H
 #define AMLSHIM_SHIM_H
 
@@ -42,15 +43,6 @@ static inline void shim_unlock(int *flag)
 	__atomic_store_n(flag, 0, __ATOMIC_RELEASE);
 	shim_locks_held--;
 }
-
-/* errno as it was when the enclosing block declared SHIM_KEEP_ERRNO, back
- * on every way out of it: what the shim does for a call that succeeds
- * (a free, the report) must not show in errno. */
-static inline void shim_errno_restore(const int *saved)
-{
-	errno = *saved;
-}
-#define SHIM_KEEP_ERRNO int shim_kept_errno_ __attribute__((cleanup(shim_errno_restore))) = errno
 
 /* ---- the OS layer: areas/os.h (aml_os_*, every system call) ---- */
 #include "os.h"

@@ -17,7 +17,7 @@ static int place(struct small_class *class, uintptr_t start, size_t size)
 	int mode = __atomic_load_n(&class->mode, __ATOMIC_ACQUIRE);
 	if (mode == AML_MPOL_DEFAULT || size == 0)
 		return 0;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	long ret = mode == AML_MPOL_LOCAL ? aml_os_mbind((void *)start, size, mode, NULL, 0UL, 0U)
 	                                  : aml_os_mbind((void *)start, size, mode, class->mask, AML_OS_MAXNODE, 0U);
 	return ret == 0 ? 0 : -1;
@@ -67,7 +67,7 @@ static bool hook_dalloc(extent_hooks_t *h, void *addr, size_t size, bool committ
 static void hook_destroy(extent_hooks_t *h, void *addr, size_t size, bool committed, unsigned ind)
 {
 	(void)h, (void)committed, (void)ind;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	aml_os_madvise(addr, size, MADV_DONTNEED);
 }
 
@@ -85,7 +85,7 @@ static bool hook_decommit(extent_hooks_t *h, void *addr, size_t size, size_t off
 
 static bool purge(void *addr, size_t off, size_t len, int advice)
 {
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	int ret = aml_os_madvise((char *)addr + off, len, advice);
 	return ret != 0;
 }

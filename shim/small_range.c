@@ -81,7 +81,7 @@ int shim_small_grow(struct small_class *class, uintptr_t want_end)
 {
 	uintptr_t *mapped = &shim_small_mapped[class - shim_small_classes];
 	int ret = 0;
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	shim_lock(&class->grow_lock);
 	uintptr_t have = __atomic_load_n(mapped, __ATOMIC_RELAXED), front = class->begin + have;
 	if (want_end > front) {
@@ -154,7 +154,7 @@ static int plan_range(uintptr_t base, size_t size)
  * it (growth may then meet the program's own mappings sooner). */
 int shim_small_plan(void)
 {
-	SHIM_KEEP_ERRNO;
+	AML_KEEP_ERRNO;
 	int unknown = 0;
 	for (int i = 0; i < HINT_TRIES; i++) {
 		uintptr_t slots = (HINT_HIGH - RANGE_MAX - HINT_LOW) / HINT_ALIGN;
