@@ -21,20 +21,18 @@ struct aml_area *aml_area_alloc(const struct aml_area_ops *ops, size_t data_size
 
 void *aml_area_map(void *addr, size_t size, int prot, int flags, int fd, off_t off)
 {
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	void *ptr = aml_os_mmap(addr, size, prot, flags, fd, off);
 	if (ptr != MAP_FAILED)
 		return ptr;
 	aml_errno = aml_errno_from_os(errno);
-	errno = saved;
 	return NULL;
 }
 
-void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_errno)
+void *aml_area_map_failed(void *ptr, size_t size, int err)
 {
 	aml_os_munmap(ptr, size);
 	aml_errno = -err;
-	errno = saved_errno;
 	return NULL;
 }
 

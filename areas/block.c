@@ -192,7 +192,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	const size_t huge = data->huge_page_size;
 	const int huge_blocks = huge && data->block_size % huge == 0;
 	int placement = placement_of(data);
@@ -202,7 +202,6 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	char *ptr = map_aligned(size, huge_blocks ? huge : 0, period);
 	if (ptr == MAP_FAILED) {
 		aml_errno = aml_errno_from_os(errno);
-		errno = saved_errno;
 		return NULL;
 	}
 	/* Fails with EINVAL on kernels without THP: then there is nothing to stop. */
@@ -222,8 +221,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) != 0)
 		err = -aml_errno_from_os(errno);
 	if (err != AML_SUCCESS)
-		return aml_area_map_failed(ptr, size, err, saved_errno);
-	errno = saved_errno;
+		return aml_area_map_failed(ptr, size, err);
 	return ptr;
 }
 
@@ -310,18 +308,16 @@ int aml_area_block_create(struct aml_area **area, size_t block_size, const struc
 		return -(aml_errno = AML_ENOMEM);
 	struct aml_area_block_data *data = (struct aml_area_block_data *)ret->data;
 
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	int err = aml_nodemask_to_raw(nodemask, data->raw_mask);
 	if (err != AML_SUCCESS) {
 		free(ret);
-		errno = saved_errno;
 		return -(aml_errno = -err);
 	}
 	data->block_size = block_size;
 	data->num_nodes = aml_raw_mask_nodes(data->raw_mask, data->nodes, AML_AREA_LINUX_MAX_NODES);
 	data->huge_page_size = thp_size();
 	data->thp_usable = thp_usable(data->huge_page_size);
-	errno = saved_errno;
 	*area = ret;
 	return AML_SUCCESS;
 }

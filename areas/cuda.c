@@ -234,7 +234,7 @@ void *aml_area_cuda_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_EDOM;
 		return NULL;
 	}
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	struct device_switch sw;
 	void *ptr = NULL;
 	int err = device_select(rt, device, &sw);
@@ -248,7 +248,6 @@ void *aml_area_cuda_mmap(const struct aml_area_data *area_data, size_t size,
 			err = restored;
 		}
 	}
-	errno = saved_errno;
 	if (err != AML_SUCCESS) {
 		aml_errno = -err;
 		return NULL;
@@ -267,7 +266,7 @@ int aml_area_cuda_munmap(const struct aml_area_data *area_data, void *ptr, size_
 	const struct aml_cudart *rt = aml_cudart();
 	if (!rt)
 		return -(aml_errno = AML_ENOTSUP);
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	struct device_switch sw;
 	int err = device_select(rt, data->device, &sw);
 	if (err == AML_SUCCESS) {
@@ -276,7 +275,6 @@ int aml_area_cuda_munmap(const struct aml_area_data *area_data, void *ptr, size_
 		if (err == AML_SUCCESS)
 			err = restored;
 	}
-	errno = saved_errno;
 	if (err != AML_SUCCESS)
 		aml_errno = -err;
 	return err;

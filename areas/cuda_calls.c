@@ -14,9 +14,8 @@ int aml_cuda_memcpy(void *dst, const void *src, size_t size)
 	const struct aml_cudart *rt = cuda_runtime_or_fail();
 	if (!rt)
 		return -AML_ENOTSUP;
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	int err = cuda_error(rt->copy(dst, src, size, AML_CUDART_MEMCPY_DEFAULT));
-	errno = saved_errno;
 	if (err != AML_SUCCESS)
 		aml_errno = -err;
 	return err;
@@ -31,10 +30,9 @@ void *aml_cuda_device_pointer(void *host_ptr)
 	const struct aml_cudart *rt = cuda_runtime_or_fail();
 	if (!rt)
 		return NULL;
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	void *device_ptr = NULL;
 	aml_cudart_error err = rt->host_get_device_pointer(&device_ptr, host_ptr, 0);
-	errno = saved_errno;
 	if (err != AML_CUDART_SUCCESS) {
 		aml_errno = aml_cudart_error_to_aml(err);
 		return NULL;

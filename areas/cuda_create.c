@@ -63,9 +63,11 @@ struct aml_area aml_area_cuda = {
 	.data = (struct aml_area_data *)&cuda_default_data,
 };
 
-/* The device attributes an area's kind of memory needs. */
+/* The device attributes an area's kind of memory needs; errno kept (the
+ * runtime's calls may set it). */
 static int device_supports(const struct aml_cudart *rt, int device, int kind)
 {
+	AML_KEEP_ERRNO;
 	unsigned int needed[2];
 	size_t count = 0;
 	if (kind == KIND_HOST_MAPPED || kind == KIND_REGISTERED)
@@ -106,9 +108,7 @@ static int create_area(struct aml_area **area, int device, int flags, const stru
 		return -(aml_errno = AML_EDOM);
 	if (device < 0)
 		device = -1;
-	int saved_errno = errno;
 	int err = device_supports(rt, device, kind_of(flags));
-	errno = saved_errno;
 	if (err != AML_SUCCESS)
 		return -(aml_errno = -err);
 

@@ -119,7 +119,7 @@ static void cudart_mark_forked_child(void)
  * failed dlopens and the probe set it). */
 static void cudart_load(void)
 {
-	int saved_errno = errno;
+	AML_KEEP_ERRNO;
 	cudart_loading_here = 1;
 	struct aml_cudart rt;
 	aml_cudart_error error = AML_CUDART_SUCCESS;
@@ -146,7 +146,6 @@ static void cudart_load(void)
 		snprintf(cudart_status_text, sizeof(cudart_status_text), "%s: no CUDA device", name);
 	}
 	cudart_loading_here = 0;
-	errno = saved_errno;
 }
 
 const struct aml_cudart *aml_cudart(void)

@@ -34,14 +34,13 @@ static int firsttouch_mode(void)
 		return cached;
 	int found = AML_MPOL_LOCAL;
 	size_t page = aml_os_page_size();
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	void *scratch = aml_os_mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (scratch != MAP_FAILED) {
 		if (aml_os_mbind(scratch, page, AML_MPOL_LOCAL, NULL, 0, 0) != 0 && errno == EINVAL)
 			found = AML_MPOL_DEFAULT;
 		aml_os_munmap(scratch, page);
 	}
-	errno = saved;
 	__atomic_store_n(&mode, found, __ATOMIC_RELAXED);
 	return found;
 }
@@ -140,7 +139,7 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_ENOMEM;
 		return NULL;
 	}
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	void *ptr = aml_area_map(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!ptr)
 		return NULL;
@@ -148,7 +147,7 @@ static void *hwloc_area_mmap(const struct aml_area_data *area_data, size_t size,
 		const unsigned long *mask = data->kernel_mode == AML_MPOL_LOCAL ? NULL : data->raw_mask;
 		unsigned long maxnode = mask ? AML_OS_MAXNODE : 0;
 		if (aml_os_mbind(ptr, size, data->kernel_mode, mask, maxnode, 0) != 0)
-			return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno), saved);
+			return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno));
 	}
 	return ptr;
 }

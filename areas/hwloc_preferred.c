@@ -42,7 +42,7 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_EINVAL;
 		return NULL;
 	}
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	char *ptr = aml_area_map(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!ptr)
 		return NULL;
@@ -66,10 +66,9 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 	/* More than the nodes hold: extend the last part (its VMA merges). */
 	if (done < len && prefer(ptr + done, len - done, &area->targets[last]) != 0)
 		goto fail;
-	errno = saved;
 	return ptr;
 fail:
-	return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno), saved);
+	return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno));
 }
 
 /* "400000 MiB/s", "130 ns", "65536 MiB", "distance 10", "local", ... */

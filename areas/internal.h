@@ -20,8 +20,9 @@ AML_HIDDEN struct aml_area *aml_area_alloc(const struct aml_area_ops *ops, size_
  * from the kernel's error; errno is kept. */
 AML_HIDDEN void *aml_area_map(void *addr, size_t size, int prot, int flags, int fd, off_t off);
 /* Gives back a mapping whose placement failed with err (a negative AML
- * code): aml_errno = -err, errno back to saved_errno. Returns NULL. */
-AML_HIDDEN void *aml_area_map_failed(void *ptr, size_t size, int err, int saved_errno);
+ * code): aml_errno = -err. Returns NULL. errno is the caller's to keep
+ * (AML_KEEP_ERRNO around the whole mmap). */
+AML_HIDDEN void *aml_area_map_failed(void *ptr, size_t size, int err);
 /* The start of an area's fprintf: -AML_EINVAL without a stream; a NULL
  * *prefix becomes ""; for NULL data, "PREFIXkind: (no data)" is printed and
  * AML_SUCCESS returned (nothing more to print); otherwise 1. */

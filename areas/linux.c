@@ -53,12 +53,9 @@ int aml_area_linux_mbind(struct aml_area_linux_data *data, void *ptr, size_t siz
 		mask = NULL;
 		maxnode = 0;
 	}
-	int saved = errno;
-	if (aml_os_mbind(ptr, size, kernel_mode(data->policy), mask, maxnode, 0) != 0) {
-		int err = aml_errno_from_os(errno);
-		errno = saved;
-		return -(aml_errno = err);
-	}
+	AML_KEEP_ERRNO;
+	if (aml_os_mbind(ptr, size, kernel_mode(data->policy), mask, maxnode, 0) != 0)
+		return -(aml_errno = aml_errno_from_os(errno));
 	return AML_SUCCESS;
 }
 
@@ -122,13 +119,13 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 		aml_errno = AML_ENOMEM;
 		return NULL;
 	}
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	void *ptr = aml_area_map(hint, size, prot, flags, fd, offset);
 	if (!ptr)
 		return NULL;
 	int err = aml_area_linux_mbind(data, ptr, size);
 	if (err != AML_SUCCESS)
-		return aml_area_map_failed(ptr, size, err, saved);
+		return aml_area_map_failed(ptr, size, err);
 	return ptr;
 }
 
@@ -140,12 +137,9 @@ int aml_area_linux_fits(const struct aml_area_linux_data *data, size_t size)
 int aml_area_linux_munmap(const struct aml_area_data *data, void *ptr, const size_t size)
 {
 	(void)data;
-	int saved = errno;
-	if (aml_os_munmap(ptr, size) != 0) {
-		int err = aml_errno_from_os(errno);
-		errno = saved;
-		return -(aml_errno = err);
-	}
+	AML_KEEP_ERRNO;
+	if (aml_os_munmap(ptr, size) != 0)
+		return -(aml_errno = aml_errno_from_os(errno));
 	return AML_SUCCESS;
 }
 

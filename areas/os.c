@@ -43,12 +43,11 @@ int aml_os_mprotect(void *addr, size_t len, int prot)
 
 int aml_os_could_map(size_t len)
 {
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	void *probe = aml_os_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int ok = probe != MAP_FAILED;
 	if (ok)
 		aml_os_munmap(probe, len);
-	errno = saved;
 	return ok;
 }
 
@@ -123,9 +122,8 @@ int aml_os_current_node(void)
 size_t aml_os_address_space_limit(void)
 {
 	struct rlimit limit;
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	int limited = syscall(SYS_getrlimit, RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
-	errno = saved;
 	return limited ? (size_t)limit.rlim_cur : SIZE_MAX;
 }
 
@@ -144,14 +142,13 @@ unsigned long long aml_os_now_ns(void)
 unsigned long long aml_os_random_seed(void)
 {
 	uint64_t r = 0;
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	if (syscall(SYS_getrandom, &r, sizeof(r), AML_GRND_NONBLOCK) != (long)sizeof(r)) {
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		r = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 32) ^ (uint64_t)(uintptr_t)&r ^
 		    ((uint64_t)getpid() << 16);
 	}
-	errno = saved;
 	return r;
 }
 

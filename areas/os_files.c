@@ -40,7 +40,7 @@ ssize_t aml_os_read_file(const char *path, char *buf, size_t len)
 {
 	if (len == 0)
 		return -1;
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	ssize_t got = -1;
 	int fd = open_read(path);
 	if (fd >= 0) {
@@ -48,19 +48,16 @@ ssize_t aml_os_read_file(const char *path, char *buf, size_t len)
 		close(fd);
 	}
 	buf[got > 0 ? got : 0] = '\0';
-	errno = saved;
 	return got;
 }
 
 int aml_os_read_lines(const char *path, char *buf, size_t len,
                       int (*each)(char *line, void *ctx), void *ctx)
 {
-	int saved = errno;
+	AML_KEEP_ERRNO;
 	int fd = len > 1 ? open_read(path) : -1;
-	if (fd < 0) {
-		errno = saved;
+	if (fd < 0)
 		return -1;
-	}
 	size_t kept = 0; /* bytes of an unfinished line at the start of buf */
 	int stop = 0, at_end = 0;
 	while (!stop && !at_end) {
@@ -82,7 +79,6 @@ int aml_os_read_lines(const char *path, char *buf, size_t len,
 		memmove(buf, line, kept);
 	}
 	close(fd);
-	errno = saved;
 	return 0;
 }
 
