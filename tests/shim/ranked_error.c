@@ -65,20 +65,23 @@ static const char *mapped(const char *name)
 	return at;
 }
 
+/* What capture_stderr runs: test_capture's writers take only an fd. */
+static void (*captured_fn)(void *);
+static void *captured_arg;
+
+static void run_captured(int fd)
+{
+	(void)fd;
+	captured_fn(captured_arg);
+}
+
 /* Runs fn with stderr in a memfd; what it wrote goes to said (without the
  * last newline). */
 static void capture_stderr(void (*fn)(void *), void *arg)
 {
-	int fd = (int)syscall(SYS_memfd_create, "amlshim-stderr", 1U /* MFD_CLOEXEC */);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	fflush(stderr);
-	int saved = dup(STDERR_FILENO);
-	CHECK(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO, "dup2");
-	fn(arg);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	size_t used = shim_test_read_back(fd, said, sizeof(said));
-	close(fd);
+	captured_fn = fn;
+	captured_arg = arg;
+	size_t used = test_capture(STDERR_FILENO, run_captured, said, sizeof(said));
 	if (used > 0 && said[used - 1] == '\n')
 		said[used - 1] = '\0';
 }

@@ -22,8 +22,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 
+#include "capture.h"
 #include "check.h"
 
 /* What the rest of the shim defines. */
@@ -178,33 +178,6 @@ static int json_valid(const char *text, size_t len, size_t *error_at)
 
 static char report_buf[1 << 20];
 
-/* Runs fn with fd_to_capture (or, if -1, its argument) on a memfd; returns
- * what was written. */
-static size_t capture(int fd_to_capture, void (*fn)(int fd), char *buf, size_t len)
-{
-	int memfd = (int)syscall(SYS_memfd_create, "capture", 1U);
-	CHECK(memfd >= 0, "memfd_create");
-	if (fd_to_capture < 0) { /* the writer takes an fd: give it the memfd */
-		fn(memfd);
-	} else {
-		int saved = dup(fd_to_capture);
-		CHECK(saved >= 0 && dup2(memfd, fd_to_capture) == fd_to_capture, "dup2");
-		fn(fd_to_capture);
-		CHECK(dup2(saved, fd_to_capture) == fd_to_capture, "restore");
-		close(saved);
-	}
-	size_t used = (size_t)lseek(memfd, 0, SEEK_CUR);
-	CHECK(lseek(memfd, 0, SEEK_SET) == 0, "lseek");
-	size_t got = 0;
-	ssize_t n;
-	while (got < len - 1 && (n = read(memfd, buf + got, len - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(memfd);
-	CHECK(got == used, "captured %zu of %zu bytes", got, used);
-	return got;
-}
-
 static void hostile_text(char *buf, size_t len, int seed)
 {
 	/* Every byte 1..127, quotes and backslashes first, to the last byte. */
@@ -258,7 +231,7 @@ static void write_text_report(int fd)
 static void test_json(void)
 {
 	fill_routes();
-	size_t len = capture(-1, write_json_report, report_buf, sizeof(report_buf));
+	size_t len = test_capture(-1, write_json_report, report_buf, sizeof(report_buf));
 	size_t at;
 	CHECK(len > 1000, "json report of %zu bytes", len);
 	CHECK(report_buf[len - 1] == '\n' && memchr(report_buf, '\n', len - 1) == NULL,
@@ -268,14 +241,14 @@ static void test_json(void)
 	CHECK(strstr(report_buf, "\"node\":63") != NULL, "the last node is missing");
 	/* No rules: still valid. */
 	shim_route_table.count = 0;
-	len = capture(-1, write_json_report, report_buf, sizeof(report_buf));
+	len = test_capture(-1, write_json_report, report_buf, sizeof(report_buf));
 	CHECK(json_valid(report_buf, len, &at), "invalid JSON without rules at byte %zu: %s", at, report_buf);
 }
 
 static void test_text(void)
 {
 	fill_routes();
-	size_t len = capture(-1, write_text_report, report_buf, sizeof(report_buf));
+	size_t len = test_capture(-1, write_text_report, report_buf, sizeof(report_buf));
 	CHECK(len > 1000 && report_buf[len - 1] == '\n', "text report");
 	/* The header, 16 rules (plus an area line each, plus a small-class line
 	 * for half of them), the node header, 64 nodes, two closing lines. The
@@ -315,11 +288,11 @@ static void log_line_max(int fd)
 static void test_log(void)
 {
 	shim_process.policy.log_level = AMLSHIM_LOG_WARN;
-	size_t len = capture(2, log_long, report_buf, sizeof(report_buf));
+	size_t len = test_capture(2, log_long, report_buf, sizeof(report_buf));
 	CHECK(len <= 512 && len > 400, "a long message gave %zu bytes", len);
 	CHECK(strncmp(report_buf, "amlshim: xxx", 12) == 0, "prefix: %.20s", report_buf);
 	CHECK(report_buf[len - 1] == '\n' && memchr(report_buf, '\n', len - 1) == NULL, "one line");
-	len = capture(2, log_line_max, report_buf, sizeof(report_buf));
+	len = test_capture(2, log_line_max, report_buf, sizeof(report_buf));
 	CHECK(len == AMLSHIM_MESSAGE_MAX, "a message of %d bytes gave %zu", AMLSHIM_MESSAGE_MAX - 1, len);
 	CHECK(report_buf[len - 1] == '\n', "newline");
 	/* fd 2 closed: nothing to see, nothing to crash. */
