@@ -16,6 +16,9 @@
  * creation in shim_routes_resolve, aml_area_mmap/munmap in the pools): a
  * busy thread's allocations take the plain path (the private jemalloc's
  * small path), which never calls back into an area or takes a pool lock.
+ * One exception: a large realloc asks aml_area_linux_fits (through
+ * amlshim_resolved_fits) without it, so that function and aml_node_room
+ * must never allocate (they read sysfs through aml_os_read_file).
  *
  * ---- the dynamic loader: dlopen, dlsym, dlclose (areas/cuda_runtime.c) ----
  * libcudart is opened at the first CUDA area, never linked. Inside the shim

@@ -5,8 +5,10 @@
  * policy and the shim include it ("os.h", -Iareas).
  *
  * Every function is hidden (in libaml.so, libaml.a and the shim, exported by
- * none), calls the kernel directly (syscall(), so an interposed mmap, the
- * shim's, is never re-entered) and never allocates. Failures return -1 (or
+ * none) and never allocates. Calls the shim interposes (the mmap family)
+ * and those glibc may lack go to the kernel through syscall(), so the
+ * shim's mmap is never re-entered; the rest (read, close, clock_gettime,
+ * sysconf) are libc wrappers that neither allocate nor are interposed. Failures return -1 (or
  * MAP_FAILED) and set errno, like libc, unless a comment says otherwise. */
 #ifndef AML_AREAS_OS_H
 #define AML_AREAS_OS_H

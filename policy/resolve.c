@@ -1,5 +1,8 @@
-/* Placement -> area. Runs once at start-up, outside any shim lock, when
- * libnuma, hwloc and libcudart may allocate freely. */
+/* Placement -> area. amlshim_resolve runs once at start-up, outside any
+ * shim lock, when libnuma, hwloc and libcudart may allocate freely. The
+ * capability queries (amlshim_resolved_area, amlshim_resolved_fits) run
+ * inside malloc and realloc, on every large allocation: they must neither
+ * allocate nor lock. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>

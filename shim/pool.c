@@ -214,6 +214,7 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 
 void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 {
+	AML_KEEP_ERRNO; /* MADV_FREE may be refused (before Linux 4.5); free did not fail */
 	struct shim_block *expired[CACHE_SLOTS + 1];
 	int num_expired;
 	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;

@@ -16,7 +16,7 @@ setup_file() {
 
 @test "make install puts headers, libraries, aml.pc and the command under PREFIX" {
 	for f in include/aml.h include/amlshim.h include/aml/area/linux.h include/aml/area/block.h \
-		include/aml/area/hwloc.h include/aml/area/cuda.h include/aml/utils/error.h \
+		include/aml/area/hwloc.h include/aml/area/cuda.h include/aml/utils/error.h include/aml/utils/nodemask.h \
 		lib/libaml.so.0 lib/libaml.a lib/libamlshim.so lib/pkgconfig/aml.pc bin/amlshim; do
 		[ -e "$PREFIX_DIR/$f" ] || fail "missing after make install: $f"
 	done
