@@ -1,13 +1,17 @@
 /* What the tests ask of the machine and the process: the monotonic clock,
  * the VMA count (/proc/self/maps), the THP mode (sysfs). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "sys.h"
 
 double test_now(void)
@@ -56,4 +60,16 @@ int test_thp_always(void)
 	char mode[128];
 	thp_mode(mode, sizeof(mode));
 	return strstr(mode, "[always]") != NULL;
+}
+
+void test_seccomp(const struct sock_filter *rules, size_t count)
+{
+	struct sock_filter filter[26];
+	CHECK(count <= 24, "test_seccomp: %zu rules, at most 24", count);
+	filter[0] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	memcpy(filter + 1, rules, count * sizeof(*rules));
+	filter[count + 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = {.len = (unsigned short)(count + 2), .filter = filter};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		test_skip_dependency("no seccomp filter (%s)", strerror(errno));
 }

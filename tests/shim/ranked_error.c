@@ -13,8 +13,6 @@
  * LD_LIBRARY_PATH) a ranked policy falls back with one clear line. */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
 
 #include "shim_test.h"
 
@@ -32,15 +30,11 @@ static char maps[1 << 17];
 /* mbind(2) fails with ENOMEM from now on, in this thread and its children. */
 static void fail_mbind(void)
 {
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	const struct sock_filter rules[] = {
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mbind, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOMEM & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-		test_skip_dependency("no seccomp filter (%s): mbind cannot be made to fail", strerror(errno));
+	test_seccomp(rules, sizeof(rules) / sizeof(rules[0]));
 }
 
 /* The rule must be a ranked one: without hwloc it is the default. */
