@@ -13,7 +13,7 @@
 #include <aml/area/cuda.h>
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
-#include "../areas/external_hwloc.h"
+#include "external_hwloc.h"
 #include "resolve.h"
 
 static int node_set(const unsigned long *nodes, unsigned node)

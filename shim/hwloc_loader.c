@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "../areas/external_hwloc.h"
+#include "external_hwloc.h"
 #include "lazy_lib.h"
 
 #define SLOT(type, name, params, args, fail) type(*name) params;

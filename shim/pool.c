@@ -214,7 +214,6 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 
 void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 {
-	AML_KEEP_ERRNO; /* MADV_FREE may be refused (before Linux 4.5); free did not fail */
 	struct shim_block *expired[CACHE_SLOTS + 1];
 	int num_expired;
 	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;
@@ -225,8 +224,10 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 	int lazy = cacheable &&
 	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped >
 	                   __atomic_load_n(&shim_large_resident_allowance, __ATOMIC_RELAXED);
-	if (lazy && !pool->placed.is_cuda)
+	if (lazy && !pool->placed.is_cuda) {
+		AML_KEEP_ERRNO; /* refused before Linux 4.5: the block is only cached resident */
 		aml_os_madvise(block->base, block->mapped, MADV_FREE);
+	}
 	unsigned long long now = aml_os_now_ns();
 	shim_lock(&pool->lock);
 	shim_pool_live_remove(pool, block);

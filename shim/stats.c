@@ -75,11 +75,11 @@ void shim_large_note_peak(const long *pages)
  * live bytes, at the next large allocation, free or munmap. */
 void shim_stats_maybe_sample(void)
 {
-	AML_KEEP_ERRNO; /* move_pages may fail (no NUMA, seccomp): the program's call did not */
 	if (!__atomic_load_n(&sampler.due, __ATOMIC_RELAXED) || __atomic_exchange_n(&sampler.busy, 1, __ATOMIC_ACQUIRE))
 		return;
 	unsigned long live = __atomic_load_n(&sampler.live, __ATOMIC_RELAXED);
 	if (live > sampler.sampled_live) {
+		AML_KEEP_ERRNO; /* move_pages may fail (no NUMA, seccomp): the program's call did not */
 		long pages[SHIM_MAX_NODES] = {0};
 		shim_large_sample_nodes(pages);
 		shim_large_note_peak(pages);
