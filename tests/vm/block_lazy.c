@@ -69,6 +69,27 @@ static void check_description(struct aml_area *area, const char *want)
 	free(text);
 }
 
+/* One mapping through the area, with what it cost at once: its time, the
+ * growth of the resident set and the pages already resident. */
+struct mapped {
+	char *buf;
+	double ms;
+	size_t grown, resident;
+};
+
+static struct mapped map_measured(struct aml_area *area, size_t size, const char *what)
+{
+	struct mapped m;
+	size_t rss = rss_bytes();
+	double t0 = test_now();
+	m.buf = aml_area_mmap(area, size, NULL);
+	m.ms = (test_now() - t0) * 1e3;
+	CHECK(m.buf != NULL, "%s: %s", what, aml_strerror(aml_errno));
+	m.grown = rss_bytes() - rss;
+	m.resident = test_resident_pages(m.buf, size);
+	return m;
+}
+
 static void check_gigabyte(const int *all, int nodes)
 {
 	const size_t size = 1UL << 30, pages = size / test_page_size();
@@ -76,22 +97,18 @@ static void check_gigabyte(const int *all, int nodes)
 	CHECK_EQ(aml_area_block_placement(area), AML_AREA_BLOCK_LAZY_HUGE);
 	check_description(area, "placement: lazy (interleave by huge page)");
 	int vmas = test_vma_count();
-	size_t rss = rss_bytes();
 	double t0 = test_now();
-	char *buf = aml_area_mmap(area, size, NULL);
-	double t1 = test_now();
-	CHECK(buf != NULL, "1 GiB: %s", aml_strerror(aml_errno));
-	size_t grown = rss_bytes() - rss, resident = test_resident_pages(buf, size);
+	struct mapped m = map_measured(area, size, "1 GiB");
 	int new_vmas = test_vma_count() - vmas;
 	printf("1 GiB of 2 MiB blocks: mmap %.1f ms, resident set +%zu KiB, %zu of %zu pages resident, +%d VMA(s)\n",
-	       (t1 - t0) * 1e3, grown >> 10, resident, pages, new_vmas);
+	       m.ms, m.grown >> 10, m.resident, pages, new_vmas);
 	fflush(stdout);
-	CHECK(resident == 0, "1 GiB lazy: %zu pages resident right after mmap", resident);
-	CHECK(grown < (4UL << 20), "1 GiB lazy: the resident set grew by %zu KiB at mmap", grown >> 10);
+	CHECK(m.resident == 0, "1 GiB lazy: %zu pages resident right after mmap", m.resident);
+	CHECK(m.grown < (4UL << 20), "1 GiB lazy: the resident set grew by %zu KiB at mmap", m.grown >> 10);
 	CHECK(new_vmas <= 1, "1 GiB lazy: %d new VMAs", new_vmas);
-	test_touch(buf, size);
+	test_touch(m.buf, size);
 	printf("1 GiB of 2 MiB blocks: mmap + touch %.2f s\n", test_now() - t0);
-	check_placed("1 GiB, 2 MiB blocks, touched in order", &area, buf, size, HUGE, all, nodes);
+	check_placed("1 GiB, 2 MiB blocks, touched in order", &area, m.buf, size, HUGE, all, nodes);
 }
 
 struct job {
@@ -145,16 +162,11 @@ static void check_eager(const int *all, int nodes)
 	struct aml_area *area = area_over(block, all, nodes);
 	CHECK_EQ(aml_area_block_placement(area), AML_AREA_BLOCK_EAGER);
 	check_description(area, "placement: eager (populated)");
-	size_t rss = rss_bytes();
-	double t0 = test_now();
-	char *buf = aml_area_mmap(area, size, NULL);
-	double t1 = test_now();
-	CHECK(buf != NULL, "256 MiB eager: %s", aml_strerror(aml_errno));
-	size_t grown = rss_bytes() - rss, resident = test_resident_pages(buf, size);
+	struct mapped m = map_measured(area, size, "256 MiB eager");
 	printf("256 MiB of 64 KiB blocks: mmap %.0f ms, resident set +%zu MiB, %zu of %zu pages resident\n",
-	       (t1 - t0) * 1e3, grown >> 20, resident, pages);
-	CHECK(resident == pages, "256 MiB eager: %zu of %zu pages resident after mmap", resident, pages);
-	check_placed("256 MiB, 64 KiB blocks, right after mmap", &area, buf, size, block, all, nodes);
+	       m.ms, m.grown >> 20, m.resident, pages);
+	CHECK(m.resident == pages, "256 MiB eager: %zu of %zu pages resident after mmap", m.resident, pages);
+	check_placed("256 MiB, 64 KiB blocks, right after mmap", &area, m.buf, size, block, all, nodes);
 }
 
 /* Reads every page, then writes it: reported, not required. */
