@@ -65,6 +65,14 @@ def workloads(bench_dir):
                  [w("realloc_grow")], [w("realloc_grow"), "rounds=1", "target=256K", "vector=4M"],
                  ([w("realloc_grow"), "rounds=1", "target=1M", "vector=4M"],
                   [w("realloc_grow"), "rounds=0"])),
+        Workload("large-vary", "large blocks of varying sizes: 20 live buffers of 5-25 MiB, 400 times one "
+                 "replaced by a new one of another size, zero-filled",
+                 [w("large_vary")], [w("large_vary"), "live=4", "replacements=8", "min=1M", "max=3M"]),
+        Workload("thread-rounds", "thread churn: 1000 rounds of 4 threads created and joined, each replacing "
+                 "2000 objects (90% 16-512 B, 9.5% -64 KiB, 0.5% 1-4 MiB) in a shared table of 4096, "
+                 "so most frees are of another thread's objects",
+                 [w("thread_rounds"), "rounds=1000", "ops=2000"],
+                 [w("thread_rounds"), "rounds=4", "ops=500", "slots=256"]),
         Workload("large-1M", "malloc 1 MiB, write every page, free; 20000 times",
                  [w("large_loop"), "size=1M", "iterations=20000"],
                  [w("large_loop"), "size=1M", "iterations=20"]),

@@ -5,8 +5,8 @@ peak RSS, start-up cost, the block-interleave floor or VMAs), the
 baseline, and the limit. Both shim configurations are judged."""
 from tables import fmt_mib
 
-SMALL = ["larson", "xthread", "cache-scratch", "churn", "realloc"]
-LARGE = ["large-1M", "large-16M", "large-256M"]
+SMALL = ["larson", "xthread", "cache-scratch", "churn", "realloc", "thread-rounds"]
+LARGE = ["large-1M", "large-16M", "large-256M", "large-vary"]
 REAL = ["python-objects", "gcc-compile"]
 SHIMS = ("amlshim", "amlshim-il")
 BI_SHIM = "amlshim block-interleave:2M malloc + touch"
