@@ -1,10 +1,7 @@
 /* An ordinary program for tests/vm/shim_large_split.c; it links nothing of
- * ours. Its large allocations are made so that an allocator that splits
- * and coalesces freed blocks hands out pieces of freed memory: three
- * neighbours of 20 MiB, two of them freed (40 MiB together), then 12, 6,
- * 30 and 18 MiB; reallocs smaller and larger (after a neighbour is freed,
- * so a block may grow into it), frees in another order, new blocks again.
- * The sizes are not multiples of a page.
+ * ours. Its large allocations follow a script (below) made so that an
+ * allocator that splits and coalesces freed blocks hands out pieces of
+ * freed memory, and one that caches whole blocks reuses some.
  *
  * Every usable byte (malloc_usable_size) of every block is written with a
  * pattern of the block's own; a realloc must keep the bytes it promised
@@ -183,8 +180,10 @@ static void print_nodes(const struct block *b)
 	free(nodes);
 }
 
-static void checkpoint(const char *name)
+static void checkpoint(const char *text, int len)
 {
+	char name[32];
+	snprintf(name, sizeof(name), "%.*s", len, text);
 	int live = 0;
 	for (int i = 0; i < MAX_BLOCKS; i++) {
 		if (!blocks[i].name)
@@ -206,37 +205,35 @@ static void checkpoint(const char *name)
 	fflush(stdout);
 }
 
+/* The sequence: +X20 mallocs 20 MiB as block X, -X frees it, ~X9
+ * reallocs it to 9 MiB, =name is a checkpoint. Each malloc and realloc
+ * adds 100 bytes more than the one before it, so no size is a whole
+ * number of pages. Three neighbours and one more; two neighbours freed
+ * (40 MiB to split); pieces of other sizes; a neighbour freed before a
+ * block grows (maybe into it); reallocs smaller; frees in another order. */
+static const char script[] = "+A20 +B20 +C20 +D8 -A -B +E12 +F6 +G30 +H18 =reuse "
+                             "-G ~F26 ~E5 ~C19 -D -H +I24 +J3 +K40 ~K33 ~J9 =end "
+                             "-J -C -K -E -I -F";
+
 int main(void)
 {
-	/* Three neighbours, and one more after them. */
-	alloc('A', 20 * MiB + 100);
-	alloc('B', 20 * MiB + 200);
-	alloc('C', 20 * MiB + 300);
-	alloc('D', 8 * MiB + 400);
-	/* Two neighbours freed: 40 MiB to split. */
-	release('A');
-	release('B');
-	alloc('E', 12 * MiB + 500);
-	alloc('F', 6 * MiB + 600);
-	alloc('G', 30 * MiB + 700);
-	alloc('H', 18 * MiB + 800);
-	checkpoint("reuse");
-	/* A neighbour freed, then reallocs: larger (maybe into it), smaller. */
-	release('G');
-	resize('F', 26 * MiB + 1000);
-	resize('E', 5 * MiB + 900);
-	resize('C', 19 * MiB + 1100);
-	release('D');
-	release('H');
-	alloc('I', 24 * MiB + 1200);
-	alloc('J', 3 * MiB + 1300);
-	alloc('K', 40 * MiB + 1400);
-	resize('K', 33 * MiB + 1500);
-	resize('J', 9 * MiB + 1600);
-	checkpoint("end");
-	const char order[] = "JCKEIF";
-	for (size_t i = 0; i < sizeof(order) - 1; i++)
-		release(order[i]);
+	size_t extra = 0;
+	for (const char *step = script; *step;) {
+		int len = (int)strcspn(step, " ");
+		char op = step[0], name = step[1];
+		size_t size = strtoul(step + 2, NULL, 10) * MiB;
+		if (op == '+' || op == '~')
+			size += extra += 100;
+		if (op == '+')
+			alloc(name, size);
+		else if (op == '-')
+			release(name);
+		else if (op == '~')
+			resize(name, size);
+		else
+			checkpoint(step + 1, len - 1);
+		step += len + (step[len] == ' ');
+	}
 	printf("large_split: %s\n", failed ? "content broken" : "content kept");
 	return failed;
 }
