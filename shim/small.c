@@ -8,10 +8,12 @@
  * MAP_NORESERVE ones too). Ownership is one range compare for class 0 (its
  * mapped front), two for the others; the class is one shift. Each thread is
  * bound once to a class-0 arena and then calls plain jemalloc malloc/free
- * with its thread cache; other classes take an explicit arena without
- * thread cache (a cache hit would ignore the arena and mix placements).
- * This file: the classes, their arenas and the calls; the range is
- * small_range.c, the extent hooks and placement small_extents.c. */
+ * with its thread cache; other classes take an explicit arena and the
+ * thread's cache of that class (jemalloc's implicit cache would mix
+ * placements: a hit ignores the arena), which frees of the class's
+ * pointers go through too. This file: the classes, their arenas and the
+ * calls; the range is small_range.c, the extent hooks and placement
+ * small_extents.c, the per-class caches small_tcache.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "small_class.h"
+#include "small_tcache.h"
 
 /* Options of the private copy: one automatic arena (jemalloc's internal
  * metadata only; user memory comes from our arenas), no background thread. */
@@ -181,13 +184,14 @@ void *shim_small_aligned(size_t alignment, size_t size)
 	return ptr ? ptr : __libc_memalign(alignment, size);
 }
 
-/* Flags that put an allocation of a class's arena, cache bypassed. */
+/* Flags that put an allocation of a class in its arena, through this
+ * thread's cache of the class. */
 static int class_flags(int class_index, unsigned *index)
 {
 	if (!small_usable_here() || class_index <= 0 || class_index >= shim_small_num_classes ||
 	    arena_of(&shim_small_classes[class_index], thread_slot, index) != 0)
 		return -1;
-	return MALLOCX_ARENA(*index) | MALLOCX_TCACHE_NONE;
+	return MALLOCX_ARENA(*index) | shim_small_tcache(class_index);
 }
 
 void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
@@ -253,10 +257,11 @@ void *shim_small_realloc(void *ptr, size_t size)
 
 void shim_small_free(void *ptr)
 {
-	if (SHIM_LIKELY(shim_small_class_of(ptr) == 0))
+	int class_index = shim_small_class_of(ptr);
+	if (SHIM_LIKELY(class_index == 0))
 		je_free(ptr);
-	else
-		je_dallocx(ptr, MALLOCX_TCACHE_NONE);
+	else /* only into a cache of the pointer's own class */
+		je_dallocx(ptr, shim_small_tcache(class_index));
 }
 
 size_t shim_small_usable(void *ptr)
