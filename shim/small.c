@@ -205,9 +205,17 @@ void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int
 	if (zero)
 		flags |= MALLOCX_ZERO;
 	void *ptr = je_mallocx(at_least_min(size), flags);
-	if (!ptr) /* slice exhausted: the plain path still works */
-		return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
-	return ptr;
+	if (SHIM_LIKELY(ptr != NULL) && SHIM_LIKELY(shim_small_owns(ptr)))
+		return ptr;
+	/* A key destructor that runs after jemalloc's own thread-exit cleanup
+	 * gets its automatic arena whatever the flags say (it counts as
+	 * reentrant then): memory free would take for glibc's. */
+	if (ptr) {
+		je_dallocx(ptr, MALLOCX_TCACHE_NONE);
+		return zero ? __libc_calloc(1, size) : __libc_memalign(alignment, size);
+	}
+	/* slice exhausted: the plain path still works */
+	return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
 }
 
 /* fork: the arena-creation locks are held across it (see fork.c). */
@@ -228,6 +236,17 @@ int shim_small_class_of(const void *ptr)
 	return (int)(((uintptr_t)ptr - shim_small_base) >> slice_shift);
 }
 
+/* The block's bytes into moved (NULL: out of memory, block kept). */
+static void *copy_and_free(void *ptr, void *moved, size_t size)
+{
+	if (moved) {
+		size_t old = je_malloc_usable_size(ptr);
+		memcpy(moved, ptr, old < size ? old : size);
+		shim_small_free(ptr);
+	}
+	return nonnull_or_enomem(moved);
+}
+
 void *shim_small_realloc(void *ptr, size_t size)
 {
 	int class_index = shim_small_class_of(ptr);
@@ -235,8 +254,13 @@ void *shim_small_realloc(void *ptr, size_t size)
 	void *moved = NULL;
 	if (class_index > 0) {
 		int flags = class_flags(class_index, &index);
+		/* In place when the size class stays, else moved by
+		 * shim_small_class_alloc, which knows what to do when jemalloc
+		 * gives memory outside the range. */
+		if (flags >= 0 && je_xallocx(ptr, at_least_min(size), 0, flags) == je_nallocx(at_least_min(size), flags))
+			return ptr;
 		if (flags >= 0)
-			moved = je_rallocx(ptr, at_least_min(size), flags);
+			return copy_and_free(ptr, shim_small_class_alloc(class_index, size, SHIM_MIN_ALIGN, 0), size);
 	} else if (small_usable_here()) {
 		moved = je_realloc(ptr, at_least_min(size));
 	}
@@ -246,13 +270,7 @@ void *shim_small_realloc(void *ptr, size_t size)
 	 * or may not serve this thread: glibc takes the block. Never let
 	 * jemalloc's automatic arena serve the program: its memory lies
 	 * outside our range and would look foreign. */
-	moved = __libc_malloc(size);
-	if (moved) {
-		size_t old = je_malloc_usable_size(ptr);
-		memcpy(moved, ptr, old < size ? old : size);
-		shim_small_free(ptr);
-	}
-	return nonnull_or_enomem(moved);
+	return copy_and_free(ptr, __libc_malloc(size), size);
 }
 
 void shim_small_free(void *ptr)

@@ -26,7 +26,6 @@
 #include "small_tcache.h"
 
 SHIM_TLS int shim_small_tcache_flags[SHIM_MAX_CLASSES];
-static SHIM_TLS int thread_exiting;
 static SHIM_TLS int key_set;
 static pthread_key_t exit_key;
 static int key_ready;
@@ -43,11 +42,11 @@ static void destroy(unsigned id)
 }
 
 /* Thread exit: every cache back to its arenas. An allocation or free of a
- * later destructor (glibc runs them in rounds) goes without cache. */
+ * later destructor (glibc runs them in rounds) goes without cache: no
+ * class is left to make one. */
 static void thread_exit(void *unused)
 {
 	(void)unused;
-	thread_exiting = 1;
 	for (int c = 1; c < SHIM_MAX_CLASSES; c++) {
 		int flag = shim_small_tcache_flags[c];
 		shim_small_tcache_flags[c] = MALLOCX_TCACHE_NONE;
@@ -67,7 +66,7 @@ int shim_small_tcache_create(int class_index)
 	size_t len = sizeof(id);
 	int flag = MALLOCX_TCACHE_NONE;
 	pthread_once(&key_once, make_key);
-	if (!thread_exiting && key_ready && je_mallctl("tcache.create", &id, &len, NULL, 0) == 0)
+	if (key_ready && je_mallctl("tcache.create", &id, &len, NULL, 0) == 0)
 		flag = MALLOCX_TCACHE(id);
 	/* Stored before the key is set: a key past glibc's first 32 makes
 	 * pthread_setspecific allocate, maybe in this very class. */
