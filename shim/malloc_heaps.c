@@ -12,6 +12,7 @@
 #include "pool.h"
 #include "routes.h"
 #include "shim.h"
+#include "small_tcache.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -127,11 +128,12 @@ struct mallinfo2 shim_heaps_mallinfo2(const struct shim_heap_totals *t)
 	return info;
 }
 
-/* This thread's jemalloc cache, every arena's unused dirty pages (forced
+/* This thread's jemalloc caches, every arena's unused dirty pages (forced
  * purge: MADV_DONTNEED) and every pool's cached blocks (unmapped). */
 int shim_heaps_trim(void)
 {
 	je_mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+	shim_small_tcache_flush();
 	refresh_small_stats();
 	size_t dirty = ctl_size("stats.arenas." ALL_ARENAS ".pdirty") + ctl_size("stats.arenas." ALL_ARENAS ".pmuzzy");
 	je_mallctl("arena." ALL_ARENAS ".purge", NULL, NULL, NULL, 0);

@@ -80,3 +80,15 @@ int shim_small_tcache_create(int class_index)
 	}
 	return shim_small_tcache_flags[class_index];
 }
+
+/* malloc_trim: this thread's caches back to their arenas (jemalloc makes
+ * each again at its next use). */
+void shim_small_tcache_flush(void)
+{
+	for (int c = 1; c < SHIM_MAX_CLASSES; c++) {
+		int flag = shim_small_tcache_flags[c];
+		unsigned id = id_of(flag);
+		if (flag != 0 && flag != MALLOCX_TCACHE_NONE)
+			je_mallctl("tcache.flush", NULL, NULL, &id, sizeof(id));
+	}
+}

@@ -13,6 +13,9 @@ extern SHIM_TLS int shim_small_tcache_flags[SHIM_MAX_CLASSES];
 /* Makes this thread's cache of a class; its flag. */
 int shim_small_tcache_create(int class_index);
 
+/* This thread's caches back to their arenas (malloc_trim). */
+void shim_small_tcache_flush(void);
+
 /* The cache flag for a class >= 1 (never 0: class 0 has jemalloc's own). */
 static inline int shim_small_tcache(int class_index)
 {

@@ -13,7 +13,8 @@
  * - fork while threads hold cached objects: the child frees the parent's
  *   objects, allocates, runs a thread; the parent frees its copies;
  * - more threads x classes at once than jemalloc has caches (about 4K):
- *   the rest go without, placement holds, in-use bytes come back. */
+ *   the rest go without, placement holds, in-use bytes come back;
+ * - malloc_trim empties this thread's caches. */
 #include <malloc.h>
 #include <pthread.h>
 
@@ -348,6 +349,23 @@ static void crowd(void)
 	exits();
 }
 
+/* malloc_trim gives this thread's cached objects back too (most of what
+ * is in use here: its caches of 15 classes). */
+static void trim(void)
+{
+	char *objects[64];
+	for (int i = 0; i < 64; i++)
+		objects[i] = alloc_checked(990);
+	for (int i = 0; i < 64; i++)
+		free_checked(objects[i], 990);
+	size_t before = in_use();
+	malloc_trim(0);
+	size_t after = in_use();
+	CHECK(after <= before / 2, "in-use bytes %zu with objects in this thread's cache, %zu after malloc_trim",
+	      before, after);
+	free_checked(alloc_checked(990), 990); /* the cache again */
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -373,6 +391,7 @@ int main(int argc, char **argv)
 	exits();
 	forks();
 	crowd();
+	trim();
 	printf("small_tcache: %d placements; cross-thread frees, exits with cached objects, fork, %d threads x %d "
 	       "classes: every object placed by its rule, nothing left cached\n",
 	       RULES, CROWD, RULES);
