@@ -1,7 +1,8 @@
 /* fork: our locks are taken before and released after, so the child never
  * inherits one held by a thread that does not exist there; CUDA contexts do
  * not survive fork, so the child's CUDA rules fall back to the kernel
- * default. jemalloc handles its own locks. */
+ * default. jemalloc handles its own locks; other threads' caches of the
+ * placement classes stay untouched in the child (small_tcache.c). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
