@@ -184,21 +184,30 @@ void *shim_small_aligned(size_t alignment, size_t size)
 	return ptr ? ptr : __libc_memalign(alignment, size);
 }
 
-/* Flags that put an allocation of a class in its arena, through this
- * thread's cache of the class. */
-static int class_flags(int class_index, unsigned *index)
+/* This thread's arena of each class, as a MALLOCX_ARENA flag (0: not
+ * looked up yet; a thread keeps its slot). */
+static SHIM_TLS int thread_class_arena[SHIM_MAX_CLASSES];
+
+/* Flags that put an allocation of a class (1.. : callers pass the class of
+ * a route or of an owned pointer) in its arena, through this thread's cache
+ * of the class; -1 when the class cannot serve this thread. */
+static inline int class_flags(int class_index)
 {
-	if (!small_usable_here() || class_index <= 0 || class_index >= shim_small_num_classes ||
-	    arena_of(&shim_small_classes[class_index], thread_slot, index) != 0)
-		return -1;
-	return MALLOCX_ARENA(*index) | shim_small_tcache(class_index);
+	int arena = thread_class_arena[class_index];
+	if (SHIM_UNLIKELY(arena == 0)) {
+		unsigned index;
+		if (!small_usable_here() || class_index <= 0 || class_index >= shim_small_num_classes ||
+		    arena_of(&shim_small_classes[class_index], thread_slot, &index) != 0)
+			return -1;
+		arena = thread_class_arena[class_index] = MALLOCX_ARENA(index);
+	}
+	return arena | shim_small_tcache(class_index);
 }
 
 void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
 {
-	unsigned index;
-	int flags = class_flags(class_index, &index);
-	if (flags < 0)
+	int flags = class_flags(class_index);
+	if (SHIM_UNLIKELY(flags < 0))
 		return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
 	if (alignment > SHIM_MIN_ALIGN)
 		flags |= MALLOCX_ALIGN(alignment);
@@ -250,10 +259,9 @@ static void *copy_and_free(void *ptr, void *moved, size_t size)
 void *shim_small_realloc(void *ptr, size_t size)
 {
 	int class_index = shim_small_class_of(ptr);
-	unsigned index;
 	void *moved = NULL;
 	if (class_index > 0) {
-		int flags = class_flags(class_index, &index);
+		int flags = class_flags(class_index);
 		/* In place when the size class stays, else moved by
 		 * shim_small_class_alloc, which knows what to do when jemalloc
 		 * gives memory outside the range. */
