@@ -204,18 +204,9 @@ static inline int class_flags(int class_index)
 	return arena | shim_small_tcache(class_index);
 }
 
-void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
+/* When a class's arena did not serve (ptr: memory outside the range). */
+static __attribute__((noinline, cold)) void *class_fallback(void *ptr, size_t size, size_t alignment, int zero)
 {
-	int flags = class_flags(class_index);
-	if (SHIM_UNLIKELY(flags < 0))
-		return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
-	if (alignment > SHIM_MIN_ALIGN)
-		flags |= MALLOCX_ALIGN(alignment);
-	if (zero)
-		flags |= MALLOCX_ZERO;
-	void *ptr = je_mallocx(at_least_min(size), flags);
-	if (SHIM_LIKELY(ptr != NULL) && SHIM_LIKELY(shim_small_owns(ptr)))
-		return ptr;
 	/* A key destructor that runs after jemalloc's own thread-exit cleanup
 	 * gets its automatic arena whatever the flags say (it counts as
 	 * reentrant then): memory free would take for glibc's. */
@@ -223,8 +214,23 @@ void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int
 		je_dallocx(ptr, MALLOCX_TCACHE_NONE);
 		return zero ? __libc_calloc(1, size) : __libc_memalign(alignment, size);
 	}
-	/* slice exhausted: the plain path still works */
+	/* No arena, or the slice exhausted: the plain path still works. */
 	return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
+}
+
+void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
+{
+	int flags = class_flags(class_index);
+	if (SHIM_UNLIKELY(flags < 0))
+		return class_fallback(NULL, size, alignment, zero);
+	if (alignment > SHIM_MIN_ALIGN)
+		flags |= MALLOCX_ALIGN(alignment);
+	if (zero)
+		flags |= MALLOCX_ZERO;
+	void *ptr = je_mallocx(at_least_min(size), flags);
+	if (SHIM_LIKELY(ptr != NULL) && SHIM_LIKELY(shim_small_owns(ptr)))
+		return ptr;
+	return class_fallback(ptr, size, alignment, zero);
 }
 
 /* fork: the arena-creation locks are held across it (see fork.c). */
