@@ -3,13 +3,16 @@
 
 Runs every workload under plain glibc, Debian's jemalloc, mimalloc,
 tcmalloc and memkind's memtier (LD_PRELOAD), and libamlshim.so with the
-default policy and with interleave. Runs alternate (round 1: A B C ...,
-round 2: A B C ...) so the machine's drift hits all alike. For each
-workload it prints the median time, min-max, peak RSS and the ratios to
-glibc and to jemalloc; then the block-interleave 4 GiB table against the
-mmap+touch floor, instruction counts from callgrind (a noise-free view of
-the small-object workloads), and PASS/MISS per target. It never fails on
-a MISS; it fails (exit 1) only when a cell could not be produced.
+default policy and with interleave; the placed workloads also run each
+shim configuration with a rule placing small sizes ("amlshim placed").
+Runs alternate (round 1: A B C ..., round 2: A B C ...) so the machine's
+drift hits all alike. For each workload it prints the median time,
+min-max, peak RSS and the ratios to glibc and to jemalloc; then the
+block-interleave 4 GiB table against the mmap+touch floor, what each
+allocator holds before main, instruction counts from callgrind (a
+noise-free view of the small-object workloads), and PASS/MISS per target
+(targets.py), each MISS with its explanation (explained.py). It never
+fails on a MISS; it fails (exit 1) only when a cell could not be produced.
 
     bench.py --build build                 # the full benchmark (make bench)
     bench.py --build build --quick         # one tiny run of everything (make check)
@@ -27,11 +30,16 @@ import tempfile
 import time
 
 from compare import baseline_configurations, compare
-from catalog import WORKLOAD_SRC, base_env, configurations, env_for, workloads
+from footprint import before_main_lines, run_before_main
+from catalog import (SHIM_CONFIGS, WORKLOAD_SRC, base_env, configurations, env_for, unplaced,
+                     workload_configurations, workloads)
 from machine import loadavg, machine_description, package_versions, tree_version
 from runner import callgrind_count, log, measure, parse_bench_line
 from tables import fmt_mib, fmt_ratio, fmt_time, markdown_table, paired_ratio, summarize, workload_table
 from targets import evaluate
+
+
+SECTIONS = ("block-interleave", "before-main", "callgrind")  # --only's names besides workloads
 
 
 class Report:
@@ -45,17 +53,31 @@ class Report:
         self.lines.append(text)
 
 
-def run_workloads(args, bench_dir, work, configs, runs, only, report):
+def paired_ratios(stats, results):
+    """Each shim configuration's paired ratios to glibc, jemalloc and, when
+    placed, to the same configuration unplaced."""
+    for name in results:
+        if name not in SHIM_CONFIGS and not unplaced(name):
+            continue
+        for base in ("glibc", "jemalloc", unplaced(name)):
+            if base in results:
+                stats[name]["paired_" + base] = paired_ratio(results[name], results[base])
+
+
+def run_workloads(args, bench_dir, work, all_configs, runs, only, report):
     """Every workload under every available configuration, alternating;
     returns (stats per workload, raw runs, whether every cell was made)."""
-    names = [c[0] for c in configs]
-    available = [c for c in configs if c[3] is None]
-    missing = {c[0]: c[3] for c in configs if c[3] is not None}
+    columns = []  # every configuration a workload ran under, for the summary
     raw, all_stats, produced_ok = {}, {}, True
     runs_by_workload = {}
     for wl in workloads(bench_dir):
         if only and wl.name not in only:
             continue
+        configs = workload_configurations(wl, all_configs)
+        names = [c[0] for c in configs]
+        columns += [n for n in names if n not in columns]
+        available = [c for c in configs if c[3] is None]
+        missing = {c[0]: c[3] for c in configs if c[3] is not None}
         argv = wl.quick if args.quick else wl.argv
         if not args.quick:  # page cache, dynamic loader caches, CPU frequency
             measure(argv, env_for(configs[0]), work, wl.outside, args.timeout)
@@ -71,10 +93,7 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
         stats = {name: summarize(rs) for name, rs in results.items()}
         for name in missing:
             stats[name] = {"error": "not installed"}
-        for name in ("amlshim", "amlshim-il"):
-            for base in ("glibc", "jemalloc"):
-                if base in results and name in results:
-                    stats[name]["paired_" + base] = paired_ratio(results[name], results[base])
+        paired_ratios(stats, results)
         all_stats[wl.name] = stats
         raw[wl.name] = {n: [vars(x) for x in rs] for n, rs in results.items()}
         for name, rs in results.items():
@@ -92,7 +111,7 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
             how = "Time from the workload's own monotonic clock; peak RSS = VmHWM."
         report.emit("%s. %s" % (wl.what, how))
         report.emit()
-        report.emit(workload_table(stats, names))
+        report.emit(workload_table(stats, names, unplaced))
         report.emit()
 
     # Summary matrix: every workload, time relative to glibc.
@@ -103,13 +122,13 @@ def run_workloads(args, bench_dir, work, configs, runs, only, report):
         for wl_name, stats in all_stats.items():
             g = stats.get("glibc", {}).get("median")
             row = [wl_name]
-            for name in names:
+            for name in columns:
                 s = stats.get(name, {})
-                row.append(s["error"] if "error" in s else fmt_ratio(s["median"] / g if g else None))
+                row.append(s["error"] if "error" in s else fmt_ratio(s["median"] / g if g and s else None))
             rows.append(row)
-        report.emit(markdown_table(["workload"] + names, rows))
+        report.emit(markdown_table(["workload"] + columns, rows))
         report.emit()
-    if any(c[0].startswith("base") for c in available):
+    if any(c[0].startswith("base") and c[3] is None for c in all_configs):
         compare(runs_by_workload, report)
     return all_stats, raw, produced_ok
 
@@ -163,20 +182,24 @@ def run_block_interleave(args, bench_dir, work, shim, runs, raw, report):
     return bi_stats, produced_ok
 
 
-def run_callgrind(bench_dir, work, configs, report):
+def run_callgrind(bench_dir, work, all_configs, only, report):
     """Instructions per operation (start-up excluded), and whole programs
-    (start-up included)."""
-    cg_configs = [c for c in configs if c[3] is None and c[0] in ("glibc", "jemalloc", "mimalloc", "tcmalloc",
-                                                                  "amlshim", "amlshim-il")]
-    entries = [(wl.name + " (per op)", wl.callgrind) for wl in workloads(bench_dir)
-               if wl.callgrind and wl.callgrind[1]]
-    entries.append(("/bin/true (whole run)", (["/bin/true"], None)))
-    entries += [(wl.name + " (whole run, smaller)", wl.callgrind) for wl in workloads(bench_dir)
-                if wl.callgrind and not wl.callgrind[1]]
-    rows, cg = [], {}
-    for label, (argv, zero_argv) in entries:
+    (start-up included); only's workloads when it names any."""
+    configs = [c for c in all_configs if c[3] is None and c[0] in ("glibc", "jemalloc", "mimalloc", "tcmalloc",
+                                                                   "amlshim", "amlshim-il")]
+    named = only - set(SECTIONS)
+    chosen = [wl for wl in workloads(bench_dir) if wl.callgrind and (not named or wl.name in named)]
+    entries = [(wl.name + " (per op)", wl) for wl in chosen if wl.callgrind[1]]
+    if not named or "start-true" in named:
+        entries.append(("/bin/true (whole run)", None))
+    entries += [(wl.name + " (whole run, smaller)", wl) for wl in chosen if not wl.callgrind[1]]
+    columns, cg = [], {}
+    for label, wl in entries:
+        argv, zero_argv = wl.callgrind if wl else (["/bin/true"], None)
         counts = {}
-        for config in cg_configs:
+        for config in workload_configurations(wl, configs) if wl else configs:
+            if config[0] not in columns:
+                columns.append(config[0])
             env = env_for(config)
             full, full_out = callgrind_count(argv, env, work, children=zero_argv is None)
             if zero_argv is None:
@@ -188,43 +211,47 @@ def run_callgrind(bench_dir, work, configs, report):
             counts[config[0]] = (full - zero) / ops if full and zero and ops else None
         log("  callgrind %s: %s" % (label, counts))
         cg[label] = counts
-        g, j = counts.get("glibc"), counts.get("jemalloc")
-        row = [label]
-        for config in cg_configs:
-            v = counts[config[0]]
-            row.append("-" if v is None else "%.0f" % v)
-        for name in ("amlshim", "amlshim-il"):
-            v = counts.get(name)
-            row.append(fmt_ratio(v / g if v and g else None))
-            row.append(fmt_ratio(v / j if v and j else None))
+    ratios = [(n, b) for n in ("amlshim", "amlshim-il") for b in ("glibc", "jemalloc")]
+    ratios += [(n, unplaced(n)) for n in columns if unplaced(n)]
+    rows = []
+    for label, counts in cg.items():
+        row = [label] + ["-" if counts.get(n) is None else "%.0f" % counts[n] for n in columns]
+        row += [fmt_ratio(counts[n] / counts[b] if counts.get(n) and counts.get(b) else None) for n, b in ratios]
         rows.append(row)
     report.emit("## Instructions (callgrind)")
     report.emit()
     report.emit("valgrind --tool=callgrind, smaller sizes. \"per op\": (instructions of the run - instructions "
-                "of the same program doing no operations) / operations, so start-up and set-up cancel out. "
+                "of the same program doing no operations) / operations, so start-up and set-up cancel out "
+                "(thread-rounds' operations carry its threads' start and exit). "
                 "\"whole run\": every instruction of the program and the programs it runs. Repeatable to the "
                 "instruction, unlike times on a shared VM; blind to cache misses, false sharing, page faults "
                 "and waiting.")
     report.emit()
-    report.emit(markdown_table(["workload"] + [c[0] for c in cg_configs] +
-                               ["amlshim x glibc", "amlshim x jemalloc", "amlshim-il x glibc", "amlshim-il x jemalloc"],
-                               rows))
+    report.emit(markdown_table(["workload"] + columns + ["%s x %s" % (n, "unplaced" if unplaced(n) else b)
+                                                         for n, b in ratios], rows))
     report.emit()
     return cg
 
 
-def report_targets(targets, report):
+def report_targets(targets, info, report):
     report.emit("## Targets")
     report.emit()
     report.emit("Verdicts use ratios of median wall times, as the targets are written. \"paired\" is the "
                 "median over rounds of the ratio of two runs made back to back (less sensitive to drift); "
                 "\"CPU\" is the ratio of median CPU times (user + system), which waiting for a CPU on a "
-                "loaded machine does not inflate.")
+                "loaded machine does not inflate. A MISS is followed by its explanation "
+                "(scripts/bench/explained.py).")
     report.emit()
     for t in targets:
         report.emit("- %s  %s (%s)" % ("PASS" if t.passed else "MISS", t.what, t.detail))
+        if not t.passed:
+            report.emit("  - explained: %s" % (t.explained or "not yet"))
+    for line in info:
+        report.emit("- INFO  %s" % line)
     report.emit()
-    report.emit("%d of %d targets met." % (sum(t.passed for t in targets), len(targets)))
+    missed = [t for t in targets if not t.passed]
+    report.emit("%d of %d targets met; %d of the %d misses explained." % (
+        len(targets) - len(missed), len(targets), sum(bool(t.explained) for t in missed), len(missed)))
     report.emit()
 
 
@@ -233,7 +260,8 @@ def parse_args():
     ap.add_argument("--build", default="build", help="the build directory (workloads in BUILD/bench)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="1 run, tiny sizes, no judging, no callgrind")
-    ap.add_argument("--only", default="", help="comma-separated workloads (also: block-interleave, callgrind)")
+    ap.add_argument("--only", default="", help="comma-separated workloads (also: %s; callgrind: of the workloads named, "
+                    "if any)" % ", ".join(SECTIONS))
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--bi-size", default=None, help="block-interleave size (default 4G, quick 64M)")
     ap.add_argument("--markdown", default=None, help="also write the report here (markdown)")
@@ -306,16 +334,21 @@ def main():
     if not only or "block-interleave" in only:
         bi_stats, bi_ok = run_block_interleave(args, bench_dir, work, shim, runs, raw, report)
         produced_ok = produced_ok and bi_ok
+    footprint = {}
+    if not only or "before-main" in only:
+        footprint, fp_ok = run_before_main(args, bench_dir, work, configs, runs, report)
+        produced_ok = produced_ok and fp_ok
     cg = {}
     if not args.quick and not args.no_callgrind and (not only or "callgrind" in only):
-        cg = run_callgrind(bench_dir, work, configs, report)
+        cg = run_callgrind(bench_dir, work, configs, only, report)
     targets = []
     if not args.quick:
         targets = evaluate(all_stats, bi_stats)
-        report_targets(targets, report)
+        report_targets(targets, before_main_lines(footprint), report)
     report.emit("Finished in %.0f s; load average at the end %s." % (time.time() - started, loadavg()))
 
-    write_files(args, report, {"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg, "runs": raw,
+    write_files(args, report, {"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg,
+                               "before_main": footprint, "runs": raw,
                                "targets": [vars(t) for t in targets]})
     if not produced_ok:
         log("bench: some cells could not be produced (see the tables)")

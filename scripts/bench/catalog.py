@@ -8,6 +8,7 @@ import subprocess
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD_SRC = os.path.join(HERE, "workloads")
 MEMTIER_TIERS = "KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO"
+SMALL_RULE = "0-64K=local"  # the placed workloads' rule
 
 # name, Debian package, file name of the library (found with dpkg -L), extra env
 PEERS = [
@@ -18,13 +19,23 @@ PEERS = [
 ]
 
 
+# The configurations that preload a build of the shim (this one, --baseline's).
+SHIM_CONFIGS = ("amlshim", "amlshim-il", "base", "base-il")
+PLACED = " placed"  # suffix of a shim configuration run with a workload's small-size rule
+PLACED_PEERS = ("glibc", "jemalloc")  # what else a placed workload runs under, for scale
+
+
 class Workload:
-    def __init__(self, name, what, argv, quick, callgrind=None, outside=False):
+    def __init__(self, name, what, argv, quick, callgrind=None, outside=False, placed=None):
         self.name, self.what, self.argv, self.quick = name, what, argv, quick
         # (argv, the same doing no operations) for instructions per operation;
         # (argv, None) for a whole program's instructions; or None
         self.callgrind = callgrind
         self.outside = outside      # time the whole process, not the workload's own clock
+        # A rule placing small sizes (AMLSHIM_RULES): every shim configuration
+        # runs twice, as itself and as "NAME placed" with the rule, in the same
+        # rounds; the peers are only PLACED_PEERS.
+        self.placed = placed
 
 
 def system_program(name):
@@ -60,6 +71,19 @@ def workloads(bench_dir):
                  "(60% 16-64 B, 30% -256 B, 9% -1 KiB, 1% -4 KiB) + LIFO bursts",
                  [w("churn"), "ops=10000000"], [w("churn"), "ops=50000", "slots=5000"],
                  ([w("churn"), "ops=300000"], [w("churn"), "ops=0"])),
+        Workload("small-mixed", "mixed small sizes, one thread: 5M operations (malloc 55%, calloc 10%, "
+                 "realloc 15%, posix_memalign 5%, free 15%) on a working set of 20k objects of 8 B - 64 KiB "
+                 "(half <= 64 B), random frees + LIFO bursts",
+                 [w("small_mixed")], [w("small_mixed"), "ops=20000", "slots=2000"],
+                 ([w("small_mixed"), "ops=200000"], [w("small_mixed"), "ops=0"])),
+        Workload("placed-small", "placed small objects, one thread: churn's 3M replacements (16 B - 4 KiB) "
+                 "with AMLSHIM_RULES='%s' (\"placed\") and without, under the same shim" % SMALL_RULE,
+                 [w("churn"), "ops=3000000"], [w("churn"), "ops=20000", "slots=2000"],
+                 ([w("churn"), "ops=300000"], [w("churn"), "ops=0"]), placed=SMALL_RULE),
+        Workload("placed-larson", "placed small objects, threads: larson (2 threads, fresh ones every 1/20, "
+                 "objects freed by other threads) with AMLSHIM_RULES='%s' (\"placed\") and without" % SMALL_RULE,
+                 [w("larson")], [w("larson"), "ops=30000", "slots=2000"],
+                 ([w("larson"), "ops=60000"], [w("larson"), "ops=0"]), placed=SMALL_RULE),
         Workload("realloc", "realloc growth: 8 buffers appended to 4 MiB in 1-1024 B steps side by side, "
                  "1 buffer doubled to 64 MiB, filled as they grow; 10 rounds",
                  [w("realloc_grow")], [w("realloc_grow"), "rounds=1", "target=256K", "vector=4M"],
@@ -72,7 +96,8 @@ def workloads(bench_dir):
                  "2000 objects (90% 16-512 B, 9.5% -64 KiB, 0.5% 1-4 MiB) in a shared table of 4096, "
                  "so most frees are of another thread's objects",
                  [w("thread_rounds"), "rounds=1000", "ops=2000"],
-                 [w("thread_rounds"), "rounds=4", "ops=500", "slots=256"]),
+                 [w("thread_rounds"), "rounds=4", "ops=500", "slots=256"],
+                 ([w("thread_rounds"), "rounds=25", "ops=500"], [w("thread_rounds"), "rounds=0"])),
         Workload("large-1M", "malloc 1 MiB, write every page, free; 20000 times",
                  [w("large_loop"), "size=1M", "iterations=20000"],
                  [w("large_loop"), "size=1M", "iterations=20"]),
@@ -128,6 +153,35 @@ def configurations(shim):
     configs.append(("amlshim", shim, {}, shim_missing))
     configs.append(("amlshim-il", shim, {"AMLSHIM_POLICY": "interleave"}, shim_missing))
     return configs
+
+
+def placed_configuration(config, rule):
+    """A shim configuration with a small-size rule added; the rule table
+    replaces AMLSHIM_POLICY, so a policy becomes the rule from 1M up
+    (the default threshold)."""
+    name, preload, extra, missing = config
+    extra = dict(extra)
+    policy = extra.pop("AMLSHIM_POLICY", None)
+    extra["AMLSHIM_RULES"] = rule + (";1M-=" + policy if policy else "")
+    return (name + PLACED, preload, extra, missing)
+
+
+def workload_configurations(wl, configs):
+    """The configurations one workload runs under, in the order of a round."""
+    if not wl.placed:
+        return configs
+    out = []
+    for config in configs:
+        if config[0] in SHIM_CONFIGS:
+            out += [config, placed_configuration(config, wl.placed)]
+        elif config[0] in PLACED_PEERS:
+            out.append(config)
+    return out
+
+
+def unplaced(name):
+    """The configuration a placed one is judged against ("amlshim placed": amlshim)."""
+    return name[:-len(PLACED)] if name.endswith(PLACED) else None
 
 
 def env_for(config):

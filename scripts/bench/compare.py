@@ -7,7 +7,8 @@ import os
 from tables import fmt_ratio, fmt_time, markdown_table, paired_ratio
 
 # (this build's configuration, the baseline's), as catalog.configurations names them
-PAIRS = [("amlshim", "base"), ("amlshim-il", "base-il")]
+PAIRS = [("amlshim", "base"), ("amlshim-il", "base-il"),
+         ("amlshim placed", "base placed"), ("amlshim-il placed", "base-il placed")]
 LIMIT = 1.05  # slower than this on both measures: reported as slower
 
 

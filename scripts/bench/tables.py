@@ -48,10 +48,15 @@ def markdown_table(header, rows):
     return "\n".join([line(header), sep] + [line(r) for r in rows])
 
 
-def workload_table(stats, names):
+def workload_table(stats, names, unplaced=None):
+    """One row per configuration; with unplaced (a placed configuration's
+    name -> the unplaced one's, else None), also the ratios to it."""
     base_g, base_j = stats.get("glibc", {}), stats.get("jemalloc", {})
+    placed = unplaced and any(unplaced(n) for n in names)
     header = ["allocator", "median", "min-max", "x glibc", "x jemalloc", "CPU median",
               "CPU x glibc", "CPU x jemalloc", "peak RSS MiB", "RSS x glibc", "RSS x jemalloc"]
+    if placed:
+        header += ["x unplaced", "CPU x unplaced"]
     rows = []
     for name in names:
         s = stats.get(name, {})
@@ -62,9 +67,13 @@ def workload_table(stats, names):
             if base and "error" not in base and base.get(key) and s.get(key):
                 return s[key] / base[key]
             return None
-        rows.append([name, fmt_time(s["median"]), "%s-%s" % (fmt_time(s["min"]), fmt_time(s["max"])),
-                     fmt_ratio(ratio(base_g, "median")), fmt_ratio(ratio(base_j, "median")),
-                     fmt_time(s["cpu"]), fmt_ratio(ratio(base_g, "cpu")), fmt_ratio(ratio(base_j, "cpu")),
-                     fmt_mib(s["rss_kib"]), fmt_ratio(ratio(base_g, "rss_kib")),
-                     fmt_ratio(ratio(base_j, "rss_kib"))])
+        row = [name, fmt_time(s["median"]), "%s-%s" % (fmt_time(s["min"]), fmt_time(s["max"])),
+               fmt_ratio(ratio(base_g, "median")), fmt_ratio(ratio(base_j, "median")),
+               fmt_time(s["cpu"]), fmt_ratio(ratio(base_g, "cpu")), fmt_ratio(ratio(base_j, "cpu")),
+               fmt_mib(s["rss_kib"]), fmt_ratio(ratio(base_g, "rss_kib")),
+               fmt_ratio(ratio(base_j, "rss_kib"))]
+        if placed:
+            base_u = stats.get(unplaced(name) or "", {})
+            row += [fmt_ratio(ratio(base_u, "median")), fmt_ratio(ratio(base_u, "cpu"))]
+        rows.append(row)
     return markdown_table(header, rows)

@@ -1,0 +1,120 @@
+/* Mixed small sizes, one thread: a working set over every small size class
+ * (8 B - 64 KiB, most objects small, a tail up to 64 KiB, as a program's
+ * are) changed by malloc, calloc, realloc (grow and shrink), posix_memalign
+ * and free, objects freed at random, with bursts of temporaries freed in
+ * reverse (LIFO). Every object has its first and last byte written.
+ *   ops=5000000 slots=20000 burst_every=500 burst=100 */
+#include "bench.h"
+
+#define MAX_SMALL (64 << 10)
+
+/* Upper bound of each size band and its share in thousandths: half the
+ * objects are at most 64 B, about 1 in 300 is over 16 KiB. */
+static const struct {
+	size_t max;
+	unsigned share;
+} bands[] = {
+	{16, 200}, {32, 200}, {64, 180}, {128, 140}, {256, 100}, {512, 70}, {1024, 50},
+	{2048, 30}, {4096, 15}, {8192, 7}, {16384, 4}, {32768, 2}, {MAX_SMALL, 2},
+};
+
+static size_t pick_size(struct bench_rng *rng)
+{
+	unsigned r = (unsigned)(bench_rng_next(rng) % 1000);
+	size_t lo = 8;
+	for (size_t i = 0; i < sizeof(bands) / sizeof(bands[0]); i++) {
+		if (r < bands[i].share)
+			return bench_rng_range(rng, lo, bands[i].max);
+		r -= bands[i].share;
+		lo = bands[i].max + 1;
+	}
+	return bench_rng_range(rng, 8, 64);
+}
+
+static char *touch(char *p, size_t size)
+{
+	p[0] = (char)size;
+	p[size - 1] = (char)(size >> 3);
+	return p;
+}
+
+/* One operation on one slot, by r (0-99): malloc (55%), calloc (10%),
+ * realloc (15%: grow by half or to a new size; of an empty slot, from
+ * NULL), posix_memalign (5%, 16 B - 4 KiB aligned), free alone (15%). */
+static void step(struct bench_rng *rng, char **slot, size_t *size, unsigned long long *sum)
+{
+	unsigned r = (unsigned)(bench_rng_next(rng) % 100);
+	if (*slot)
+		*sum += (unsigned char)(*slot)[0];
+	if (r >= 65 && r < 80) {
+		size_t want = *slot && r < 72 ? *size + *size / 2 + 8 : pick_size(rng);
+		if (want > MAX_SMALL)
+			want = MAX_SMALL;
+		char *p = realloc(*slot, want);
+		if (!p)
+			bench_die("realloc failed");
+		*slot = touch(p, want);
+		*size = want;
+		return;
+	}
+	free(*slot);
+	*slot = NULL;
+	if (r >= 85)
+		return;
+	size_t want = pick_size(rng);
+	char *p;
+	if (r < 55) {
+		p = bench_malloc(want);
+	} else if (r < 65) {
+		p = bench_calloc(1, want);
+		*sum += (unsigned char)p[want / 2];
+	} else {
+		void *q;
+		if (posix_memalign(&q, (size_t)16 << (bench_rng_next(rng) % 9), want) != 0)
+			bench_die("posix_memalign failed");
+		p = q;
+	}
+	*slot = touch(p, want);
+	*size = want;
+}
+
+int main(int argc, char **argv)
+{
+	long ops = bench_arg(argc, argv, "ops", 5000000);
+	long num_slots = bench_arg(argc, argv, "slots", 20000);
+	long burst_every = bench_arg(argc, argv, "burst_every", 500);
+	long burst = bench_arg(argc, argv, "burst", 100);
+	if (num_slots < 1 || burst_every < 1 || burst < 0)
+		bench_die("bad arguments");
+	char **slots = bench_calloc((size_t)num_slots, sizeof(char *));
+	size_t *sizes = bench_calloc((size_t)num_slots, sizeof(size_t));
+	char **temps = bench_calloc((size_t)burst + 1, sizeof(char *));
+	struct bench_rng rng;
+	bench_rng_seed(&rng, 3);
+	unsigned long long sum = 0;
+	long done = 0;
+	double start = bench_now();
+	while (done < ops) {
+		for (long i = 0; i < burst_every && done < ops; i++, done++) {
+			long s = (long)(bench_rng_next(&rng) % (uint64_t)num_slots);
+			step(&rng, &slots[s], &sizes[s], &sum);
+		}
+		for (long b = 0; b < burst; b++) {
+			size_t size = pick_size(&rng);
+			temps[b] = touch(bench_malloc(size), size);
+		}
+		for (long b = burst - 1; b >= 0; b--) {
+			sum += (unsigned char)temps[b][0];
+			free(temps[b]);
+		}
+		done += burst;
+	}
+	double elapsed = bench_now() - start;
+	for (long s = 0; s < num_slots; s++)
+		free(slots[s]);
+	free(slots);
+	free(sizes);
+	free(temps);
+	bench_report_ops(elapsed, sum, done);
+	return 0;
+}
