@@ -1,8 +1,9 @@
 # The benchmark (scripts/bench/): its workloads, `make bench` (every
 # workload under glibc, jemalloc, mimalloc, tcmalloc, memtier and the shim,
-# alternating, BENCH_RUNS runs each; the report also goes to
-# $(BUILD)/bench/RESULTS.md) and `make bench-quick` (one tiny run of
-# everything, no judging; `make check` runs it as scripts/bench/quick.bats).
+# alternating, BENCH_RUNS runs each, the targets judged on the medians; the
+# report also goes to $(BUILD)/bench/RESULTS.md) and `make bench-quick` (one
+# tiny run of everything, no judging; `make check` runs it as
+# scripts/bench/quick.bats).
 # The peers come from `scripts/install-deps.sh --bench`.
 
 BENCH_DIR := $(BUILD)/bench

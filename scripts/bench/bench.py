@@ -39,6 +39,7 @@ from tables import fmt_mib, fmt_ratio, fmt_time, markdown_table, paired_ratio, s
 from targets import evaluate
 
 
+MIN_RUNS = 5  # the targets are judged on medians of at least this many alternating runs
 SECTIONS = ("block-interleave", "before-main", "callgrind")  # --only's names besides workloads
 
 
@@ -233,9 +234,12 @@ def run_callgrind(bench_dir, work, all_configs, only, report):
     return cg
 
 
-def report_targets(targets, info, report):
+def report_targets(targets, info, runs, report):
     report.emit("## Targets")
     report.emit()
+    if runs < MIN_RUNS:
+        report.emit("Judged on %d run(s) per cell: the targets ask for medians of at least %d." % (runs, MIN_RUNS))
+        report.emit()
     report.emit("Verdicts use ratios of median wall times, as the targets are written. \"paired\" is the "
                 "median over rounds of the ratio of two runs made back to back (less sensitive to drift); "
                 "\"CPU\" is the ratio of median CPU times (user + system), which waiting for a CPU on a "
@@ -258,7 +262,7 @@ def report_targets(targets, info, report):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build", help="the build directory (workloads in BUILD/bench)")
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=MIN_RUNS)
     ap.add_argument("--quick", action="store_true", help="1 run, tiny sizes, no judging, no callgrind")
     ap.add_argument("--only", default="", help="comma-separated workloads (also: %s; callgrind: of the workloads named, "
                     "if any)" % ", ".join(SECTIONS))
@@ -344,7 +348,7 @@ def main():
     targets = []
     if not args.quick:
         targets = evaluate(all_stats, bi_stats)
-        report_targets(targets, before_main_lines(footprint), report)
+        report_targets(targets, before_main_lines(footprint), runs, report)
     report.emit("Finished in %.0f s; load average at the end %s." % (time.time() - started, loadavg()))
 
     write_files(args, report, {"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg,
