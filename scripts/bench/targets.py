@@ -35,6 +35,12 @@ TARGETS = [
 ]
 
 
+def unjudged(workload_names):
+    """The workloads no row of the table judges (a new one must get a row)."""
+    judged = {wl for row in TARGETS for wl in row[0]}
+    return [name for name in workload_names if name not in judged]
+
+
 class Target:
     def __init__(self, what, passed, detail):
         self.what, self.passed, self.detail = what, passed, detail

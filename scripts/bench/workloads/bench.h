@@ -100,6 +100,32 @@ static inline void *bench_calloc(size_t count, size_t size)
 	return p;
 }
 
+/* A burst of temporaries, as a parser's or a request's: n objects of
+ * pick's sizes, each written, then freed in reverse (LIFO). Returns the sum
+ * of the bytes written, for the checksum. */
+static inline unsigned long long bench_lifo_burst(char **temps, long n, struct bench_rng *rng,
+                                                  size_t (*pick)(struct bench_rng *))
+{
+	unsigned long long sum = 0;
+	for (long b = 0; b < n; b++) {
+		temps[b] = bench_malloc(pick(rng));
+		temps[b][0] = (char)b;
+	}
+	for (long b = n - 1; b >= 0; b--) {
+		sum += (unsigned char)temps[b][0];
+		free(temps[b]);
+	}
+	return sum;
+}
+
+/* Frees every object of a table, then the table. */
+static inline void bench_free_all(char **objects, long n)
+{
+	for (long i = 0; i < n; i++)
+		free(objects[i]);
+	free(objects);
+}
+
 /* Lines of /proc/self/maps: the process's VMAs. */
 static inline long bench_vma_count(void)
 {

@@ -45,20 +45,11 @@ int main(int argc, char **argv)
 			p[size - 1] = 0;
 			slots[slot] = p;
 		}
-		for (long b = 0; b < burst; b++) {
-			temps[b] = bench_malloc(pick_size(&rng));
-			temps[b][0] = (char)b;
-		}
-		for (long b = burst - 1; b >= 0; b--) {
-			sum += (unsigned char)temps[b][0];
-			free(temps[b]);
-		}
+		sum += bench_lifo_burst(temps, burst, &rng, pick_size);
 		done += burst;
 	}
 	double elapsed = bench_now() - start;
-	for (long s = 0; s < num_slots; s++)
-		free(slots[s]);
-	free(slots);
+	bench_free_all(slots, num_slots);
 	free(temps);
 	bench_report_ops(elapsed, sum, done);
 	return 0;

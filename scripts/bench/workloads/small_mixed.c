@@ -38,27 +38,32 @@ static char *touch(char *p, size_t size)
 	return p;
 }
 
+struct object {
+	char *p;
+	size_t size;
+};
+
 /* One operation on one slot, by r (0-99): malloc (55%), calloc (10%),
  * realloc (15%: grow by half or to a new size; of an empty slot, from
  * NULL), posix_memalign (5%, 16 B - 4 KiB aligned), free alone (15%). */
-static void step(struct bench_rng *rng, char **slot, size_t *size, unsigned long long *sum)
+static void step(struct bench_rng *rng, struct object *o, unsigned long long *sum)
 {
 	unsigned r = (unsigned)(bench_rng_next(rng) % 100);
-	if (*slot)
-		*sum += (unsigned char)(*slot)[0];
+	if (o->p)
+		*sum += (unsigned char)o->p[0];
 	if (r >= 65 && r < 80) {
-		size_t want = *slot && r < 72 ? *size + *size / 2 + 8 : pick_size(rng);
+		size_t want = o->p && r < 72 ? o->size + o->size / 2 + 8 : pick_size(rng);
 		if (want > MAX_SMALL)
 			want = MAX_SMALL;
-		char *p = realloc(*slot, want);
+		char *p = realloc(o->p, want);
 		if (!p)
 			bench_die("realloc failed");
-		*slot = touch(p, want);
-		*size = want;
+		o->p = touch(p, want);
+		o->size = want;
 		return;
 	}
-	free(*slot);
-	*slot = NULL;
+	free(o->p);
+	o->p = NULL;
 	if (r >= 85)
 		return;
 	size_t want = pick_size(rng);
@@ -74,46 +79,33 @@ static void step(struct bench_rng *rng, char **slot, size_t *size, unsigned long
 			bench_die("posix_memalign failed");
 		p = q;
 	}
-	*slot = touch(p, want);
-	*size = want;
+	o->p = touch(p, want);
+	o->size = want;
 }
 
 int main(int argc, char **argv)
 {
-	long ops = bench_arg(argc, argv, "ops", 5000000);
-	long num_slots = bench_arg(argc, argv, "slots", 20000);
-	long burst_every = bench_arg(argc, argv, "burst_every", 500);
-	long burst = bench_arg(argc, argv, "burst", 100);
-	if (num_slots < 1 || burst_every < 1 || burst < 0)
-		bench_die("bad arguments");
-	char **slots = bench_calloc((size_t)num_slots, sizeof(char *));
-	size_t *sizes = bench_calloc((size_t)num_slots, sizeof(size_t));
-	char **temps = bench_calloc((size_t)burst + 1, sizeof(char *));
 	struct bench_rng rng;
 	bench_rng_seed(&rng, 3);
+	long ops = bench_arg(argc, argv, "ops", 5000000), n = bench_arg(argc, argv, "slots", 20000);
+	long burst_every = bench_arg(argc, argv, "burst_every", 500), burst = bench_arg(argc, argv, "burst", 100);
+	if (n < 1 || burst_every < 1 || burst < 0)
+		bench_die("bad arguments");
+	struct object *objects = bench_calloc((size_t)n, sizeof(*objects));
+	char **temps = bench_calloc((size_t)burst + 1, sizeof(char *));
 	unsigned long long sum = 0;
 	long done = 0;
 	double start = bench_now();
 	while (done < ops) {
-		for (long i = 0; i < burst_every && done < ops; i++, done++) {
-			long s = (long)(bench_rng_next(&rng) % (uint64_t)num_slots);
-			step(&rng, &slots[s], &sizes[s], &sum);
-		}
-		for (long b = 0; b < burst; b++) {
-			size_t size = pick_size(&rng);
-			temps[b] = touch(bench_malloc(size), size);
-		}
-		for (long b = burst - 1; b >= 0; b--) {
-			sum += (unsigned char)temps[b][0];
-			free(temps[b]);
-		}
+		for (long i = 0; i < burst_every && done < ops; i++, done++)
+			step(&rng, &objects[bench_rng_next(&rng) % (uint64_t)n], &sum);
+		sum += bench_lifo_burst(temps, burst, &rng, pick_size);
 		done += burst;
 	}
 	double elapsed = bench_now() - start;
-	for (long s = 0; s < num_slots; s++)
-		free(slots[s]);
-	free(slots);
-	free(sizes);
+	for (long i = 0; i < n; i++)
+		free(objects[i].p);
+	free(objects);
 	free(temps);
 	bench_report_ops(elapsed, sum, done);
 	return 0;
