@@ -264,8 +264,8 @@ def parse_args():
     ap.add_argument("--build", default="build", help="the build directory (workloads in BUILD/bench)")
     ap.add_argument("--runs", type=int, default=MIN_RUNS)
     ap.add_argument("--quick", action="store_true", help="1 run, tiny sizes, no judging, no callgrind")
-    ap.add_argument("--only", default="", help="comma-separated workloads (also: %s; callgrind: of the workloads named, "
-                    "if any)" % ", ".join(SECTIONS))
+    ap.add_argument("--only", default="", help="comma-separated workloads (also: %s; callgrind: of the "
+                    "workloads named, if any)" % ", ".join(SECTIONS))
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--bi-size", default=None, help="block-interleave size (default 4G, quick 64M)")
     ap.add_argument("--markdown", default=None, help="also write the report here (markdown)")
