@@ -70,6 +70,8 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		pool = &route->fallback;
 	}
 
+	if (shim_pool_splits(pool) && need - extra <= SHIM_PIECE_MAX)
+		return shim_pool_alloc_piece(pool, size, alignment, zero);
 	struct shim_block *block = shim_pool_take(pool, need);
 	if (block) {
 		shim_count(&route->reuses, 1);
@@ -99,6 +101,18 @@ void shim_large_free(struct shim_block *block)
 	shim_registry_set(block->ptr, NULL);
 	shim_stats_sub_live(block->pool->route, block->requested);
 	shim_pool_put(block->pool, block);
+}
+
+/* The program now holds size bytes of a block that stays where it is. */
+static void *resized(struct shim_block *block, size_t size)
+{
+	struct shim_route *route = block->pool->route;
+	if (size >= block->requested)
+		shim_stats_add_live(route, size - block->requested);
+	else
+		shim_stats_sub_live(route, block->requested - size);
+	block->requested = size;
+	return block->ptr;
 }
 
 size_t shim_large_usable(const struct shim_block *block)
@@ -140,17 +154,15 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 	struct shim_pool *pool = block->pool;
 	if (target == pool->route && block->kind == SHIM_BLOCK_MALLOC) {
 		size_t usable = shim_large_usable(block);
-		if (size <= usable && size >= usable / 2) {
-			if (size >= block->requested)
-				shim_stats_add_live(pool->route, size - block->requested);
-			else
-				shim_stats_sub_live(pool->route, block->requested - size);
-			block->requested = size;
-			return block->ptr;
-		}
+		if (size <= usable && size >= usable / 2)
+			return resized(block, size);
+		/* A piece grows into its free neighbour or gives its tail back. */
+		if (block->region && shim_pool_resize_piece(block, size))
+			return resized(block, size);
 		/* Growing in place on bound nodes that cannot take the growth
 		 * would end in the OOM killer: the move below asks the area. */
-		if (pool->placed.can_remap && block->base == block->ptr && room_to_grow(pool, block, size)) {
+		if (pool->placed.can_remap && !block->region && block->base == block->ptr &&
+		    room_to_grow(pool, block, size)) {
 			void *moved = remap_block(block, size);
 			if (moved)
 				return moved;

@@ -145,6 +145,7 @@ EXTRAS_EXPORT int mallopt(int param, int value)
 	case M_TRIM_THRESHOLD:
 		__atomic_store_n(&shim_large_resident_allowance, value < 0 ? SIZE_MAX : (size_t)value,
 		                 __ATOMIC_RELAXED);
+		__atomic_store_n(&shim_large_allowance_set, 1, __ATOMIC_RELAXED);
 		break;
 	case M_ARENA_MAX:
 		if (value > 0)

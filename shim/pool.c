@@ -1,10 +1,16 @@
 /* Pools: the only code that reaches an area. Each pool maps and unmaps
- * through its area, keeps a few freed blocks for reuse (so a malloc/free
- * loop costs no mmap/munmap), and gives them back to the kernel when they
- * sit unused for a second, the pool holds too much, or malloc_trim asks. */
+ * through its area. Requests up to SHIM_PIECE_MAX, where the area allows
+ * (shim_pool_splits), are pieces of regions the pool maps (large_heap.c
+ * splits and merges them; here the mapping, advising and unmapping, never
+ * under the lock). Larger blocks, and those of areas that cannot split,
+ * have a mapping each, and a few freed ones are kept whole for reuse (so a
+ * malloc/free loop costs no mmap/munmap). Freed memory goes back to the
+ * kernel when it sits unused for a second, the pool holds too much, or
+ * malloc_trim asks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "init.h"
@@ -22,6 +28,7 @@
  * in its heap); beyond that they are MADV_FREE'd, which costs a TLB flush
  * but lets a quiet program keep nothing. mallopt(M_TRIM_THRESHOLD) sets it. */
 size_t shim_large_resident_allowance = (size_t)32 << 20;
+int shim_large_allowance_set;
 #define CACHE_MAX_AGE_NS 1000000000ULL
 
 /* Locks this thread holds (shim_lock counts them). */
@@ -83,7 +90,32 @@ static void release(struct shim_pool *pool, struct shim_block **blocks, int coun
 	}
 }
 
-/* Hands a pool's cached blocks back to the kernel; adds their bytes. */
+static size_t trim_heap(struct shim_pool *pool);
+static void settle(struct shim_pool *pool, struct shim_heap_out *s);
+
+/* Under the lock, cached blocks and free pieces unused for a second leave;
+ * expire_after gives them back. */
+struct expiry {
+	struct shim_block *blocks[CACHE_SLOTS + 1];
+	int count;
+	struct shim_heap_out heap;
+};
+
+static void expire(struct shim_pool *pool, struct expiry *e, unsigned long long now)
+{
+	e->count = take_expired(pool, e->blocks, now);
+	e->heap = (struct shim_heap_out){.advice = MADV_FREE, .keep_empty = 1};
+	shim_heap_collect(&pool->heap, now, CACHE_MAX_AGE_NS, &e->heap);
+}
+
+static void expire_after(struct shim_pool *pool, struct expiry *e)
+{
+	release(pool, e->blocks, e->count);
+	settle(pool, &e->heap);
+}
+
+/* Hands a pool's cached blocks and free pieces back to the kernel; adds
+ * their bytes. */
 static void trim_pool(struct shim_pool *pool, const struct shim_route *route, int node, void *released)
 {
 	(void)route;
@@ -99,6 +131,7 @@ static void trim_pool(struct shim_pool *pool, const struct shim_route *route, in
 	pool->cached_bytes = pool->resident_cached = 0;
 	shim_unlock(&pool->lock);
 	release(pool, blocks, count);
+	*(size_t *)released += trim_heap(pool);
 }
 
 /* malloc_trim: every pool hands its cached blocks back to the kernel now.
@@ -124,12 +157,12 @@ static struct shim_block *take_cached(struct shim_pool *pool, size_t need)
 
 struct shim_block *shim_pool_take(struct shim_pool *pool, size_t need)
 {
-	struct shim_block *expired[CACHE_SLOTS];
+	struct expiry e;
 	shim_lock(&pool->lock);
 	struct shim_block *block = take_cached(pool, need);
-	int num_expired = take_expired(pool, expired, aml_os_now_ns());
+	expire(pool, &e, aml_os_now_ns());
 	shim_unlock(&pool->lock);
-	release(pool, expired, num_expired);
+	expire_after(pool, &e);
 	return block;
 }
 
@@ -161,8 +194,14 @@ void *shim_pool_hand_out(struct shim_pool *pool, struct shim_block *block, size_
 	block->pool = pool;
 	block->kind = (uint8_t)kind;
 	if (shim_registry_set(block->ptr, block) != 0) {
-		area_unmap(pool, block->base, block->mapped);
-		shim_block_delete(block);
+		if (block->region) {
+			shim_lock(&pool->lock);
+			shim_heap_put(&pool->heap, block, block->mapped, aml_os_now_ns());
+			shim_unlock(&pool->lock);
+		} else {
+			area_unmap(pool, block->base, block->mapped);
+			shim_block_delete(block);
+		}
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -212,10 +251,15 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 	return base;
 }
 
+static void put_piece(struct shim_pool *pool, struct shim_block *piece);
+
 void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 {
-	struct shim_block *expired[CACHE_SLOTS + 1];
-	int num_expired;
+	if (block->region) {
+		put_piece(pool, block);
+		return;
+	}
+	struct expiry e;
 	int cacheable = block->kind == SHIM_BLOCK_MALLOC && block->mapped <= CACHE_MAX_BYTES;
 	/* Past the resident allowance the pages are advised before the block
 	 * enters the cache: once there, another thread may take it and write,
@@ -231,14 +275,14 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 	unsigned long long now = aml_os_now_ns();
 	shim_lock(&pool->lock);
 	shim_pool_live_remove(pool, block);
-	num_expired = take_expired(pool, expired, now);
+	expire(pool, &e, now);
 	if (cacheable && pool->num_cached == CACHE_SLOTS) {
 		/* Full: the oldest block goes back to the kernel. */
 		int oldest = 0;
 		for (int i = 1; i < pool->num_cached; i++)
 			if (pool->cached_at[i] < pool->cached_at[oldest])
 				oldest = i;
-		expired[num_expired++] = uncache(pool, oldest);
+		e.blocks[e.count++] = uncache(pool, oldest);
 	}
 	if (cacheable && pool->cached_bytes + block->mapped <= CACHE_MAX_BYTES) {
 		/* The kernel may take the pages back whenever it wants them (a
@@ -253,9 +297,150 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 		block = NULL;
 	}
 	shim_unlock(&pool->lock);
-	release(pool, expired, num_expired);
+	expire_after(pool, &e);
 	if (block) {
 		area_unmap(pool, block->base, block->mapped);
 		shim_block_delete(block);
 	}
+}
+
+/* ---- Pieces of regions -------------------------------------------------- */
+
+/* The system calls for what left the heap; held pieces come back, none
+ * resident, and may merge into regions to unmap. */
+static void settle(struct shim_pool *pool, struct shim_heap_out *s)
+{
+	while (s->num_empty || s->num_held) {
+		for (int i = 0; i < s->num_empty; i++) {
+			s->released += s->empty[i]->mapped;
+			area_unmap(pool, s->empty[i]->base, s->empty[i]->mapped);
+			shim_block_delete(s->empty[i]);
+		}
+		s->num_empty = 0;
+		if (!s->num_held)
+			return;
+		AML_KEEP_ERRNO; /* MADV_FREE refused before Linux 4.5: kept resident */
+		for (int i = 0; i < s->num_held; i++)
+			aml_os_madvise(s->held[i]->base, s->held[i]->mapped, s->advice);
+		shim_lock(&pool->lock);
+		for (int i = 0; i < s->num_held; i++) {
+			struct shim_block *held = s->held[i];
+			shim_heap_drop_surplus(&pool->heap, shim_heap_put(&pool->heap, held, 0, held->freed_at), s);
+		}
+		s->num_held = 0;
+		shim_unlock(&pool->lock);
+	}
+}
+
+/* A new region for need bytes at alignment, through *pool's area (or the
+ * fallback's: *pool then names it); the piece taken from it, or NULL. */
+static struct shim_block *new_region_piece(struct shim_pool **pool, size_t need, size_t alignment, int regions)
+{
+	struct shim_block *region = shim_block_new(), *first = region ? shim_block_new() : NULL;
+	size_t want = need + alignment - SHIM_PAGE, size = shim_heap_region_size(regions, want);
+	void *base = NULL;
+	if (first && size > want)
+		base = area_map(*pool, size);
+	if (first && !base)
+		base = shim_pool_map_block(pool, region, size = want); /* bound nodes short of room: no more */
+	if (!base) {
+		if (first)
+			shim_block_delete(first);
+		if (region)
+			shim_block_delete(region);
+		errno = ENOMEM;
+		return NULL;
+	}
+	region->pool = *pool;
+	shim_lock(&(*pool)->lock);
+	shim_heap_add_region(&(*pool)->heap, region, first, base, size);
+	struct shim_block *piece = shim_heap_take(&(*pool)->heap, need, alignment);
+	shim_unlock(&(*pool)->lock);
+	if (!piece)
+		errno = ENOMEM;
+	return piece;
+}
+
+void *shim_pool_alloc_piece(struct shim_pool *pool, size_t size, size_t alignment, int zero)
+{
+	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	struct expiry e;
+	shim_lock(&pool->lock);
+	expire(pool, &e, aml_os_now_ns()); /* first: a quiet program's regions go */
+	struct shim_block *piece = shim_heap_take(&pool->heap, need, alignment);
+	int regions = pool->heap.num_regions;
+	shim_unlock(&pool->lock);
+	expire_after(pool, &e);
+	if (!piece && !(piece = new_region_piece(&pool, need, alignment, regions)))
+		return NULL;
+	int clean = piece->clean;
+	if (!clean)
+		shim_count(&pool->route->reuses, 1);
+	void *ptr = shim_pool_hand_out(pool, piece, size, alignment, SHIM_BLOCK_MALLOC);
+	if (ptr && zero && !clean)
+		memset(ptr, 0, size);
+	return ptr;
+}
+
+/* Whether resident more bytes of free pieces would pass the bound; the
+ * unlocked read lets it drift by a piece. */
+static int over_bound(const struct shim_pool *pool, size_t more)
+{
+	return __atomic_load_n(&pool->heap.resident_free, __ATOMIC_RELAXED) + more > shim_heap_resident_bound(&pool->heap);
+}
+
+static void put_piece(struct shim_pool *pool, struct shim_block *piece)
+{
+	size_t resident = piece->mapped;
+	/* Advised while still the program's, as cached blocks (shim_pool_put). */
+	if (over_bound(pool, piece->mapped)) {
+		AML_KEEP_ERRNO;
+		aml_os_madvise(piece->base, piece->mapped, MADV_FREE);
+		resident = 0;
+	}
+	struct expiry e;
+	unsigned long long now = aml_os_now_ns();
+	shim_lock(&pool->lock);
+	shim_pool_live_remove(pool, piece);
+	expire(pool, &e, now);
+	shim_heap_drop_surplus(&pool->heap, shim_heap_put(&pool->heap, piece, resident, now), &e.heap);
+	shim_unlock(&pool->lock);
+	expire_after(pool, &e);
+}
+
+int shim_pool_resize_piece(struct shim_block *piece, size_t size)
+{
+	struct shim_pool *pool = piece->pool;
+	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1), tail = 0;
+	if (need > SHIM_PIECE_MAX)
+		return 0;
+	if (need < piece->mapped) {
+		tail = piece->mapped - need;
+		if (over_bound(pool, tail)) {
+			AML_KEEP_ERRNO;
+			aml_os_madvise((char *)piece->base + need, tail, MADV_FREE);
+			tail = 0;
+		}
+	}
+	shim_lock(&pool->lock);
+	int done = need > piece->mapped ? shim_heap_grow(&pool->heap, piece, need)
+	           : need < piece->mapped ? shim_heap_shrink(&pool->heap, piece, need, tail, aml_os_now_ns())
+	                                  : 1;
+	shim_unlock(&pool->lock);
+	return done;
+}
+
+/* malloc_trim: a pool's wholly free regions go, the resident pages of its
+ * free pieces are given back. Returns the bytes. */
+static size_t trim_heap(struct shim_pool *pool)
+{
+	struct shim_heap_out s = {.advice = MADV_DONTNEED, .keep_empty = 0};
+	int found;
+	do {
+		shim_lock(&pool->lock);
+		found = shim_heap_collect(&pool->heap, 0, 0, &s);
+		shim_unlock(&pool->lock);
+		settle(pool, &s);
+	} while (found);
+	return s.released;
 }

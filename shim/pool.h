@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "large_heap.h"
 #include "registry.h"
 #include "resolve.h"
 
@@ -23,7 +24,27 @@ struct shim_pool {
 	int num_cached;
 	size_t cached_bytes;
 	size_t resident_cached;       /* of which kept resident */
+	struct shim_large_heap heap;  /* regions cut into pieces (large_heap.c) */
 };
+
+/* Requests up to this size are pieces of regions, where the pool splits
+ * (shim_pool_splits); larger ones keep a mapping of their own. As glibc,
+ * whose dynamic mmap threshold stops at 32 MiB. */
+#define SHIM_PIECE_MAX ((size_t)32 << 20)
+
+/* Whether a pool's regions may be cut into pieces. Yes for mbind-based
+ * areas (can_remap: the kernel default, local/bind/preferred/interleave,
+ * the hwloc rankings): any page-aligned part of an mbind'ed range keeps
+ * its policy, interleave included (by page offset in the mapping). Per-node
+ * pools are one area per node, so their pieces stay on theirs. No for
+ * areas whose placement is made per allocation: block-interleave (its
+ * blocks start at each allocation, eager or lazy: can_remap is 0, and
+ * populates), CUDA (cudaMalloc'ed or registered memory); theirs stay
+ * whole blocks, reused from the cache. */
+static inline int shim_pool_splits(const struct shim_pool *pool)
+{
+	return pool->placed.can_remap && !pool->placed.is_cuda && !pool->placed.populates;
+}
 
 /* Maps need bytes for block through *pool's area; where the area cannot
  * place them, through the route's kernel-default pool instead (*pool then
@@ -43,9 +64,20 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block);
 void shim_pool_live_insert(struct shim_pool *pool, struct shim_block *block);
 void shim_pool_live_remove(struct shim_pool *pool, struct shim_block *block);
 
-/* Freed bytes a pool keeps resident (mallopt M_TRIM_THRESHOLD). */
+/* A piece of a region for size bytes (pages) at alignment: from the free
+ * set or a new region. Returns the program's pointer (zeroed when zero),
+ * or NULL with errno. */
+void *shim_pool_alloc_piece(struct shim_pool *pool, size_t size, size_t alignment, int zero);
+/* A live piece grows or shrinks in place to size bytes (pages); 0 when it
+ * cannot (the caller moves it). */
+int shim_pool_resize_piece(struct shim_block *piece, size_t size);
+
+/* Freed bytes a pool keeps resident (mallopt M_TRIM_THRESHOLD), and
+ * whether the program set it (then exact, as glibc stops adapting). */
 extern size_t shim_large_resident_allowance;
-/* Unmaps every pool's cached blocks (malloc_trim); the bytes released. */
+extern int shim_large_allowance_set;
+/* Unmaps every pool's cached blocks and empty regions, gives back the
+ * pages of free pieces (malloc_trim); the bytes released. */
 size_t shim_large_trim(void);
 
 #endif

@@ -7,7 +7,10 @@
 
 struct shim_pool;
 
-enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP };
+/* REGION: a pool's region that large_heap.c cuts pieces from, never
+ * registered (its record only holds base, mapped, pool and its list). */
+enum shim_block_kind { SHIM_BLOCK_MALLOC, SHIM_BLOCK_MMAP, SHIM_BLOCK_REGION };
+enum shim_piece_state { SHIM_PIECE_LIVE, SHIM_PIECE_FREE, SHIM_PIECE_HELD };
 struct shim_block {
 	void *ptr;              /* what the program holds */
 	void *base;             /* what the area returned */
@@ -16,7 +19,14 @@ struct shim_block {
 	struct shim_pool *pool; /* where it came from and goes back */
 	uint8_t kind;
 	uint8_t lazy;           /* cached with MADV_FREE (else kept resident) */
-	struct shim_block *prev, *next; /* the pool's live list */
+	uint8_t state;          /* pieces: enum shim_piece_state */
+	uint8_t clean;          /* pieces: never handed out since mapped (zero) */
+	struct shim_block *prev, *next; /* the pool's live list; free pieces: the free set;
+	                                 * regions: the pool's regions */
+	struct shim_block *region;      /* pieces: the region cut from (NULL: own mapping) */
+	struct shim_block *lower, *higher; /* pieces: neighbours in the region, by address */
+	size_t resident;        /* free pieces: bytes that may be resident */
+	unsigned long long freed_at; /* free pieces: when */
 };
 int shim_registry_init(void);
 struct shim_block *shim_registry_lookup(const void *ptr);

@@ -23,6 +23,7 @@
 #include "../../../shim/log.c"
 #include "../../../shim/registry.c"
 #include "../../../shim/routes.c"
+#include "../../../shim/large_heap.c"
 #include "../../../shim/pool.c"
 #include "../../../shim/stats.c"
 #include "../../../shim/large.c"
@@ -177,10 +178,15 @@ static void drain_and_check(const char *when)
 			CHECK(pool->num_cached == 0 && pool->cached_bytes == 0, "%s: cache not empty after expiry", when);
 			shim_unlock(&pool->lock);
 			release(pool, expired, n);
+			trim_heap(pool);
+			CHECK(pool->heap.empty_regions == 0 && pool->heap.resident_free == 0, "%s: heap not trimmed", when);
 		}
+		/* Each live block holds a mapping of its own, or a piece of a
+		 * region: the regions left are those with live pieces. */
 		int live_blocks = 0;
 		for (struct shim_block *b = route->pools[0].live; b; b = b->next)
-			live_blocks++;
+			live_blocks += !b->region;
+		live_blocks += route->pools[0].heap.num_regions;
 		CHECK(areas[r].num_live == live_blocks, "%s: rule %d: the area holds %d mappings, live blocks %d", when,
 		      r, areas[r].num_live, live_blocks);
 	}
@@ -237,7 +243,8 @@ static struct counting *area_of_pool(const struct shim_pool *pool)
 }
 
 /* shim_large_realloc, telling the counting area when the block was
- * remapped under it (address or size changed, same record). */
+ * remapped under it (address or size changed, same record, not a piece of
+ * a region: those grow and shrink inside it). */
 static void *large_realloc(void *ptr, size_t size)
 {
 	struct shim_block *block = shim_registry_lookup(ptr);
@@ -250,7 +257,7 @@ static void *large_realloc(void *ptr, size_t size)
 		return NULL;
 	struct shim_block *now = shim_registry_lookup(fresh);
 	CHECK(now && now->ptr == fresh, "realloc: the result %p is not registered", fresh);
-	if (now == block && area && (now->base != old_base || now->mapped != old_mapped))
+	if (now == block && area && !now->region && (now->base != old_base || now->mapped != old_mapped))
 		counting_moved(area, old_base, now->base, now->mapped);
 	return fresh;
 }
@@ -310,15 +317,19 @@ static void test_expiry(void)
 {
 	phase = "test_expiry";
 	setup("64K-=interleave", 0);
-	void *p = large_malloc((size_t)8 << 20, 16);
+	struct shim_pool *pool = &shim_route_table.rules[0].pools[0];
+	/* A block of its own (cached whole) and a piece (its region empty). */
+	void *p = large_malloc((size_t)64 << 20, 16), *piece = large_malloc((size_t)8 << 20, 16);
 	large_free(p);
-	CHECK(shim_route_table.rules[0].pools[0].num_cached == 1, "one block cached");
+	large_free(piece);
+	CHECK(pool->num_cached == 1, "one block cached");
+	CHECK(pool->heap.empty_regions == 1 && pool->heap.num_regions == 1, "one empty region kept");
 	struct timespec pause = {1, 200 * 1000 * 1000};
 	nanosleep(&pause, NULL);
-	/* Any activity of the pool gives the expired block back. */
+	/* Any activity of the pool gives the expired block and region back. */
 	void *q = large_malloc((size_t)64 << 10, 16);
-	CHECK(shim_route_table.rules[0].pools[0].num_cached == 0, "an expired block stayed cached");
-	CHECK(areas[0].unmaps == 1, "the expired block was not unmapped");
+	CHECK(pool->num_cached == 0, "an expired block stayed cached");
+	CHECK(areas[0].unmaps == 2, "the expired block and region were not unmapped (%ld unmaps)", areas[0].unmaps);
 	large_free(q);
 	drain_and_check("expiry");
 }
