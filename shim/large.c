@@ -148,6 +148,45 @@ static int room_to_grow(const struct shim_pool *pool, const struct shim_block *b
 	return size <= block->mapped || amlshim_resolved_fits(&pool->placed, size - block->mapped);
 }
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/* A piece that cannot grow inside its region leaves it without a copy: its
+ * pages move to a mapping of their own, which grows (mremap keeps the
+ * region's policy for both); MREMAP_DONTUNMAP leaves the region whole,
+ * that range empty, and it goes back to the free set. Linux 5.7 on; NULL
+ * before, or when anything fails (the caller copies). */
+static void *unplug_piece(struct shim_block *piece, size_t size)
+{
+	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	struct shim_block *block = shim_block_new();
+	if (!block)
+		return NULL;
+	void *moved = aml_os_mremap(piece->base, piece->mapped, piece->mapped, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	void *grown = moved == MAP_FAILED ? MAP_FAILED : aml_os_mremap(moved, piece->mapped, need, MREMAP_MAYMOVE, NULL);
+	if (grown != MAP_FAILED && shim_registry_set(grown, block) != 0) {
+		moved = grown; /* no room in the registry: back, as before growing */
+		grown = MAP_FAILED;
+	}
+	if (grown == MAP_FAILED) {
+		if (moved != MAP_FAILED) /* the pages go back where they were */
+			aml_os_mremap(moved, piece->mapped, piece->mapped, MREMAP_MAYMOVE | MREMAP_FIXED, piece->base);
+		shim_block_delete(block);
+		return NULL;
+	}
+	struct shim_pool *pool = piece->pool;
+	*block = (struct shim_block){.ptr = grown, .base = grown, .mapped = need, .requested = size, .pool = pool};
+	shim_registry_set(piece->ptr, NULL);
+	shim_lock(&pool->lock);
+	shim_pool_live_insert(pool, block);
+	shim_unlock(&pool->lock);
+	shim_stats_sub_live(pool->route, piece->requested);
+	shim_stats_remap(pool->route, size);
+	shim_pool_put_piece(pool, piece, 0); /* its pages went with it */
+	return grown;
+}
+
 void *shim_large_realloc(struct shim_block *block, size_t size)
 {
 	struct shim_route *target = size >= shim_process.large_min ? shim_route_for(size) : NULL;
@@ -156,9 +195,22 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 		size_t usable = shim_large_usable(block);
 		if (size <= usable && size >= usable / 2)
 			return resized(block, size);
-		/* A piece grows into its free neighbour or gives its tail back. */
-		if (block->region && shim_pool_resize_piece(block, size))
+		/* A piece grows into its free neighbour (counted as a remap: no
+		 * copy) or gives its tail back; else it may leave its region. */
+		if (block->region && shim_pool_resize_piece(block, size)) {
+			if (size > usable) {
+				shim_stats_sub_live(pool->route, block->requested);
+				shim_stats_remap(pool->route, size);
+				block->requested = size;
+				return block->ptr;
+			}
 			return resized(block, size);
+		}
+		if (block->region && size > usable && room_to_grow(pool, block, size)) {
+			void *moved = unplug_piece(block, size);
+			if (moved)
+				return moved;
+		}
 		/* Growing in place on bound nodes that cannot take the growth
 		 * would end in the OOM killer: the move below asks the area. */
 		if (pool->placed.can_remap && !block->region && block->base == block->ptr &&

@@ -77,7 +77,8 @@ static struct shim_heap small_heap(const char *arena)
 }
 
 /* One large pool: its live blocks from malloc (not the program's own
- * mmaps: glibc would not count those either) and its cached blocks. */
+ * mmaps: glibc would not count those either), its cached blocks and its
+ * regions (the live pieces in them and the free ones). */
 static struct shim_heap pool_heap(struct shim_pool *pool)
 {
 	struct shim_heap h = {0, 0, 0, 0, 0};
@@ -86,12 +87,14 @@ static struct shim_heap pool_heap(struct shim_pool *pool)
 		if (b->kind != SHIM_BLOCK_MALLOC)
 			continue;
 		h.blocks++;
-		h.system += b->mapped;
+		if (!b->region) /* pieces: counted with their regions */
+			h.system += b->mapped;
 		h.in_use += b->requested;
 	}
-	h.free_count = (size_t)pool->num_cached;
-	h.system += pool->cached_bytes;
-	h.releasable = pool->cached_bytes;
+	h.free_count = (size_t)pool->num_cached + (size_t)pool->heap.num_free;
+	h.system += pool->cached_bytes + pool->heap.region_bytes;
+	/* What trim gives back: free pieces' pages that may be resident. */
+	h.releasable = pool->cached_bytes + pool->heap.resident_free;
 	shim_unlock(&pool->lock);
 	return h;
 }

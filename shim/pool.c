@@ -251,12 +251,11 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 	return base;
 }
 
-static void put_piece(struct shim_pool *pool, struct shim_block *piece);
 
 void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 {
 	if (block->region) {
-		put_piece(pool, block);
+		shim_pool_put_piece(pool, block, block->mapped);
 		return;
 	}
 	struct expiry e;
@@ -389,11 +388,10 @@ static int over_bound(const struct shim_pool *pool, size_t more)
 	return __atomic_load_n(&pool->heap.resident_free, __ATOMIC_RELAXED) + more > shim_heap_resident_bound(&pool->heap);
 }
 
-static void put_piece(struct shim_pool *pool, struct shim_block *piece)
+void shim_pool_put_piece(struct shim_pool *pool, struct shim_block *piece, size_t resident)
 {
-	size_t resident = piece->mapped;
 	/* Advised while still the program's, as cached blocks (shim_pool_put). */
-	if (over_bound(pool, piece->mapped)) {
+	if (resident && over_bound(pool, resident)) {
 		AML_KEEP_ERRNO;
 		aml_os_madvise(piece->base, piece->mapped, MADV_FREE);
 		resident = 0;
@@ -411,9 +409,9 @@ static void put_piece(struct shim_pool *pool, struct shim_block *piece)
 int shim_pool_resize_piece(struct shim_block *piece, size_t size)
 {
 	struct shim_pool *pool = piece->pool;
-	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1), tail = 0;
-	if (need > SHIM_PIECE_MAX)
+	if (size > SHIM_PIECE_MAX)
 		return 0;
+	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1), tail = 0;
 	if (need < piece->mapped) {
 		tail = piece->mapped - need;
 		if (over_bound(pool, tail)) {

@@ -68,6 +68,9 @@ void shim_pool_live_remove(struct shim_pool *pool, struct shim_block *block);
  * set or a new region. Returns the program's pointer (zeroed when zero),
  * or NULL with errno. */
 void *shim_pool_alloc_piece(struct shim_pool *pool, size_t size, size_t alignment, int zero);
+/* A piece the program freed (unregistered, uncounted), of which resident
+ * bytes may be resident, goes back to its region's free set. */
+void shim_pool_put_piece(struct shim_pool *pool, struct shim_block *piece, size_t resident);
 /* A live piece grows or shrinks in place to size bytes (pages); 0 when it
  * cannot (the caller moves it). */
 int shim_pool_resize_piece(struct shim_block *piece, size_t size);

@@ -9,8 +9,8 @@
  *   grows by their bytes, within 256 KiB (objects that jemalloc's thread
  *   cache holds count as allocated: at most a few hundred of one size);
  *   arena = uordblks + fordblks; mallinfo agrees.
- * - all freed: uordblks is back, the 8 blocks are cached (keepcost,
- *   ordblks, malloc_info's "cached" total); malloc_trim(0) returns 1, the
+ * - all freed: uordblks is back, the 8 blocks are kept (keepcost,
+ *   ordblks, malloc_info's "cached" total; freed neighbours merge); malloc_trim(0) returns 1, the
  *   process RSS drops by at least the cached bytes, and no large heap in
  *   malloc_info keeps a cached block.
  * - malloc_stats writes glibc's "Arena"/"Total" lines to fd 2, whose total
@@ -233,7 +233,8 @@ static void check_accounting(void)
 	       m0.uordblks);
 	EXPECT(m2.keepcost >= m0.keepcost + NLARGE * LARGE, "keepcost %zu with %d blocks of %zu cached (before: %zu)",
 	       m2.keepcost, NLARGE, LARGE, m0.keepcost);
-	EXPECT(m2.ordblks >= m0.ordblks + NLARGE, "ordblks %zu with %d blocks cached (before: %zu)", m2.ordblks,
+	/* Freed neighbours merge: one free piece or more. */
+	EXPECT(m2.ordblks >= m0.ordblks + 1, "ordblks %zu with %d blocks freed (before: %zu)", m2.ordblks,
 	       NLARGE, m0.ordblks);
 
 	/* malloc_info's cached totals, then the trim. */
@@ -242,7 +243,7 @@ static void check_accounting(void)
 	EXPECT(problem == NULL, "malloc_info: %s: %.300s", problem, doc);
 	long cached_count, cached_bytes;
 	xml_large_cached(&cached_count, &cached_bytes);
-	EXPECT(cached_count == NLARGE && cached_bytes >= (long)(NLARGE * LARGE),
+	EXPECT(cached_count >= 1 && cached_bytes >= (long)(NLARGE * LARGE),
 	       "malloc_info: %ld blocks, %ld bytes cached in the large heaps", cached_count, cached_bytes);
 	EXPECT(xml_number(xml_totals(), NULL, "<total type=\"cached\"", "size") == cached_bytes,
 	       "the cached total is not the large heaps' %ld", cached_bytes);
