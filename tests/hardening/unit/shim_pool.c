@@ -127,6 +127,19 @@ static struct aml_area_ops counting_ops = {counting_mmap, counting_munmap, NULL}
 static struct counting areas[AMLSHIM_MAX_RULES];
 static struct aml_area area_objects[AMLSHIM_MAX_RULES];
 
+/* A piece that grew out of its region by mremap: a mapping of its own the
+ * area now holds (and will unmap). */
+static void counting_adopt(struct counting *c, void *ptr, size_t size)
+{
+	shim_lock(&c->lock);
+	CHECK(c->num_live < 4096, "too many live mappings");
+	c->live[c->num_live].ptr = ptr;
+	c->live[c->num_live].size = size;
+	c->num_live++;
+	c->live_bytes += (long)size;
+	shim_unlock(&c->lock);
+}
+
 /* ---- Setting up routes from AMLSHIM_RULES text ---------------------------- */
 
 static const char *rules_text;
@@ -252,6 +265,7 @@ static void *large_realloc(void *ptr, size_t size)
 	void *old_base = block->base;
 	size_t old_mapped = block->mapped;
 	struct counting *area = area_of_pool(block->pool);
+	int was_piece = block->region != NULL;
 	void *fresh = shim_large_realloc(block, size);
 	if (!fresh)
 		return NULL;
@@ -259,6 +273,13 @@ static void *large_realloc(void *ptr, size_t size)
 	CHECK(now && now->ptr == fresh, "realloc: the result %p is not registered", fresh);
 	if (now == block && area && !now->region && (now->base != old_base || now->mapped != old_mapped))
 		counting_moved(area, old_base, now->base, now->mapped);
+	else if (was_piece && !now->region && area && area_of_pool(now->pool) == area) {
+		shim_lock(&area->lock);
+		int known = counting_find(area, now->base, now->mapped) >= 0;
+		shim_unlock(&area->lock);
+		if (!known)
+			counting_adopt(area, now->base, now->mapped);
+	}
 	return fresh;
 }
 
