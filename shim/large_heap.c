@@ -43,11 +43,15 @@ size_t shim_heap_resident_bound(const struct shim_large_heap *h)
 	return quarter > allowance ? quarter : allowance;
 }
 
-/* The part of resident that goes with part bytes of a total-byte piece:
- * an estimate (pages are not tracked one by one). */
-static size_t share(size_t resident, size_t part, size_t total)
+/* The resident bytes that go with part bytes cut from a piece: pages are
+ * not tracked one by one, so the estimate takes them from the part first.
+ * Pieces are cut from the low end, where the pages freed last usually are
+ * (a freed piece merges with the untouched rest of a region above it); a
+ * loop of one size then counts its pages once, not a share of the region
+ * each time. */
+static size_t share(size_t resident, size_t part)
 {
-	return total ? (size_t)((unsigned __int128)resident * part / total) : 0;
+	return resident < part ? resident : part;
 }
 
 static void free_unlink(struct shim_large_heap *h, struct shim_block *p)
@@ -165,7 +169,7 @@ struct shim_block *shim_heap_take(struct shim_large_heap *h, size_t need, size_t
 	if (shim_heap_piece_is_region(best))
 		h->empty_regions--;
 	free_unlink(h, best);
-	size_t resident = best->resident, total = best->mapped;
+	size_t resident = best->resident;
 	if (head) {
 		struct shim_block *lower = new_neighbour(best, best->base, head, 0);
 		if (!lower) { /* no record: the piece stays free as it was */
@@ -173,7 +177,8 @@ struct shim_block *shim_heap_take(struct shim_large_heap *h, size_t need, size_t
 			h->empty_regions += shim_heap_piece_is_region(best);
 			return NULL;
 		}
-		lower->resident = share(resident, head, total);
+		lower->resident = share(resident, head);
+		resident -= lower->resident;
 		free_link_after(h, after, lower);
 		after = lower;
 		best->base = best->ptr = (char *)best_start;
@@ -181,7 +186,7 @@ struct shim_block *shim_heap_take(struct shim_large_heap *h, size_t need, size_t
 	}
 	struct shim_block *upper = tail ? new_neighbour(best, (char *)best_start + need, tail, 1) : NULL;
 	if (upper) { /* without a record, the tail stays with the piece */
-		upper->resident = share(resident, tail, total);
+		upper->resident = resident - share(resident, need);
 		free_link_after(h, after, upper);
 		best->mapped = need;
 	}
@@ -278,7 +283,7 @@ int shim_heap_grow(struct shim_large_heap *h, struct shim_block *piece, size_t n
 			higher->higher->lower = piece;
 		shim_block_delete(higher);
 	} else {
-		size_t kept = share(higher->resident, higher->mapped - more, higher->mapped);
+		size_t kept = higher->resident - share(higher->resident, more);
 		higher->base = higher->ptr = (char *)higher->base + more;
 		higher->mapped -= more;
 		higher->resident = kept;
