@@ -56,12 +56,7 @@ static size_t share(size_t resident, size_t part)
 
 static void free_unlink(struct shim_large_heap *h, struct shim_block *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		h->free = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	shim_block_unlink(&h->free, p);
 	h->num_free--;
 	h->free_bytes -= p->mapped;
 	h->resident_free -= p->resident;
@@ -250,12 +245,7 @@ struct shim_block *shim_heap_drop_region(struct shim_large_heap *h, struct shim_
 	free_unlink(h, piece);
 	h->empty_regions--;
 	shim_block_delete(piece);
-	if (region->prev)
-		region->prev->next = region->next;
-	else
-		h->regions = region->next;
-	if (region->next)
-		region->next->prev = region->prev;
+	shim_block_unlink(&h->regions, region);
 	h->num_regions--;
 	h->region_bytes -= region->mapped;
 	return region;

@@ -177,12 +177,7 @@ void shim_pool_live_insert(struct shim_pool *pool, struct shim_block *block)
 
 void shim_pool_live_remove(struct shim_pool *pool, struct shim_block *block)
 {
-	if (block->prev)
-		block->prev->next = block->next;
-	else
-		pool->live = block->next;
-	if (block->next)
-		block->next->prev = block->prev;
+	shim_block_unlink(&pool->live, block);
 }
 
 void *shim_pool_hand_out(struct shim_pool *pool, struct shim_block *block, size_t size, size_t alignment,

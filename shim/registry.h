@@ -28,6 +28,17 @@ struct shim_block {
 	size_t resident;        /* free pieces: bytes that may be resident */
 	unsigned long long freed_at; /* free pieces: when */
 };
+/* A record leaves a list linked by prev/next that starts at *head. */
+static inline void shim_block_unlink(struct shim_block **head, struct shim_block *block)
+{
+	if (block->prev)
+		block->prev->next = block->next;
+	else
+		*head = block->next;
+	if (block->next)
+		block->next->prev = block->prev;
+}
+
 int shim_registry_init(void);
 struct shim_block *shim_registry_lookup(const void *ptr);
 int shim_registry_set(const void *ptr, struct shim_block *block);
