@@ -70,7 +70,7 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		pool = &route->fallback;
 	}
 
-	if (shim_pool_splits(pool) && need - extra <= SHIM_PIECE_MAX)
+	if (shim_pool_splits(pool) && need - extra <= SHIM_PIECE_MAX && alignment <= SHIM_PIECE_MAX_ALIGN)
 		return shim_pool_alloc_piece(pool, size, alignment, zero);
 	struct shim_block *block = shim_pool_take(pool, need);
 	if (block) {

@@ -31,6 +31,9 @@ struct shim_pool {
  * (shim_pool_splits); larger ones keep a mapping of their own. As glibc,
  * whose dynamic mmap threshold stops at 32 MiB. */
 #define SHIM_PIECE_MAX ((size_t)32 << 20)
+/* Larger alignments take a mapping of their own, trimmed to the block
+ * (a region would be mapped for the slack). */
+#define SHIM_PIECE_MAX_ALIGN ((size_t)2 << 20)
 
 /* Whether a pool's regions may be cut into pieces. Yes for mbind-based
  * areas (can_remap: the kernel default, local/bind/preferred/interleave,
