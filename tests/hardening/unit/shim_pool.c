@@ -1,13 +1,15 @@
 /* The shim's large path as a pure unit: its routes, pools, large
  * allocations, placed mappings and statistics (shim/routes.c, pool.c,
- * large.c, mappings.c, stats.c), shim/registry.c and shim/log.c compiled
+ * large.c, mappings.c, stats.c, large_heap.c), shim/registry.c and shim/log.c compiled
  * into this program (no preload, no jemalloc), with the policy parser and
  * libaml (the OS layer with it) linked, and each route's pool given a
  * counting area of our own. Run plain, under ASan+UBSan and under valgrind
  * (make check-asan, make check-valgrind).
  *
  * Checked:
- *  - a malloc/free loop of one size maps once and then reuses;
+ *  - a malloc/free loop of one size maps once and then reuses (a region:
+ *    blocks up to 32 MiB are pieces of regions; drained, the area holds
+ *    exactly the live blocks of their own and the regions with live pieces);
  *  - the pool never caches more than 8 blocks or 1 GiB, and everything the
  *    area handed out is either live, cached, or given back (no leak, no
  *    double unmap), also after blocks expire;
