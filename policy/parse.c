@@ -32,7 +32,8 @@ static const char mmap_accepted[] = "on, off, 1, 0";
 static const char deepbind_accepted[] = "keep, drop";
 static const char stats_accepted[] = "0, off, 1, text, json";
 static const char stats_file_accepted[] =
-	"a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %";
+	"a non-empty path shorter than 256 bytes, where %p stands for the process id, %r for the "
+	"global rank (the process id when no launcher gives one), %h for the host name and %% for %";
 static const char log_accepted[] = "error, warn, info, debug";
 static const char strict_accepted[] = "0, 1";
 
@@ -251,8 +252,8 @@ static void parse_strict_var(const struct parse_context *ctx)
 		ctx->out->strict = strict;
 }
 
-/* AMLSHIM_STATS_FILE is stored as written; the shim replaces %p and %%
- * when it opens the file. */
+/* AMLSHIM_STATS_FILE is stored as written; the shim replaces %p, %r, %h
+ * and %% when it opens the file. */
 static void parse_stats_file_var(const struct parse_context *ctx)
 {
 	const char *value = read_var(ctx, "AMLSHIM_STATS_FILE", 0);
@@ -272,7 +273,7 @@ static void parse_stats_file_var(const struct parse_context *ctx)
 		for (size_t i = 0; i < n; i++) {
 			if (value[i] != '%')
 				continue;
-			if (i + 1 < n && (value[i + 1] == 'p' || value[i + 1] == '%')) {
+			if (i + 1 < n && strchr("prh%", value[i + 1])) {
 				i++;
 				continue;
 			}

@@ -59,6 +59,7 @@ static void boot(void)
 	shim_process.secure_mode = getauxval(AT_SECURE) != 0;
 	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
 	amlshim_policy_parse(&shim_process.policy, read_env, NULL, shim_log_line, NULL);
+	amlshim_job_detect(&shim_process.job, read_env, NULL, shim_log_line, NULL);
 	if (!shim_process.secure_mode)
 		warn_unknown_variables();
 	shim_registry_init();

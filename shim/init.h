@@ -3,6 +3,7 @@
 #ifndef AMLSHIM_INIT_H
 #define AMLSHIM_INIT_H
 
+#include "job.h"
 #include "shim.h"
 
 enum shim_state { SHIM_UNINIT, SHIM_BOOTING, SHIM_READY };
@@ -11,6 +12,7 @@ struct shim_process {
 	int state;       /* enum shim_state */
 	int secure_mode; /* setuid: no environment, no files */
 	struct amlshim_policy policy;
+	struct amlshim_job job; /* rank, local rank and size from the launcher */
 	/* Sizes at or above this may match a rule (SIZE_MAX: no rule). */
 	size_t large_min;
 };

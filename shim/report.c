@@ -13,6 +13,7 @@
 #include <amlshim.h>
 #include "fork.h"
 #include "init.h"
+#include "job_report.h"
 #include "large.h"
 #include "log.h"
 #include "report.h"
@@ -73,6 +74,7 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 	char small[160];
 	shim_small_describe(small, sizeof(small));
 	shim_out_put(out, "amlshim report (pid %d)\n", (int)getpid());
+	shim_job_write_text(out);
 	if (shim_route_table.count == 0)
 		shim_out_put(out, "  no placement rule: every allocation took the plain path\n");
 	else
@@ -105,7 +107,9 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 {
 	char small[160];
 	shim_small_describe(small, sizeof(small));
-	shim_out_put(out, "{\"amlshim\":\"%s\",\"pid\":%d,\"rules\":[", AMLSHIM_VERSION, (int)getpid());
+	shim_out_put(out, "{\"amlshim\":\"%s\",\"pid\":%d", AMLSHIM_VERSION, (int)getpid());
+	shim_job_write_json(out, put_json_string);
+	shim_out_put(out, ",\"rules\":[");
 	for (int i = 0; i < shim_route_table.count; i++) {
 		const struct shim_route *route = &shim_route_table.rules[i];
 		shim_out_put(out, "%s{\"min\":%zu,\"max\":", i ? "," : "", route->rule->min);
@@ -150,28 +154,36 @@ int shim_report_write(int fd, int json)
 	return 0;
 }
 
-/* AMLSHIM_STATS_FILE with each %p replaced by the pid, %% by %; what goes
+/* AMLSHIM_STATS_FILE with each %p replaced by the pid, %r by the global
+ * rank (the pid when unknown), %h by the host name, %% by %; what goes
  * wrong is said on stderr_fd. */
 static int open_stats_file(int stderr_fd)
 {
 	char path[4096];
 	size_t used = 0;
 	for (const char *c = shim_process.policy.stats_file; *c; c++) {
-		if (used + 24 >= sizeof(path)) {
+		char code[80] = "";
+		if (c[0] == '%' && c[1] == 'p')
+			snprintf(code, sizeof(code), "%d", (int)getpid());
+		else if (c[0] == '%' && c[1] == 'r')
+			shim_job_rank_text(code, sizeof(code));
+		else if (c[0] == '%' && c[1] == 'h')
+			shim_job_host(code, sizeof(code));
+		else if (c[0] == '%' && c[1] == '%')
+			snprintf(code, sizeof(code), "%%");
+		else
+			snprintf(code, sizeof(code), "%c", *c);
+		size_t n = strlen(code);
+		if (used + n >= sizeof(path)) {
 			char value[AMLSHIM_QUOTE_MAX * 4 + 32];
-			shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p is expanded; "
-			         "no report written", amlshim_quote_value(shim_process.policy.stats_file, value, sizeof(value)));
+			shim_log_fd(stderr_fd, AMLSHIM_LOG_WARN, "AMLSHIM_STATS_FILE=%s: the path is too long once %%p, %%r and "
+			         "%%h are expanded; no report written",
+			         amlshim_quote_value(shim_process.policy.stats_file, value, sizeof(value)));
 			return -1;
 		}
-		if (c[0] == '%' && c[1] == 'p') {
-			used += (size_t)snprintf(path + used, sizeof(path) - used, "%d", (int)getpid());
-			c++;
-		} else if (c[0] == '%' && c[1] == '%') {
-			path[used++] = '%';
-			c++;
-		} else {
-			path[used++] = *c;
-		}
+		memcpy(path + used, code, n);
+		used += n;
+		c += c[0] == '%' && c[1];
 	}
 	path[used] = '\0';
 	int fd = aml_os_create_file(path);

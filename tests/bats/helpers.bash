@@ -36,7 +36,7 @@ declare -gA ACCEPTED=(
 	[AMLSHIM_MMAP]='on, off, 1, 0'
 	[AMLSHIM_DEEPBIND]='keep, drop'
 	[AMLSHIM_STATS]='0, off, 1, text, json'
-	[AMLSHIM_STATS_FILE]='a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %'
+	[AMLSHIM_STATS_FILE]='a non-empty path shorter than 256 bytes, where %p stands for the process id, %r for the global rank (the process id when no launcher gives one), %h for the host name and %% for %'
 	[AMLSHIM_LOG]='error, warn, info, debug'
 	[AMLSHIM_STRICT]='0, 1'
 )

@@ -41,7 +41,8 @@
 #define ACCEPTED_DEEPBIND "keep, drop"
 #define ACCEPTED_STATS "0, off, 1, text, json"
 #define ACCEPTED_STATS_FILE \
-	"a non-empty path shorter than 256 bytes, where %p stands for the process id and %% for %"
+	"a non-empty path shorter than 256 bytes, where %p stands for the process id, %r for the "   \
+	"global rank (the process id when no launcher gives one), %h for the host name and %% for %"
 #define ACCEPTED_LOG "error, warn, info, debug"
 #define ACCEPTED_STRICT "0, 1"
 
