@@ -46,6 +46,9 @@ int cli_explain(const struct cli_settings *settings, const char *library, FILE *
 /* The same as one JSON object (--explain --json), for site tooling. */
 int cli_explain_json(const struct cli_settings *settings, const char *library, FILE *out);
 
+/* amlshim report FILE... (report_merge.c); argv[0] is "report". */
+int cli_report_main(int argc, char **argv);
+
 /* The "Job" part of --explain (explain_job.c): the launcher variables. */
 void cli_explain_job(FILE *out);
 /* Its JSON (",\"job\":{...}"), strings written with json_str. */

@@ -34,8 +34,15 @@ const struct cli_var_info cli_vars[CLI_NUM_VARS] = {
 static const char usage_text[] =
 	"Usage: amlshim [OPTION]... [--] COMMAND [ARG]...\n"
 	"       amlshim --explain [--json] [OPTION]...\n"
+	"       amlshim report [--svg=FILE] REPORT.json...\n"
 	"Run COMMAND with libamlshim.so preloaded, which places the memory it\n"
 	"allocates (malloc family and private anonymous mmap) by policy.\n"
+	"\n"
+	"Subcommands (first argument only; `amlshim -- report ...` runs a program\n"
+	"named report instead):\n"
+	"  report            merge the JSON reports of a job's ranks: a table per host\n"
+	"                    of ranks x nodes, imbalance, --svg=FILE heat map\n"
+	"                    (amlshim report --help)\n"
 	"\n"
 	"Options (each sets the AMLSHIM_* variable named after it):\n"
 	"  --policy=P        AMLSHIM_POLICY: placement of allocations >= the threshold:\n"
@@ -57,7 +64,8 @@ static const char usage_text[] =
 	"                    (keep, default), or clears the flag (drop)\n"
 	"  --stats[=json]    AMLSHIM_STATS=1 (text) or json: placement report at exit\n"
 	"  --stats-file=F    AMLSHIM_STATS_FILE: write the report to F instead of stderr\n"
-	"                    (%p: the process id, %%: a %)\n"
+	"                    (%p: the process id, %r: the job rank, or the process\n"
+	"                    id when no launcher gives one, %h: the host name, %%: a %)\n"
 	"  --log=L           AMLSHIM_LOG: error, warn (default), info, debug\n"
 	"  --strict          AMLSHIM_STRICT=1: a bad value or a policy that cannot be\n"
 	"                    applied stops the program (exit status 2)\n"
@@ -76,6 +84,8 @@ static const char usage_text[] =
 	"  AMLSHIM_LIBRARY   the shim to preload (default: ../lib/libamlshim.so next to\n"
 	"                    this command); not passed on to COMMAND\n"
 	"  LD_PRELOAD        the shim is put in front of what it already holds\n"
+	"  OMPI_COMM_WORLD_*, MPI_LOCALRANKID, SLURM_PROCID, ... the rank, local rank\n"
+	"                    and local size in a job, read by the shim (--explain)\n"
 	"\n"
 	"Exit status: COMMAND's; 2 for a usage error or a bad value; 126 when COMMAND\n"
 	"cannot be executed; 127 when it is not found; 1 when the shim is missing.\n";
@@ -204,6 +214,9 @@ int main(int argc, char **argv)
 {
 	struct cli_settings settings = {{0}};
 	int explain = 0, json = 0, i = 1;
+	/* Subcommands come first, alone; `amlshim -- report` runs a program. */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return cli_report_main(argc - 1, argv + 1);
 	for (; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--") == 0) {
