@@ -21,26 +21,24 @@
 #include "internal.h"
 #include "job.h"
 
-/* Marks the Slurm entry, whose local size needs SLURM_TASKS_PER_NODE. */
-#define SLURM_SIZE "SLURM_TASKS_PER_NODE"
-
 struct launcher {
 	const char *name;
 	const char *rank;       /* global rank */
 	const char *local_rank;
 	const char *local_size; /* NULL: this launcher sets none */
+	int slurm;              /* the size is this node's SLURM_TASKS_PER_NODE */
 };
 
 static const struct launcher launchers[] = {
-	{"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"},
-	{"MVAPICH2", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE"},
-	{"MPICH/Intel MPI (hydra)", "PMI_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"},
-	{"IBM jsrun", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE"},
-	{"HPE PALS", "PALS_RANKID", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE"},
-	{"Flux", "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", NULL},
-	{"Slurm", "SLURM_PROCID", "SLURM_LOCALID", SLURM_SIZE},
-	{"PMI", "PMI_RANK", "PMI_LOCAL_RANK", "PMI_LOCAL_SIZE"},
-	{"PMIx", "PMIX_RANK", "PMIX_LOCAL_RANK", NULL},
+	{"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", 0},
+	{"MVAPICH2", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE", 0},
+	{"MPICH/Intel MPI (hydra)", "PMI_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", 0},
+	{"IBM jsrun", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE", 0},
+	{"HPE PALS", "PALS_RANKID", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", 0},
+	{"Flux", "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", NULL, 0},
+	{"Slurm", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASKS_PER_NODE", 1},
+	{"PMI", "PMI_RANK", "PMI_LOCAL_RANK", "PMI_LOCAL_SIZE", 0},
+	{"PMIx", "PMIX_RANK", "PMIX_LOCAL_RANK", NULL, 0},
 };
 /* Hydra sets PMI_RANK without MPI_LOCALRANKID only when it is not hydra:
  * its entry needs MPI_LOCALRANKID to be chosen (see pick_launcher). */
@@ -161,7 +159,9 @@ static int tasks_on_node(const char *s, long node_id, long *count, const char **
 	long first = -1, node = 0;
 	int uniform = 1;
 	for (;;) {
-		size_t n = strcspn(s, ",");
+		size_t n = 0;
+		while (s[n] && s[n] != ',')
+			n++;
 		long tasks, repeat;
 		if ((*why = parse_tasks_entry(s, n, &tasks, &repeat)) != NULL)
 			return -1;
@@ -244,7 +244,7 @@ void amlshim_job_detect(struct amlshim_job *out, amlshim_env_reader env, void *e
 		out->local_rank_from = l->local_rank;
 	if (l->local_size == NULL) {
 		out->size_note = "this launcher sets no local size variable";
-	} else if (strcmp(l->local_size, SLURM_SIZE) == 0) {
+	} else if (l->slurm) {
 		slurm_local_size(&ctx);
 	} else {
 		const char *size_text;

@@ -273,7 +273,7 @@ static void parse_stats_file_var(const struct parse_context *ctx)
 		for (size_t i = 0; i < n; i++) {
 			if (value[i] != '%')
 				continue;
-			if (i + 1 < n && strchr("prh%", value[i + 1])) {
+			if (i + 1 < n && memchr("prh%", value[i + 1], 4)) {
 				i++;
 				continue;
 			}

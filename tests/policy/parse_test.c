@@ -292,6 +292,7 @@ static void check_switches(void)
 
 	static const char *const files[] = {
 		"/tmp/amlshim.%p.json", "stats", "%p", "%%p-%p-%p", "100%%", "/tmp/a b/c\tq",
+		"/tmp/report.%r.json", "%h/%r.%p", "%%r%%h", "%r%r%h",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		test_parse(&p, &env, "AMLSHIM_STATS_FILE", files[i], NULL);
@@ -332,6 +333,8 @@ static void check_switches(void)
 	check_bad(&p, "AMLSHIM_STATS_FILE", "%p%s", "unknown sequence '%s'", ACCEPTED_STATS_FILE);
 	check_bad(&p, "AMLSHIM_STATS_FILE", "%%%", "unknown sequence '%'", ACCEPTED_STATS_FILE);
 	check_bad(&p, "AMLSHIM_STATS_FILE", "%P", "unknown sequence '%P'", ACCEPTED_STATS_FILE);
+	check_bad(&p, "AMLSHIM_STATS_FILE", "%R.json", "unknown sequence '%R'", ACCEPTED_STATS_FILE);
+	check_bad(&p, "AMLSHIM_STATS_FILE", "%r.%H", "unknown sequence '%H'", ACCEPTED_STATS_FILE);
 	char too_long[AMLSHIM_PATH_MAX + 1];
 	memset(too_long, 'a', sizeof(too_long) - 1);
 	too_long[sizeof(too_long) - 1] = '\0';
