@@ -247,9 +247,10 @@ EOF
 
 	run "$AMLSHIM" --help
 	assert_success
-	assert_output --partial 'amlshim report [--svg=FILE] REPORT.json...'
+	assert_output --partial 'amlshim report [REPORT-OPTION]... REPORT.json...'
 	assert_output --partial '`amlshim -- report ...` runs a program'
 	run "$AMLSHIM" report --help
 	assert_success
+	assert_output --partial 'Usage: amlshim report [--svg=FILE] REPORT.json...'
 	assert_output --partial 'Exit status: 0 when every file was merged; 1 when some were'
 }
