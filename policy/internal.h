@@ -42,6 +42,11 @@ AMLSHIM_HIDDEN void amlshim_text_ellipsize(struct amlshim_text *text);
  * one up). */
 AMLSHIM_HIDDEN int amlshim_keyword_is(const char *s, size_t n, const char *keyword);
 
+/* Starts the one line about a bad value: "amlshim: NAME='VALUE' is not
+ * valid: REASON; accepted: FORMS" (the caller may append, then ellipsize). */
+AMLSHIM_HIDDEN void amlshim_text_bad_value(struct amlshim_text *text, const char *name, const char *value,
+                                           const char *reason, const char *accepted);
+
 /* Span versions of the public parsers: the reason for a rejection is
  * appended to why (one clause, no variable name, values quoted). */
 AMLSHIM_HIDDEN int amlshim_parse_size_span(const char *s, size_t n, size_t *out,

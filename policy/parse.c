@@ -64,14 +64,7 @@ static void report(const struct parse_context *ctx, const char *name, const char
 	char line[AMLSHIM_MESSAGE_MAX];
 	struct amlshim_text text;
 	amlshim_text_init(&text, line, sizeof(line));
-	amlshim_text_str(&text, "amlshim: ");
-	amlshim_text_str(&text, name);
-	amlshim_text_str(&text, "=");
-	amlshim_text_quoted(&text, value, strlen(value));
-	amlshim_text_str(&text, " is not valid: ");
-	amlshim_text_str(&text, reason);
-	amlshim_text_str(&text, "; accepted: ");
-	amlshim_text_str(&text, accepted);
+	amlshim_text_bad_value(&text, name, value, reason, accepted);
 	amlshim_text_ellipsize(&text);
 	ctx->out->errors++;
 	if (ctx->sink)

@@ -106,3 +106,16 @@ char *amlshim_quote_value(const char *value, char *buf, size_t len)
 	amlshim_text_ellipsize(&text);
 	return buf;
 }
+
+void amlshim_text_bad_value(struct amlshim_text *text, const char *name, const char *value,
+                            const char *reason, const char *accepted)
+{
+	amlshim_text_str(text, "amlshim: ");
+	amlshim_text_str(text, name);
+	amlshim_text_str(text, "=");
+	amlshim_text_quoted(text, value, strlen(value));
+	amlshim_text_str(text, " is not valid: ");
+	amlshim_text_str(text, reason);
+	amlshim_text_str(text, "; accepted: ");
+	amlshim_text_str(text, accepted);
+}

@@ -12,13 +12,8 @@
 static void detect(struct amlshim_job *job, struct test_env *env, ...)
 {
 	va_list ap;
-	memset(env, 0, sizeof(*env));
 	va_start(ap, env);
-	for (const char *name; (name = va_arg(ap, const char *));) {
-		CHECK(env->count < TEST_MAX_VARS, "too many variables");
-		env->names[env->count] = name;
-		env->values[env->count++] = va_arg(ap, const char *);
-	}
+	test_env_fill(env, ap);
 	va_end(ap);
 	memset(job, 0xa5, sizeof(*job));
 	amlshim_job_detect(job, test_env_read, env, test_sink, env);

@@ -83,17 +83,23 @@ static inline void test_sink(const char *line, void *ctx)
 	memcpy(env->lines[env->num_lines++], line, len + 1);
 }
 
-/* Parses an environment given as name, value pairs ending with NULL. */
-static inline void test_parse(struct amlshim_policy *policy, struct test_env *env, ...)
+/* An environment from name, value pairs ending with NULL. */
+static inline void test_env_fill(struct test_env *env, va_list ap)
 {
-	va_list ap;
 	memset(env, 0, sizeof(*env));
-	va_start(ap, env);
 	for (const char *name; (name = va_arg(ap, const char *));) {
 		CHECK(env->count < TEST_MAX_VARS, "too many variables");
 		env->names[env->count] = name;
 		env->values[env->count++] = va_arg(ap, const char *);
 	}
+}
+
+/* Parses an environment given as name, value pairs ending with NULL. */
+static inline void test_parse(struct amlshim_policy *policy, struct test_env *env, ...)
+{
+	va_list ap;
+	va_start(ap, env);
+	test_env_fill(env, ap);
 	va_end(ap);
 	amlshim_policy_parse(policy, test_env_read, env, test_sink, env);
 	for (int i = 0; i < env->count; i++)
