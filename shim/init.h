@@ -12,9 +12,11 @@ struct shim_process {
 	int state;       /* enum shim_state */
 	int secure_mode; /* setuid: no environment, no files */
 	struct amlshim_policy policy;
-	struct amlshim_job job; /* rank, local rank and size from the launcher */
 	/* Sizes at or above this may match a rule (SIZE_MAX: no rule). */
 	size_t large_min;
+	/* Last, off the fields the allocation paths read: the rank, local rank
+	 * and local size from the launcher (report, %r). */
+	struct amlshim_job job;
 };
 extern struct shim_process shim_process;
 /* Starts the shim if nobody has; 1 when the shim's allocators can serve this
