@@ -225,6 +225,11 @@ int cli_report_main(int argc, char **argv)
 		status = 2;
 	} else {
 		qsort(reports, (size_t)count, sizeof(*reports), by_host_rank);
+		/* The same rank twice: a forked child's report, or a file given twice. */
+		for (i = 1; i < count; i++)
+			if (reports[i]->rank >= 0 && reports[i]->rank == reports[i - 1]->rank)
+				fprintf(stderr, "amlshim report: rank %lld is in both %s and %s (both are shown)\n",
+				        reports[i]->rank, reports[i - 1]->file, reports[i]->file);
 		merge_print_tables(stdout, reports, count);
 		if (svg && merge_write_svg(svg, reports, count) != 0)
 			status = 2;

@@ -124,6 +124,13 @@ r = json.load(open(sys.argv[1]))
 assert r["launcher"] is None and r["rank"] is None and r["rank_from"] is None, r
 assert r["local_rank"] is None and r["local_size"] is None and r["local_size_from"] is None, r
 ' "$dir/plain.json"
+
+	# The text report says the same on its second line.
+	FLUX_TASK_RANK=7 FLUX_TASK_LOCAL_ID=2 run --separate-stderr "$AMLSHIM" --policy=interleave --stats \
+		"$PYTHON" -c "b = bytearray(4 << 20)"
+	assert_success
+	[[ ${stderr_lines[1]} == "  host $HOST, cpus "*"; Flux: rank 7 (FLUX_TASK_RANK), local rank 2 (FLUX_TASK_LOCAL_ID), local size unknown" ]] ||
+		fail "${stderr_lines[1]}"
 }
 
 # Four ranks allocating 4, 8, 12 and 16 MiB: their reports in $dir.
@@ -191,6 +198,12 @@ EOF
 	[ "${stderr_lines[1]}" = "amlshim report: $dir/text.json: not valid JSON (unexpected character at byte 0); skipped" ] || fail "${stderr_lines[1]}"
 	[ "${stderr_lines[2]}" = "amlshim report: $dir/fields.json: a bad entry in \"nodes\"; skipped" ] || fail "${stderr_lines[2]}"
 	[ "${stderr_lines[3]}" = "amlshim report: $dir/missing.json: cannot open: No such file or directory; skipped" ] || fail "${stderr_lines[3]}"
+
+	# The same rank twice: said, both shown, not an error.
+	run --separate-stderr "$AMLSHIM" report "$dir/r.1.$HOST.json" "$dir/r.1.$HOST.json"
+	assert_success
+	[ "$stderr" = "amlshim report: rank 1 is in both $dir/r.1.$HOST.json and $dir/r.1.$HOST.json (both are shown)" ] ||
+		fail "$stderr"
 
 	# Nothing readable: exit status 2.
 	run --separate-stderr "$AMLSHIM" report "$dir/truncated.json"

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "policy_test.h"
 
 extern void *__libc_malloc(size_t size);
@@ -140,6 +141,15 @@ static void parse_everything(void)
 		lines += amlshim_parse_size(values[v], &size) != 0;
 		lines += amlshim_parse_nodes(values[v], nodes, &all) != 0;
 		amlshim_quote_value(values[v], text, sizeof(text));
+
+		/* The job detection runs in the same lazy init. */
+		static struct amlshim_job job;
+		static struct test_env job_env;
+		job_env = (struct test_env){.names = {"SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASKS_PER_NODE",
+		                                      "SLURM_NODEID"},
+		                            .values = {values[v], values[v], values[v], values[v]}, .count = 4};
+		amlshim_job_detect(&job, test_env_read, &job_env, test_sink, &job_env);
+		lines += job_env.num_lines;
 	}
 	test_parse(&p, &env, "AMLSHIM_RULES", "0-64K=local;64K-1G=interleave;1G-=block-interleave:2M", NULL);
 	char size_text[24];
