@@ -27,22 +27,22 @@ struct launcher {
 	const char *local_rank;
 	const char *local_size; /* NULL: this launcher sets none */
 	int slurm;              /* the size is this node's SLURM_TASKS_PER_NODE */
+	int by_local_rank;      /* chosen by its local rank variable only */
 };
 
 static const struct launcher launchers[] = {
-	{"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", 0},
-	{"MVAPICH2", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE", 0},
-	{"MPICH/Intel MPI (hydra)", "PMI_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", 0},
-	{"IBM jsrun", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE", 0},
-	{"HPE PALS", "PALS_RANKID", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", 0},
-	{"Flux", "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", NULL, 0},
-	{"Slurm", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASKS_PER_NODE", 1},
-	{"PMI", "PMI_RANK", "PMI_LOCAL_RANK", "PMI_LOCAL_SIZE", 0},
-	{"PMIx", "PMIX_RANK", "PMIX_LOCAL_RANK", NULL, 0},
+	{"Open MPI", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE", 0, 0},
+	{"MVAPICH2", "MV2_COMM_WORLD_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_SIZE", 0, 0},
+	/* PMI_RANK alone is the generic PMI's (any PMI process manager sets
+	 * it): hydra is known by its MPI_LOCALRANKID. */
+	{"MPICH/Intel MPI (hydra)", "PMI_RANK", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", 0, 1},
+	{"IBM jsrun", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE", 0, 0},
+	{"HPE PALS", "PALS_RANKID", "PALS_LOCAL_RANKID", "PALS_LOCAL_SIZE", 0, 0},
+	{"Flux", "FLUX_TASK_RANK", "FLUX_TASK_LOCAL_ID", NULL, 0, 0},
+	{"Slurm", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASKS_PER_NODE", 1, 0},
+	{"PMI", "PMI_RANK", "PMI_LOCAL_RANK", "PMI_LOCAL_SIZE", 0, 0},
+	{"PMIx", "PMIX_RANK", "PMIX_LOCAL_RANK", NULL, 0, 0},
 };
-/* Hydra sets PMI_RANK without MPI_LOCALRANKID only when it is not hydra:
- * its entry needs MPI_LOCALRANKID to be chosen (see pick_launcher). */
-#define HYDRA 2
 
 #define RANK_ACCEPTED "a whole number from 0 to 2147483647"
 #define SIZE_ACCEPTED "a whole number from 1 to 2147483647"
@@ -188,10 +188,11 @@ static void slurm_local_size(const struct job_context *ctx)
 {
 	struct amlshim_job *out = ctx->out;
 	const char *tasks = read_var(ctx, "SLURM_TASKS_PER_NODE");
+	int ret = -1;
 	if (tasks) {
 		long node_id = read_count(ctx, "SLURM_NODEID", 0, NULL), count = -1;
 		const char *why = NULL;
-		int ret = tasks_on_node(tasks, node_id, &count, &why);
+		ret = tasks_on_node(tasks, node_id, &count, &why);
 		if (ret == 0) {
 			out->local_size = count;
 			out->local_size_from = "SLURM_TASKS_PER_NODE";
@@ -203,18 +204,17 @@ static void slurm_local_size(const struct job_context *ctx)
 	out->local_size = read_count(ctx, "SLURM_NTASKS_PER_NODE", 1, NULL);
 	if (out->local_size >= 0)
 		out->local_size_from = "SLURM_NTASKS_PER_NODE";
-	else if (tasks)
+	else if (tasks && ret == 1)
 		out->size_note = "SLURM_TASKS_PER_NODE gives different counts per node and SLURM_NODEID is "
 		                 "not set or not valid";
 }
 
-/* The first launcher with a rank variable set (hydra: MPI_LOCALRANKID, as
- * PMI_RANK alone is the generic PMI's). */
+/* The first launcher with its rank or local rank variable set. */
 static const struct launcher *pick_launcher(const struct job_context *ctx)
 {
 	for (size_t i = 0; i < sizeof(launchers) / sizeof(launchers[0]); i++) {
 		const struct launcher *l = &launchers[i];
-		if (read_var(ctx, l->local_rank) || (i != HYDRA && read_var(ctx, l->rank)))
+		if (read_var(ctx, l->local_rank) || (!l->by_local_rank && read_var(ctx, l->rank)))
 			return l;
 	}
 	return NULL;

@@ -119,6 +119,8 @@ static void test_slurm(void)
 	detect(&j, &env, "SLURM_PROCID", "5", "SLURM_LOCALID", "1", "SLURM_TASKS_PER_NODE", "4,2", NULL);
 	check_job(&j, "Slurm", 5, "SLURM_PROCID", 1, "SLURM_LOCALID", -1, NULL);
 	CHECK_EQ(env.num_lines, 0);
+	CHECK_STR(j.size_note, "SLURM_TASKS_PER_NODE gives different counts per node and SLURM_NODEID is not set "
+	                       "or not valid");
 	/* ...unless SLURM_NTASKS_PER_NODE says. */
 	detect(&j, &env, "SLURM_PROCID", "5", "SLURM_LOCALID", "1", "SLURM_TASKS_PER_NODE", "4,2",
 	       "SLURM_NTASKS_PER_NODE", "4", NULL);
@@ -146,6 +148,7 @@ static void test_slurm(void)
 		         "number of nodes they describe; ignored", bad[i].value, bad[i].reason);
 		CHECK_STR(env.lines[0], want);
 		check_job(&j, "Slurm", 0, "SLURM_PROCID", 0, "SLURM_LOCALID", -1, NULL);
+		CHECK_STR(j.size_note, "its local size variable is not valid");
 	}
 	detect(&j, &env, "SLURM_PROCID", "0", "SLURM_LOCALID", "0", "SLURM_TASKS_PER_NODE", "2(x3)", "SLURM_NODEID",
 	       "3", NULL);
