@@ -137,9 +137,49 @@ void *shim_global_symbol(const char *name)
 	return found;
 }
 
+struct before_self {
+	uintptr_t self, vdso;
+	int done, named; /* named: objects met before ours, the program and the vDSO aside */
+};
+
+static int holds(const struct dl_phdr_info *info, uintptr_t addr)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && addr - start < ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+static int count_before_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct before_self *b = arg;
+	if (holds(info, b->self))
+		return b->done = 1;
+	if (info->dlpi_name && info->dlpi_name[0] && !(b->vdso && holds(info, b->vdso)))
+		b->named++;
+	return 0;
+}
+
+/* Whether a shared object precedes this one in load order (the usual
+ * LD_PRELOAD has none): only such an object can define a symbol before
+ * us. dl_iterate_phdr neither allocates nor opens anything; the search by
+ * name (dlopen, which allocates) is left for when there is one. */
+static int objects_before_self(void)
+{
+	struct before_self b = {(uintptr_t)objects_before_self, getauxval(AT_SYSINFO_EHDR), 0, 0};
+	dl_iterate_phdr(count_before_self, &b);
+	return !b.done || b.named > 0;
+}
+
 /* Another copy of the shim loaded first: this one stays out of the way. */
 static int another_copy_first(void)
 {
+	if (!objects_before_self())
+		return 0;
 	void *first = shim_global_symbol("amlshim_version");
 	if (!first || first == (void *)amlshim_version)
 		return 0;
@@ -159,6 +199,8 @@ struct shim_front shim_front;
  * forward to its functions, and nothing is placed through malloc. */
 static void detect_allocator_in_front(void)
 {
+	if (!objects_before_self())
+		return;
 	void *global_malloc = shim_global_symbol("malloc");
 	if (!global_malloc || global_malloc == (void *)malloc)
 		return;

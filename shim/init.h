@@ -18,7 +18,7 @@ struct shim_process {
 	 * and local size from the launcher (report, %r). */
 	struct amlshim_job job;
 };
-extern struct shim_process shim_process;
+extern SHIM_HIDDEN struct shim_process shim_process;
 /* Starts the shim if nobody has; 1 when the shim's allocators can serve this
  * call, 0 when the caller must use glibc (start-up in progress). */
 int shim_start(void);

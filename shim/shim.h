@@ -18,6 +18,8 @@
 #define SHIM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SHIM_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SHIM_TLS __thread __attribute__((tls_model("initial-exec")))
+/* A variable of another file of the shim: read in place, not through the GOT. */
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
 #define SHIM_MIN_ALIGN 16
 #define SHIM_PAGE 4096UL
 #define SHIM_MAX_NODES 64 /* nodes the shim tracks for per-thread areas and reports */

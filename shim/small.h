@@ -8,9 +8,9 @@
  * shim_small_base (shim_small_size in all); of each, the first
  * shim_small_mapped[class] bytes are mapped and jemalloc's, the rest is
  * not the shim's (the program may have mapped something there). */
-extern uintptr_t shim_small_base, shim_small_size;
-extern unsigned shim_small_slice_shift;
-extern uintptr_t shim_small_mapped[];
+extern SHIM_HIDDEN uintptr_t shim_small_base, shim_small_size;
+extern SHIM_HIDDEN unsigned shim_small_slice_shift;
+extern SHIM_HIDDEN uintptr_t shim_small_mapped[];
 /* Fast paths (override.c): a bound thread may call the private jemalloc
  * directly; a pointer in class 0's mapped front goes straight back to it. */
 extern SHIM_TLS int shim_small_bound;
