@@ -33,8 +33,16 @@ static void unlock_pool(struct shim_pool *pool, const struct shim_route *route, 
 	shim_unlock(&pool->lock);
 }
 
+/* Installed at start-up and again once the private jemalloc has started
+ * and registered its own handlers: the last installation's prepare runs
+ * first and its parent and child handlers last, so our locks are taken
+ * before jemalloc's and released after them; the others do nothing. */
+static int handlers_run;
+
 static void before_fork(void)
 {
+	if (handlers_run++)
+		return;
 	shim_small_before_fork();
 	shim_large_for_each_pool(lock_pool, NULL);
 	shim_registry_before_fork();
@@ -42,6 +50,8 @@ static void before_fork(void)
 
 static void after_fork_parent(void)
 {
+	if (--handlers_run)
+		return;
 	shim_registry_after_fork();
 	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();
@@ -49,6 +59,8 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+	if (--handlers_run)
+		return;
 	shim_registry_after_fork();
 	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();

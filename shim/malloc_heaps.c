@@ -18,9 +18,14 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 #define ALL_ARENAS STRINGIFY(MALLCTL_ARENAS_ALL)
 
+/* Every path to jemalloc's statistics passes here: it starts jemalloc
+ * the shim's way (small.c) if nothing has yet. */
 int shim_heaps_usable(void)
 {
-	return shim_ready() && shim_locks_held == 0;
+	if (!shim_ready() || shim_locks_held != 0)
+		return 0;
+	shim_small_open();
+	return 1;
 }
 
 static void heap_add(struct shim_heap *sum, const struct shim_heap *h)

@@ -67,13 +67,40 @@ int shim_small_init(int extra_classes)
 	num_arenas = cpus > 0 ? (unsigned)cpus * 4 : 4;
 	if (num_arenas > MAX_ARENAS)
 		num_arenas = MAX_ARENAS;
-	if (je_mallctlnametomib("thread.arena", thread_arena_mib, &thread_arena_miblen) != 0) {
-		shim_log(AMLSHIM_LOG_WARN, "jemalloc has no thread.arena control; small objects stay with glibc");
-		return -1;
-	}
 	slot_key_ready = pthread_key_create(&slot_key, thread_gone) == 0;
 	small_enabled = 1;
 	return 0;
+}
+
+/* The private jemalloc starts at the first small allocation, not at load
+ * (its constructor is dropped at build time): a program that allocates
+ * nothing small never maps or touches its metadata. Thread-safe; while
+ * this thread starts it, its own nested allocations take glibc. Its fork
+ * handlers are then registered, ours again after them (fork.c). */
+static int opened, open_lock;
+static SHIM_TLS int opening;
+
+int shim_small_open(void)
+{
+	if (SHIM_LIKELY(__atomic_load_n(&opened, __ATOMIC_ACQUIRE) > 0))
+		return 0;
+	if (opening)
+		return -1;
+	opening = 1;
+	shim_lock(&open_lock);
+	if (!opened) {
+		int ok = je_mallctlnametomib("thread.arena", thread_arena_mib, &thread_arena_miblen) == 0;
+		if (!ok) {
+			shim_log(AMLSHIM_LOG_WARN, "jemalloc has no thread.arena control; small objects stay with glibc");
+			small_enabled = 0;
+		}
+		__atomic_store_n(&opened, ok ? 1 : -1, __ATOMIC_RELEASE);
+		if (ok)
+			shim_fork_install();
+	}
+	shim_unlock(&open_lock);
+	opening = 0;
+	return opened > 0 ? 0 : -1;
 }
 
 /* The arena of a class for this thread's slot, created on first use. */
@@ -127,6 +154,8 @@ void shim_small_set_max_arenas(unsigned count)
  * (with the thread cache) serve it. */
 static int bind_thread(void)
 {
+	if (shim_small_open() != 0)
+		return -1;
 	thread_slot = least_loaded_slot();
 	unsigned index;
 	if (arena_of(&shim_small_classes[0], thread_slot, &index) != 0 ||

@@ -26,6 +26,8 @@ static inline int shim_small_owns(const void *ptr)
 }
 /* Plans the range for class 0 (AMLSHIM_SMALL) and extra_classes more. */
 int shim_small_init(int extra_classes);
+/* Starts the private jemalloc, once (the first small allocation does); 0 or -1. */
+int shim_small_open(void);
 /* Whether arenas can carry a placement (an mbind policy, or default). */
 int shim_small_placeable(const struct amlshim_placement *placement);
 /* A class's placement, once its nodes are checked: extents from now on. */
