@@ -58,11 +58,6 @@ int shim_small_init(int extra_classes)
 		shim_small_classes[c].hooks = shim_small_hooks_template;
 		snprintf(shim_small_classes[c].text, sizeof(shim_small_classes[c].text), "default");
 	}
-	if (shim_small_plan() != 0) {
-		shim_log(AMLSHIM_LOG_WARN, "cannot map address space for small objects; they stay with glibc");
-		return -1;
-	}
-	__atomic_store_n(&shim_small_size, (uintptr_t)shim_small_num_classes << slice_shift, __ATOMIC_RELEASE);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	num_arenas = cpus > 0 ? (unsigned)cpus * 4 : 4;
 	if (num_arenas > MAX_ARENAS)
@@ -72,11 +67,12 @@ int shim_small_init(int extra_classes)
 	return 0;
 }
 
-/* The private jemalloc starts at the first small allocation, not at load
- * (its constructor is dropped at build time): a program that allocates
- * nothing small never maps or touches its metadata. Thread-safe; while
- * this thread starts it, its own nested allocations take glibc. Its fork
- * handlers are then registered, ours again after them (fork.c). */
+/* The range is planned and the private jemalloc starts at the first small
+ * allocation, not at load (jemalloc's constructor is dropped at build
+ * time): a program that allocates nothing small maps and touches none of
+ * it. Thread-safe; while this thread starts it, its own nested allocations
+ * take glibc. jemalloc's fork handlers are then registered, ours again
+ * after them (fork.c). */
 static int opened, open_lock;
 static SHIM_TLS int opening;
 
@@ -89,6 +85,13 @@ int shim_small_open(void)
 	opening = 1;
 	shim_lock(&open_lock);
 	if (!opened) {
+		if (shim_small_plan() == 0) {
+			__atomic_store_n(&shim_small_size, (uintptr_t)shim_small_num_classes << slice_shift,
+			                 __ATOMIC_RELEASE);
+		} else {
+			shim_log(AMLSHIM_LOG_WARN, "cannot map address space for small objects; they stay with glibc");
+			small_enabled = 0;
+		}
 		int ok = je_mallctlnametomib("thread.arena", thread_arena_mib, &thread_arena_miblen) == 0;
 		if (!ok) {
 			shim_log(AMLSHIM_LOG_WARN, "jemalloc has no thread.arena control; small objects stay with glibc");
@@ -100,7 +103,7 @@ int shim_small_open(void)
 	}
 	shim_unlock(&open_lock);
 	opening = 0;
-	return opened > 0 ? 0 : -1;
+	return opened > 0 && small_enabled ? 0 : -1;
 }
 
 /* The arena of a class for this thread's slot, created on first use. */
@@ -349,6 +352,8 @@ void shim_small_describe(char *buf, size_t len)
 		mapped += __atomic_load_n(&shim_small_mapped[c], __ATOMIC_RELAXED);
 	if (!small_enabled)
 		snprintf(buf, len, "%s (glibc)", shim_small_classes[0].text);
+	else if (!shim_small_size)
+		snprintf(buf, len, "%s (jemalloc arenas, not started: nothing allocated)", shim_small_classes[0].text);
 	else
 		snprintf(buf, len, "%s (jemalloc arenas, %zu MiB mapped of a %zu GiB range)", shim_small_classes[0].text,
 		         mapped >> 20, (size_t)(shim_small_size >> 30));
