@@ -128,6 +128,7 @@ static void *remap_block(struct shim_block *block, size_t size)
 	/* Unregistered first: once mremap releases the old range, another
 	 * thread's new block may land there and register itself. */
 	shim_registry_set(block->ptr, NULL);
+	shim_pool_drop_lazy(block->pool);
 	void *moved = aml_os_mremap(block->base, block->mapped, need, MREMAP_MAYMOVE, NULL);
 	if (moved == MAP_FAILED) {
 		shim_registry_set(block->ptr, block);
@@ -163,6 +164,7 @@ static void *unplug_piece(struct shim_block *piece, size_t size)
 	struct shim_block *block = shim_block_new();
 	if (!block)
 		return NULL;
+	shim_pool_drop_lazy(piece->pool);
 	void *moved = aml_os_mremap(piece->base, piece->mapped, piece->mapped, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	void *grown = moved == MAP_FAILED ? MAP_FAILED : aml_os_mremap(moved, piece->mapped, need, MREMAP_MAYMOVE, NULL);
 	if (grown != MAP_FAILED && shim_registry_set(grown, block) != 0) {

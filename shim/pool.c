@@ -4,9 +4,10 @@
  * splits and merges them; here the mapping, advising and unmapping, never
  * under the lock). Larger blocks, and those of areas that cannot split,
  * have a mapping each, and a few freed ones are kept whole for reuse (so a
- * malloc/free loop costs no mmap/munmap). Freed memory goes back to the
- * kernel when it sits unused for a second, the pool holds too much, or
- * malloc_trim asks. */
+ * malloc/free loop costs no mmap/munmap; where the pool splits, only those
+ * over SHIM_PIECE_MAX). Freed memory goes
+ * back to the kernel when it sits unused for a second, the pool holds too
+ * much, or malloc_trim asks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -69,12 +70,13 @@ static struct shim_block *uncache(struct shim_pool *pool, int i)
 	return block;
 }
 
-/* Drops cached blocks that are too old; they are unmapped by the caller. */
-static int take_expired(struct shim_pool *pool, struct shim_block **out, unsigned long long now)
+/* Drops cached blocks that are too old (or lazy ones, with lazy); they are
+ * unmapped by the caller. */
+static int take_expired(struct shim_pool *pool, struct shim_block **out, unsigned long long now, int lazy)
 {
 	int count = 0;
 	for (int i = 0; i < pool->num_cached;) {
-		if (now - pool->cached_at[i] > CACHE_MAX_AGE_NS)
+		if (now - pool->cached_at[i] > CACHE_MAX_AGE_NS || (lazy && pool->cache[i]->lazy))
 			out[count++] = uncache(pool, i);
 		else
 			i++;
@@ -101,9 +103,9 @@ struct expiry {
 	struct shim_heap_out heap;
 };
 
-static void expire(struct shim_pool *pool, struct expiry *e, unsigned long long now)
+static void expire(struct shim_pool *pool, struct expiry *e, unsigned long long now, int lazy)
 {
-	e->count = take_expired(pool, e->blocks, now);
+	e->count = take_expired(pool, e->blocks, now, lazy && shim_pool_splits(pool));
 	e->heap = (struct shim_heap_out){.advice = MADV_FREE, .keep_empty = 1};
 	shim_heap_collect(&pool->heap, now, CACHE_MAX_AGE_NS, &e->heap);
 }
@@ -160,7 +162,7 @@ struct shim_block *shim_pool_take(struct shim_pool *pool, size_t need)
 	struct expiry e;
 	shim_lock(&pool->lock);
 	struct shim_block *block = take_cached(pool, need);
-	expire(pool, &e, aml_os_now_ns());
+	expire(pool, &e, aml_os_now_ns(), !block); /* a miss: new pages (see shim_pool_drop_lazy) */
 	shim_unlock(&pool->lock);
 	expire_after(pool, &e);
 	return block;
@@ -262,6 +264,11 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 	int lazy = cacheable &&
 	           __atomic_load_n(&pool->resident_cached, __ATOMIC_RELAXED) + block->mapped >
 	                   __atomic_load_n(&shim_large_resident_allowance, __ATOMIC_RELAXED);
+	/* Where the pool splits, only a request over SHIM_PIECE_MAX takes a
+	 * cached block: smaller ones (pieces that left their region to grow)
+	 * go back now. */
+	if (shim_pool_splits(pool) && block->mapped <= SHIM_PIECE_MAX)
+		cacheable = lazy = 0;
 	if (lazy && !pool->placed.is_cuda) {
 		AML_KEEP_ERRNO; /* refused before Linux 4.5: the block is only cached resident */
 		aml_os_madvise(block->base, block->mapped, MADV_FREE);
@@ -269,7 +276,7 @@ void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 	unsigned long long now = aml_os_now_ns();
 	shim_lock(&pool->lock);
 	shim_pool_live_remove(pool, block);
-	expire(pool, &e, now);
+	expire(pool, &e, now, 0);
 	if (cacheable && pool->num_cached == CACHE_SLOTS) {
 		/* Full: the oldest block goes back to the kernel. */
 		int oldest = 0;
@@ -360,8 +367,10 @@ void *shim_pool_alloc_piece(struct shim_pool *pool, size_t size, size_t alignmen
 	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
 	struct expiry e;
 	shim_lock(&pool->lock);
-	expire(pool, &e, aml_os_now_ns()); /* first: a quiet program's regions go */
+	expire(pool, &e, aml_os_now_ns(), 0); /* first: a quiet program's regions go */
 	struct shim_block *piece = shim_heap_take(&pool->heap, need, alignment);
+	if (!piece) /* a new region: lazily cached blocks go first (see shim_pool_drop_lazy) */
+		e.count += take_expired(pool, e.blocks + e.count, aml_os_now_ns(), 1);
 	int regions = pool->heap.num_regions;
 	shim_unlock(&pool->lock);
 	expire_after(pool, &e);
@@ -395,7 +404,7 @@ void shim_pool_put_piece(struct shim_pool *pool, struct shim_block *piece, size_
 	unsigned long long now = aml_os_now_ns();
 	shim_lock(&pool->lock);
 	shim_pool_live_remove(pool, piece);
-	expire(pool, &e, now);
+	expire(pool, &e, now, 0);
 	shim_heap_drop_surplus(&pool->heap, shim_heap_put(&pool->heap, piece, resident, now), &e.heap);
 	shim_unlock(&pool->lock);
 	expire_after(pool, &e);

@@ -54,8 +54,16 @@ static inline int shim_pool_splits(const struct shim_pool *pool)
  * names it), or not at all under AMLSHIM_STRICT. Returns the base or NULL. */
 void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, size_t need);
 /* A cached block of need bytes (at most a quarter more), or NULL; blocks
- * cached too long go back to the kernel on the way. */
+ * cached too long go back to the kernel on the way, and on a miss (need 0
+ * always misses), where the pool splits, those cached MADV_FREE'd too. */
 struct shim_block *shim_pool_take(struct shim_pool *pool, size_t need);
+/* MADV_FREE'd pages count in the RSS and its peak until the kernel takes
+ * them: the pool's lazily cached blocks go before the program touches
+ * pages none of them gave (a new block or region, a realloc growing). */
+static inline void shim_pool_drop_lazy(struct shim_pool *pool)
+{
+	(void)shim_pool_take(pool, 0);
+}
 /* A mapped block becomes the program's: aligned, registered, listed,
  * counted. Returns the program's pointer, or NULL (ENOMEM; block gone). */
 void *shim_pool_hand_out(struct shim_pool *pool, struct shim_block *block, size_t size, size_t alignment,

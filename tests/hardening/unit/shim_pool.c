@@ -189,7 +189,7 @@ static void drain_and_check(const char *when)
 			struct shim_pool *pool = p < 0 ? &route->fallback : &route->pools[0];
 			struct shim_block *expired[CACHE_SLOTS];
 			shim_lock(&pool->lock);
-			int n = take_expired(pool, expired, ~0ULL >> 1);
+			int n = take_expired(pool, expired, ~0ULL >> 1, 0);
 			CHECK(pool->num_cached == 0 && pool->cached_bytes == 0, "%s: cache not empty after expiry", when);
 			shim_unlock(&pool->lock);
 			release(pool, expired, n);
