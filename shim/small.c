@@ -45,12 +45,17 @@ static pthread_key_t slot_key;
 static int slot_key_ready;
 static void thread_gone(void *slot_plus_one);
 static size_t thread_arena_mib[3], thread_arena_miblen = 3;
+static size_t tcache_enabled_mib[3], tcache_enabled_miblen = 3;
 SHIM_TLS int shim_small_bound; /* this thread is bound to a class-0 arena */
 #define thread_bound shim_small_bound
 static SHIM_TLS unsigned thread_slot;
 
 int shim_small_init(int extra_classes)
 {
+	/* Before jemalloc's own key (its first call creates it): keys are
+	 * destroyed in creation order, and thread_gone must run while the
+	 * thread's jemalloc state is still whole. */
+	slot_key_ready = pthread_key_create(&slot_key, thread_gone) == 0;
 	shim_small_num_classes = 1 + extra_classes;
 	if (shim_small_num_classes > SHIM_MAX_CLASSES)
 		shim_small_num_classes = SHIM_MAX_CLASSES;
@@ -62,7 +67,6 @@ int shim_small_init(int extra_classes)
 	num_arenas = cpus > 0 ? (unsigned)cpus * 4 : 4;
 	if (num_arenas > MAX_ARENAS)
 		num_arenas = MAX_ARENAS;
-	slot_key_ready = pthread_key_create(&slot_key, thread_gone) == 0;
 	small_enabled = 1;
 	return 0;
 }
@@ -92,7 +96,8 @@ int shim_small_open(void)
 			shim_log(AMLSHIM_LOG_WARN, "cannot map address space for small objects; they stay with glibc");
 			small_enabled = 0;
 		}
-		int ok = je_mallctlnametomib("thread.arena", thread_arena_mib, &thread_arena_miblen) == 0;
+		int ok = je_mallctlnametomib("thread.arena", thread_arena_mib, &thread_arena_miblen) == 0 &&
+		         je_mallctlnametomib("thread.tcache.enabled", tcache_enabled_mib, &tcache_enabled_miblen) == 0;
 		if (!ok) {
 			shim_log(AMLSHIM_LOG_WARN, "jemalloc has no thread.arena control; small objects stay with glibc");
 			small_enabled = 0;
@@ -125,9 +130,18 @@ static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
 	return 0;
 }
 
+/* A thread that leaves an arena no other thread holds: at its exit
+ * jemalloc would purge every free page of that arena (one madvise per free
+ * extent), for the next thread on the slot to fault them in again. The
+ * purge comes with the thread cache's teardown once the thread has left
+ * its arena; torn down here, while the thread still holds the arena, the
+ * cache is flushed and jemalloc only decays as usual. This destructor runs
+ * before jemalloc's own (its key is older). */
 static void thread_gone(void *slot_plus_one)
 {
 	__atomic_sub_fetch(&slot_threads[(uintptr_t)slot_plus_one - 1], 1, __ATOMIC_RELAXED);
+	bool off = false;
+	je_mallctlbymib(tcache_enabled_mib, tcache_enabled_miblen, NULL, NULL, &off, sizeof(off));
 }
 
 static unsigned least_loaded_slot(void)
