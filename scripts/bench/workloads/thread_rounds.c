@@ -2,13 +2,13 @@
  * threads are created and joined; each thread replaces `ops` objects in a
  * table shared by every round, so most frees are of objects another
  * (often exited) thread allocated. Sizes are mostly small, some medium and
- * a few large (the placed path's sizes).
- *   rounds=200 threads=4 ops=20000 slots=4096 */
+ * a few large (the placed path's sizes: `large` per thousand).
+ *   rounds=200 threads=4 ops=20000 slots=4096 large=5 */
 #include <pthread.h>
 
 #include "bench.h"
 
-static long ops_per_thread, num_slots;
+static long ops_per_thread, num_slots, large_permille;
 static void **slots;
 static unsigned long long sums[64];
 
@@ -17,7 +17,7 @@ static size_t pick_size(struct bench_rng *rng)
 	unsigned r = (unsigned)(bench_rng_next(rng) % 1000);
 	if (r < 900)
 		return bench_rng_range(rng, 16, 512);
-	if (r < 995)
+	if (r < 1000 - large_permille)
 		return bench_rng_range(rng, 513, 64 << 10);
 	return bench_rng_range(rng, 1 << 20, 4 << 20);
 }
@@ -55,7 +55,9 @@ int main(int argc, char **argv)
 	long threads = bench_arg(argc, argv, "threads", 4);
 	ops_per_thread = bench_arg(argc, argv, "ops", 20000);
 	num_slots = bench_arg(argc, argv, "slots", 4096);
-	if (rounds < 0 || threads < 1 || threads > 64 || ops_per_thread < 0 || num_slots < 1)
+	large_permille = bench_arg(argc, argv, "large", 5);
+	if (rounds < 0 || threads < 1 || threads > 64 || ops_per_thread < 0 || num_slots < 1 ||
+	    large_permille < 0 || large_permille > 100)
 		bench_die("bad arguments");
 	slots = bench_calloc((size_t)num_slots, sizeof(void *));
 	pthread_t tids[64];
