@@ -55,6 +55,8 @@ static size_t tcache_enabled_mib[3], tcache_enabled_miblen = 3;
 SHIM_TLS int shim_small_bound; /* this thread is bound to a class-0 arena */
 #define thread_bound shim_small_bound
 static SHIM_TLS unsigned thread_slot;
+static SHIM_TLS unsigned long long thread_bound_at; /* aml_os_now_ns() */
+#define SHORT_LIVED_NS 1000000000ULL
 
 int shim_small_init(int extra_classes)
 {
@@ -137,15 +139,20 @@ static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
 }
 
 /* A thread that leaves an arena no other thread holds: at its exit
- * jemalloc would purge every free page of that arena (one madvise per free
- * extent), for the next thread on the slot to fault them in again. The
- * purge comes with the thread cache's teardown once the thread has left
- * its arena; torn down here, while the thread still holds the arena, the
- * cache is flushed and jemalloc only decays as usual. This destructor runs
+ * jemalloc purges every free page of that arena (one madvise per free
+ * extent). Where threads come and go, the next thread on the slot faults
+ * them all in again, at every exit. The purge comes with the thread
+ * cache's teardown once the thread has left its arena; for a short-lived
+ * thread the cache is torn down here, while the thread still holds the
+ * arena: jemalloc flushes it and only decays as usual, and the pages stay
+ * for the next thread. A thread that lived a second or more leaves the
+ * purge to jemalloc: its slot may well stay empty. This destructor runs
  * before jemalloc's own (its key is older). */
 static void thread_gone(void *slot_plus_one)
 {
 	__atomic_sub_fetch(&slot_threads[(uintptr_t)slot_plus_one - 1], 1, __ATOMIC_RELAXED);
+	if (aml_os_now_ns() - thread_bound_at >= SHORT_LIVED_NS)
+		return;
 	bool off = false;
 	je_mallctlbymib(tcache_enabled_mib, tcache_enabled_miblen, NULL, NULL, &off, sizeof(off));
 }
@@ -185,6 +192,7 @@ static int bind_thread(void)
 	    je_mallctlbymib(thread_arena_mib, thread_arena_miblen, NULL, NULL, &index, sizeof(index)) != 0)
 		return -1;
 	thread_bound = 1;
+	thread_bound_at = aml_os_now_ns();
 	__atomic_add_fetch(&slot_threads[thread_slot], 1, __ATOMIC_RELAXED);
 	/* Bound first: a key past the first 32 makes glibc allocate here. */
 	if (slot_key_ready)
