@@ -1,11 +1,12 @@
-/* A thread's exit keeps its arena's free pages for the next thread: a
- * thread allocates 8 MiB of small objects, writes them, frees them and
- * exits; the next thread (bound to the same arena slot, the least loaded)
- * allocates and writes as much again. Its page faults, counted by
- * getrusage(RUSAGE_THREAD), must stay well below the pages it writes: the
- * shim must not let jemalloc purge the arena when its last thread leaves
- * (every free page given back with madvise, to be faulted in again by the
- * next thread, at every thread's exit).
+/* A short-lived thread's exit keeps its arena's free pages for the next
+ * thread: a thread allocates 8 MiB of small objects, writes them, frees
+ * them and exits (well within a second); the next thread (bound to the
+ * same arena slot, the least loaded) allocates and writes as much again.
+ * Its page faults, counted by getrusage(RUSAGE_THREAD), must stay well
+ * below the pages it writes: the shim must not let jemalloc purge the
+ * arena when its last thread leaves (every free page given back with
+ * madvise, to be faulted in again by the next thread, at every exit of
+ * threads that come and go).
  *
  * The main thread allocates first, so it holds an arena of its own and
  * stays out of the way. */
