@@ -26,21 +26,20 @@ static void count_bootstrap(void)
 	__atomic_add_fetch(&shim_stats.bootstrap_allocs, 1, __ATOMIC_RELAXED);
 }
 
-/* Sizes at or above shim_process.large_min: a rule's area, or the small path. */
+/* Sizes from shim_process.primary_end on: a rule's area, or the small
+ * path's class of the size (0 with no route). */
 static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 {
-	struct shim_route *route = shim_thread_busy ? NULL : shim_route_for(size);
+	struct shim_route *route = size < shim_process.large_min || shim_thread_busy ? NULL : shim_route_for(size);
+	int class_index = 0;
 	if (route) {
-		int class_index = shim_route_small_class(route);
-		if (class_index && size < SHIM_LARGE_FLOOR) {
+		class_index = shim_route_small_class(route);
+		if (!class_index || size >= SHIM_LARGE_FLOOR)
+			return shim_large_alloc(route, size, alignment, zero);
+		if (class_index != shim_small_primary) /* else counted by the small path */
 			shim_route_count_small(route, size);
-			return shim_small_class_alloc(class_index, size, alignment, zero);
-		}
-		return shim_large_alloc(route, size, alignment, zero);
 	}
-	if (zero)
-		return shim_small_calloc(size);
-	return alignment > SHIM_MIN_ALIGN ? shim_small_aligned(alignment, size) : shim_small_malloc(size);
+	return shim_small_class_alloc(class_index, size, alignment, zero);
 }
 
 /* Another allocator in front: aligned requests go to it (see init.c). */
@@ -63,7 +62,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 		count_bootstrap();
 		return __libc_memalign(alignment, size);
 	}
-	if (size >= shim_process.large_min)
+	if (size >= shim_process.primary_end)
 		return alloc_large_or_small(size, alignment, 0);
 	return shim_small_aligned(alignment, size);
 }
@@ -71,7 +70,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 void *shim_malloc(size_t size)
 {
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(size < shim_process.large_min))
+		if (SHIM_LIKELY(size < shim_process.primary_end))
 			return shim_small_malloc(size);
 		return alloc_large_or_small(size, SHIM_MIN_ALIGN, 0);
 	}
@@ -87,7 +86,7 @@ void *shim_calloc(size_t count, size_t size)
 		return NULL;
 	}
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(total < shim_process.large_min))
+		if (SHIM_LIKELY(total < shim_process.primary_end))
 			return shim_small_calloc(total);
 		return alloc_large_or_small(total, SHIM_MIN_ALIGN, 1);
 	}
@@ -131,6 +130,9 @@ void *shim_realloc(void *ptr, size_t size)
 		shim_free(ptr);
 		return NULL;
 	}
+	/* The primary class's pointer and size: stays in place if it can. */
+	if ((uintptr_t)ptr - shim_small_base < shim_small_primary_size && size < shim_process.primary_end)
+		return shim_small_realloc(ptr, size);
 	struct shim_route *route = size >= shim_process.large_min && shim_ready() && !shim_thread_busy
 	                                   ? shim_route_for(size) : NULL;
 	if (shim_small_owns(ptr)) {

@@ -14,6 +14,8 @@ struct shim_process {
 	struct amlshim_policy policy;
 	/* Sizes at or above this may match a rule (SIZE_MAX: no rule). */
 	size_t large_min;
+	/* Sizes below it are the primary class's (small.c): the fast path. */
+	size_t primary_end;
 	/* Last, off the fields the allocation paths read: the rank, local rank
 	 * and local size from the launcher (report, %r). */
 	struct amlshim_job job;

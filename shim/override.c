@@ -1,8 +1,8 @@
 /* The exported malloc and mmap families, nothing else: each forwards to
  * its internal shim_* function (dispatch.c). Two fast paths stay here,
  * inlined: malloc on a thread bound to its arena asks the private
- * jemalloc for a size no rule claims, and free gives a class-0 small
- * pointer straight back to it. */
+ * jemalloc for a size of the primary class, and free gives a pointer of
+ * that class straight back to it (small.h). */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -17,10 +17,12 @@
 
 EXPORT void *malloc(size_t size)
 {
-	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_process.large_min)) {
+	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_process.primary_end)) {
 		void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
-		if (SHIM_LIKELY(ptr != NULL))
+		if (SHIM_LIKELY(ptr != NULL)) {
+			shim_small_count(size);
 			return ptr;
+		}
 	}
 	return shim_malloc(size);
 }
@@ -34,7 +36,7 @@ EXPORT void *calloc(size_t count, size_t size)
  * system calls on that path, save and restore it). */
 EXPORT void free(void *ptr)
 {
-	if (SHIM_LIKELY((uintptr_t)ptr - shim_small_base < shim_small_class0_size)) {
+	if (SHIM_LIKELY((uintptr_t)ptr - shim_small_base < shim_small_primary_size)) {
 		je_free(ptr);
 		return;
 	}

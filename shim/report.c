@@ -140,9 +140,25 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	    load(&shim_stats.bootstrap_allocs));
 }
 
+/* What the primary class served (small.c's tally: threads gone, this one)
+ * joins its rule's counters. */
+static void take_primary_counts(void)
+{
+	struct shim_small_tally tally = shim_small_take_tally();
+	for (int r = 0; r < shim_route_table.count && shim_small_primary; r++) {
+		struct shim_route *route = &shim_route_table.rules[r];
+		if (route->small_class == shim_small_primary) {
+			shim_count(&route->count, tally.count);
+			shim_count(&route->bytes, tally.bytes);
+			shim_count(&route->small_allocs, tally.count);
+		}
+	}
+}
+
 int shim_report_write(int fd, int json)
 {
 	long exit_pages[SHIM_MAX_NODES] = {0};
+	take_primary_counts();
 	shim_large_sample_nodes(exit_pages);
 	shim_large_note_peak(exit_pages);
 	struct shim_out out = {.fd = fd};

@@ -67,6 +67,38 @@ struct shim_route *shim_route_for(size_t size)
 	return &shim_route_table.rules[rule - shim_process.policy.rules];
 }
 
+/* The class the slow path (dispatch.c) gives a size, busy threads aside:
+ * 0 (AMLSHIM_SMALL) below large_min or with no route, a route's own small
+ * class below the floor, -1 for the large path. */
+static int class_for(size_t size, size_t large_min)
+{
+	struct shim_route *route = size < large_min ? NULL : shim_route_for(size);
+	if (!route)
+		return 0;
+	return route->small_class && size < SHIM_LARGE_FLOOR ? route->small_class : -1;
+}
+
+/* first, or bound if the class changes there and bound comes earlier. */
+static size_t earlier_change(size_t first, size_t bound, int primary, size_t large_min)
+{
+	return bound > 0 && bound < first && class_for(bound, large_min) != primary ? bound : first;
+}
+
+int shim_route_primary(size_t large_min, size_t *end)
+{
+	/* The class changes only at a rule's bounds, the floor or large_min:
+	 * the first of those where it differs from size 0's ends the range. */
+	int primary = class_for(0, large_min);
+	size_t first = earlier_change(SIZE_MAX, SHIM_LARGE_FLOOR, primary, large_min);
+	first = earlier_change(first, large_min, primary, large_min);
+	for (int r = 0; r < shim_process.policy.num_rules; r++) {
+		first = earlier_change(first, shim_process.policy.rules[r].min, primary, large_min);
+		first = earlier_change(first, shim_process.policy.rules[r].max, primary, large_min);
+	}
+	*end = primary < 0 ? 0 : first;
+	return primary < 0 ? 0 : primary;
+}
+
 struct shim_pool *shim_route_pool(struct shim_route *route)
 {
 	if (!__atomic_load_n(&route->ready, __ATOMIC_ACQUIRE) || route->use_fallback)

@@ -5,15 +5,26 @@
  * Only the front of each slice is mapped: it grows by adjacent mappings as
  * jemalloc asks for extents, so the shim holds little more address space
  * than it hands out (every mapping counts toward RLIMIT_AS, PROT_NONE and
- * MAP_NORESERVE ones too). Ownership is one range compare for class 0 (its
- * mapped front), two for the others; the class is one shift. Each thread is
- * bound once to a class-0 arena and then calls plain jemalloc malloc/free
- * with its thread cache; other classes take an explicit arena and the
- * thread's cache of that class (jemalloc's implicit cache would mix
- * placements: a hit ignores the arena), which frees of the class's
- * pointers go through too. This file: the classes, their arenas and the
- * calls; the range is small_range.c, the extent hooks and placement
- * small_extents.c, the per-class caches small_tcache.c. */
+ * MAP_NORESERVE ones too). Ownership is one range compare for the primary
+ * class (slice 0's mapped front, small.h), two for the others; the class is
+ * one shift and a swap. Each thread is bound once to an arena of the
+ * primary class (the class of the smallest sizes: class 0, or a rule's
+ * "0-64K=local") and then calls plain jemalloc malloc/free with its thread
+ * cache; other classes, class 0 included when it is not the primary, take
+ * an explicit arena and the thread's cache of that class, which frees of
+ * the class's pointers go through too.
+ *
+ * Invariant: jemalloc's implicit thread cache only ever holds objects of
+ * the primary class (a hit ignores the arena: another class's object in
+ * it would be handed out with the wrong placement). So every plain
+ * je_malloc/je_calloc/je_realloc and every mallocx without MALLOCX_TCACHE
+ * is for the primary class (shim_small_malloc, _calloc, _aligned, and
+ * realloc of a primary pointer), and every plain je_free is of a pointer
+ * on the primary's slice (override.c's free, shim_small_free).
+ *
+ * This file: the classes, their arenas and the calls; the range is
+ * small_range.c, the extent hooks and placement small_extents.c, the
+ * per-class caches small_tcache.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -52,11 +63,18 @@ static int slot_key_ready;
 static void thread_gone(void *slot_plus_one);
 static size_t thread_arena_mib[3], thread_arena_miblen = 3;
 static size_t tcache_enabled_mib[3], tcache_enabled_miblen = 3;
-SHIM_TLS int shim_small_bound; /* this thread is bound to a class-0 arena */
+int shim_small_primary;
+SHIM_TLS struct shim_small_tally shim_small_tally;
+static struct shim_small_tally exited_tally; /* of threads gone */
+SHIM_TLS int shim_small_bound; /* this thread is bound to a primary-class arena */
 #define thread_bound shim_small_bound
 static SHIM_TLS unsigned thread_slot;
 static SHIM_TLS unsigned long long thread_bound_at; /* aml_os_now_ns() */
 #define SHORT_LIVED_NS 1000000000ULL
+/* Past the thread's slot destructor: the destructors that run after it
+ * (keys created later) allocate from glibc, whatever state jemalloc's own
+ * cleanup leaves the thread in. */
+static SHIM_TLS int thread_exited;
 
 int shim_small_init(int extra_classes)
 {
@@ -150,11 +168,25 @@ static int arena_of(struct small_class *class, unsigned slot, unsigned *index)
  * before jemalloc's own (its key is older). */
 static void thread_gone(void *slot_plus_one)
 {
+	thread_bound = 0;
+	thread_exited = 1;
+	__atomic_add_fetch(&exited_tally.count, shim_small_tally.count, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&exited_tally.bytes, shim_small_tally.bytes, __ATOMIC_RELAXED);
+	shim_small_tally = (struct shim_small_tally){0, 0};
 	__atomic_sub_fetch(&slot_threads[(uintptr_t)slot_plus_one - 1], 1, __ATOMIC_RELAXED);
 	if (aml_os_now_ns() - thread_bound_at >= SHORT_LIVED_NS)
 		return;
 	bool off = false;
 	je_mallctlbymib(tcache_enabled_mib, tcache_enabled_miblen, NULL, NULL, &off, sizeof(off));
+}
+
+struct shim_small_tally shim_small_take_tally(void)
+{
+	struct shim_small_tally taken = shim_small_tally;
+	shim_small_tally = (struct shim_small_tally){0, 0};
+	taken.count += __atomic_exchange_n(&exited_tally.count, 0, __ATOMIC_RELAXED);
+	taken.bytes += __atomic_exchange_n(&exited_tally.bytes, 0, __ATOMIC_RELAXED);
+	return taken;
 }
 
 static unsigned least_loaded_slot(void)
@@ -180,15 +212,15 @@ void shim_small_set_max_arenas(unsigned count)
 	__atomic_store_n(&num_arenas, count ? count : 1, __ATOMIC_RELAXED);
 }
 
-/* Binds this thread to a class-0 arena: from then on plain jemalloc calls
- * (with the thread cache) serve it. */
+/* Binds this thread to a primary-class arena: from then on plain jemalloc
+ * calls (with the thread cache) serve it. */
 static int bind_thread(void)
 {
 	if (shim_small_open() != 0)
 		return -1;
 	thread_slot = least_loaded_slot();
 	unsigned index;
-	if (arena_of(&shim_small_classes[0], thread_slot, &index) != 0 ||
+	if (arena_of(&shim_small_classes[shim_small_primary], thread_slot, &index) != 0 ||
 	    je_mallctlbymib(thread_arena_mib, thread_arena_miblen, NULL, NULL, &index, sizeof(index)) != 0)
 		return -1;
 	thread_bound = 1;
@@ -202,7 +234,7 @@ static int bind_thread(void)
 
 static inline int small_usable_here(void)
 {
-	return SHIM_LIKELY(thread_bound) || (small_enabled && bind_thread() == 0);
+	return SHIM_LIKELY(thread_bound) || (small_enabled && !thread_exited && bind_thread() == 0);
 }
 
 /* jemalloc's realloc leaves errno alone when a size is too large. */
@@ -218,45 +250,58 @@ static inline size_t at_least_min(size_t size)
 	return size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size;
 }
 
+static void *glibc_alloc(size_t size, size_t alignment, int zero)
+{
+	return zero ? __libc_calloc(1, size)
+	       : alignment > SHIM_MIN_ALIGN ? __libc_memalign(alignment, size) : __libc_malloc(size);
+}
+
+static void *class_fallback(void *ptr, int class_index, size_t size, size_t alignment, int zero);
+
+/* The primary class: this thread's arena through jemalloc's own cache. */
 void *shim_small_malloc(size_t size)
 {
+	shim_small_count(size);
 	if (!small_usable_here())
 		return __libc_malloc(size);
 	void *ptr = je_malloc(at_least_min(size));
-	return ptr ? ptr : __libc_malloc(size); /* range exhausted: glibc still works */
+	return ptr ? ptr : class_fallback(NULL, shim_small_primary, size, SHIM_MIN_ALIGN, 0);
 }
 
 void *shim_small_calloc(size_t size)
 {
+	shim_small_count(size);
 	if (!small_usable_here())
 		return __libc_calloc(1, size);
 	void *ptr = je_calloc(1, at_least_min(size));
-	return ptr ? ptr : __libc_calloc(1, size);
+	return ptr ? ptr : class_fallback(NULL, shim_small_primary, size, SHIM_MIN_ALIGN, 1);
 }
 
 void *shim_small_aligned(size_t alignment, size_t size)
 {
+	shim_small_count(size);
 	if (alignment < SHIM_MIN_ALIGN)
 		alignment = SHIM_MIN_ALIGN;
 	if (!small_usable_here())
 		return __libc_memalign(alignment, size);
 	void *ptr = je_mallocx(at_least_min(size), MALLOCX_ALIGN(alignment));
-	return ptr ? ptr : __libc_memalign(alignment, size);
+	return ptr ? ptr : class_fallback(NULL, shim_small_primary, size, alignment, 0);
 }
 
 /* This thread's arena of each class, as a MALLOCX_ARENA flag (0: not
  * looked up yet; a thread keeps its slot). */
 static SHIM_TLS int thread_class_arena[SHIM_MAX_CLASSES];
 
-/* Flags that put an allocation of a class (1.. : callers pass the class of
- * a route or of an owned pointer) in its arena, through this thread's cache
- * of the class; -1 when the class cannot serve this thread. */
+/* Flags that put an allocation of a class other than the primary (callers
+ * pass the class of a route or of an owned pointer) in its arena, through
+ * this thread's cache of the class; -1 when the class cannot serve this
+ * thread. */
 static inline int class_flags(int class_index)
 {
 	int arena = thread_class_arena[class_index];
 	if (SHIM_UNLIKELY(arena == 0)) {
 		unsigned index;
-		if (!small_usable_here() || class_index <= 0 || class_index >= shim_small_num_classes ||
+		if (!small_usable_here() || class_index < 0 || class_index >= shim_small_num_classes ||
 		    arena_of(&shim_small_classes[class_index], thread_slot, &index) != 0)
 			return -1;
 		arena = thread_class_arena[class_index] = MALLOCX_ARENA(index);
@@ -265,24 +310,31 @@ static inline int class_flags(int class_index)
 }
 
 /* When a class's arena did not serve (ptr: memory outside the range). */
-static __attribute__((noinline, cold)) void *class_fallback(void *ptr, size_t size, size_t alignment, int zero)
+static __attribute__((noinline, cold)) void *class_fallback(void *ptr, int class_index, size_t size,
+                                                            size_t alignment, int zero)
 {
 	/* A key destructor that runs after jemalloc's own thread-exit cleanup
 	 * gets its automatic arena whatever the flags say (it counts as
 	 * reentrant then): memory free would take for glibc's. */
 	if (ptr) {
 		je_dallocx(ptr, MALLOCX_TCACHE_NONE);
-		return zero ? __libc_calloc(1, size) : __libc_memalign(alignment, size);
+		return glibc_alloc(size, alignment, zero);
 	}
-	/* No arena, or the slice exhausted: the plain path still works. */
-	return zero ? shim_small_calloc(size) : shim_small_aligned(alignment, size);
+	/* No arena, or the slice exhausted: class 0 (AMLSHIM_SMALL) still
+	 * may, then glibc. */
+	if (class_index != 0 && small_usable_here())
+		return shim_small_class_alloc(0, size, alignment, zero);
+	return glibc_alloc(size, alignment, zero);
 }
 
 void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int zero)
 {
+	if (class_index == shim_small_primary)
+		return zero ? shim_small_calloc(size)
+		       : alignment > SHIM_MIN_ALIGN ? shim_small_aligned(alignment, size) : shim_small_malloc(size);
 	int flags = class_flags(class_index);
 	if (SHIM_UNLIKELY(flags < 0))
-		return class_fallback(NULL, size, alignment, zero);
+		return class_fallback(NULL, class_index, size, alignment, zero);
 	if (alignment > SHIM_MIN_ALIGN)
 		flags |= MALLOCX_ALIGN(alignment);
 	if (zero)
@@ -290,7 +342,7 @@ void *shim_small_class_alloc(int class_index, size_t size, size_t alignment, int
 	void *ptr = je_mallocx(at_least_min(size), flags);
 	if (SHIM_LIKELY(ptr != NULL) && SHIM_LIKELY(shim_small_owns(ptr)))
 		return ptr;
-	return class_fallback(ptr, size, alignment, zero);
+	return class_fallback(ptr, class_index, size, alignment, zero);
 }
 
 /* fork: the arena-creation locks are held across it (see fork.c). */
@@ -308,7 +360,7 @@ void shim_small_after_fork(void)
 
 int shim_small_class_of(const void *ptr)
 {
-	return (int)(((uintptr_t)ptr - shim_small_base) >> slice_shift);
+	return (int)shim_small_slice_of((int)(((uintptr_t)ptr - shim_small_base) >> slice_shift));
 }
 
 /* The block's bytes into moved (NULL: out of memory, block kept). */
@@ -326,7 +378,7 @@ void *shim_small_realloc(void *ptr, size_t size)
 {
 	int class_index = shim_small_class_of(ptr);
 	void *moved = NULL;
-	if (class_index > 0) {
+	if (class_index != shim_small_primary) {
 		int flags = class_flags(class_index);
 		/* In place when the size class stays, else moved by
 		 * shim_small_class_alloc, which knows what to do when jemalloc
@@ -350,7 +402,7 @@ void *shim_small_realloc(void *ptr, size_t size)
 void shim_small_free(void *ptr)
 {
 	int class_index = shim_small_class_of(ptr);
-	if (SHIM_LIKELY(class_index == 0))
+	if (SHIM_LIKELY(class_index == shim_small_primary))
 		je_free(ptr);
 	else /* only into a cache of the pointer's own class */
 		je_dallocx(ptr, shim_small_tcache(class_index));
@@ -369,6 +421,7 @@ void shim_small_after_fork_child(void)
 		shim_small_classes[c].grow_lock = 0;
 	for (unsigned s = 0; s < MAX_ARENAS; s++)
 		slot_threads[s] = 0;
+	shim_small_take_tally(); /* the child reports what it does itself */
 	if (thread_bound)
 		slot_threads[thread_slot] = 1;
 }

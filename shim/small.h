@@ -6,15 +6,37 @@
 
 /* The range: num_classes slices of 1 << shim_small_slice_shift bytes from
  * shim_small_base (shim_small_size in all); of each, the first
- * shim_small_mapped[class] bytes are mapped and jemalloc's, the rest is
+ * shim_small_mapped[slice] bytes are mapped and jemalloc's, the rest is
  * not the shim's (the program may have mapped something there). */
 extern SHIM_HIDDEN uintptr_t shim_small_base, shim_small_size;
 extern SHIM_HIDDEN unsigned shim_small_slice_shift;
 extern SHIM_HIDDEN uintptr_t shim_small_mapped[];
-/* Fast paths (override.c): a bound thread may call the private jemalloc
- * directly; a pointer in class 0's mapped front goes straight back to it. */
+/* The primary class (chosen at start-up, shim_route_primary): the class of
+ * sizes below shim_process.primary_end, on slice 0 (the slices of class 0
+ * and the primary swap places), served by plain jemalloc calls with its
+ * implicit thread cache. Fast paths (override.c): a thread bound to the
+ * primary's arena calls the private jemalloc directly for those sizes; a
+ * pointer in slice 0's mapped front goes straight back to it. */
+extern SHIM_HIDDEN int shim_small_primary;
 extern SHIM_TLS int shim_small_bound;
-#define shim_small_class0_size shim_small_mapped[0]
+#define shim_small_primary_size shim_small_mapped[0]
+/* The primary class's allocations (for its rule's report counters): kept
+ * per thread, taken at thread exit and by the report. */
+struct shim_small_tally {
+	unsigned long count, bytes;
+};
+extern SHIM_TLS struct shim_small_tally shim_small_tally;
+static inline void shim_small_count(size_t size)
+{
+	shim_small_tally.count++;
+	/* Two plain adds: gcc would otherwise make them one vector add of
+	 * five more instructions, on malloc's fast path. */
+	__asm__("" : "+m"(shim_small_tally.count));
+	shim_small_tally.bytes += size;
+}
+/* What the primary class served since the last call (exited threads' and
+ * this thread's), zeroed. */
+struct shim_small_tally shim_small_take_tally(void);
 static inline int shim_small_owns(const void *ptr)
 {
 	uintptr_t off = (uintptr_t)ptr - shim_small_base;

@@ -28,7 +28,7 @@ static void *hook_alloc(extent_hooks_t *hooks, void *new_addr, size_t size, size
 {
 	(void)arena_ind;
 	struct small_class *class = (struct small_class *)hooks;
-	const uintptr_t *mapped = &shim_small_mapped[class - shim_small_classes];
+	const uintptr_t *mapped = &shim_small_mapped[class->slice];
 	uintptr_t cur = __atomic_load_n(&class->next, __ATOMIC_RELAXED), start;
 	for (;;) {
 		if (new_addr) {

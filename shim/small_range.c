@@ -32,7 +32,7 @@
 
 uintptr_t shim_small_base, shim_small_size;
 unsigned shim_small_slice_shift;
-/* Bytes mapped from the start of each slice; they only grow. */
+/* Bytes mapped from the start of each slice (not class); they only grow. */
 uintptr_t shim_small_mapped[SHIM_MAX_CLASSES];
 
 static inline size_t round_up(size_t value, size_t align)
@@ -79,7 +79,7 @@ static size_t allowed_growth(void)
  * the new part is never taken for a foreign one. */
 int shim_small_grow(struct small_class *class, uintptr_t want_end)
 {
-	uintptr_t *mapped = &shim_small_mapped[class - shim_small_classes];
+	uintptr_t *mapped = &shim_small_mapped[class->slice];
 	int ret = 0;
 	AML_KEEP_ERRNO;
 	shim_lock(&class->grow_lock);
@@ -133,7 +133,8 @@ static enum probe range_free(uintptr_t addr, size_t size)
 }
 
 /* Cuts [base, base + size) into power-of-two slices, so that a pointer's
- * class is one shift, and maps the front of class 0's; 0 or -1. */
+ * class is one shift (and a swap: the primary class's slice is the first),
+ * and maps the front of the primary's; 0 or -1. */
 static int plan_range(uintptr_t base, size_t size)
 {
 	/* Base before any mapped size (all 0 until grow succeeds): a pointer
@@ -143,10 +144,13 @@ static int plan_range(uintptr_t base, size_t size)
 	while ((1UL << slice_shift) * (unsigned long)shim_small_num_classes > size)
 		slice_shift--;
 	for (int c = 0; c < shim_small_num_classes; c++) {
-		shim_small_classes[c].begin = shim_small_classes[c].next = base + ((uintptr_t)c << slice_shift);
-		shim_small_classes[c].end = shim_small_classes[c].begin + (1UL << slice_shift);
+		struct small_class *class = &shim_small_classes[c];
+		class->slice = shim_small_slice_of(c);
+		class->begin = class->next = base + ((uintptr_t)class->slice << slice_shift);
+		class->end = class->begin + (1UL << slice_shift);
 	}
-	return shim_small_grow(&shim_small_classes[0], shim_small_classes[0].begin + GROW_MIN);
+	struct small_class *primary = &shim_small_classes[shim_small_primary];
+	return shim_small_grow(primary, primary->begin + GROW_MIN);
 }
 
 /* Plans the range: at a random place low in the address space, checked

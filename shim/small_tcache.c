@@ -1,5 +1,6 @@
 /* A thread cache per placement class: each thread gets, on its first
- * allocation or free of a class >= 1, an explicit jemalloc cache
+ * allocation or free of a class other than the primary (small.c: that one
+ * has jemalloc's implicit cache), an explicit jemalloc cache
  * (tcache.create) that only that class's objects ever enter: small.c
  * passes it with the class's arena on allocation, and with the class the
  * pointer's address gives on free. So a cache hit hands out an object of
@@ -47,7 +48,7 @@ static void destroy(unsigned id)
 static void thread_exit(void *unused)
 {
 	(void)unused;
-	for (int c = 1; c < SHIM_MAX_CLASSES; c++) {
+	for (int c = 0; c < SHIM_MAX_CLASSES; c++) {
 		int flag = shim_small_tcache_flags[c];
 		shim_small_tcache_flags[c] = MALLOCX_TCACHE_NONE;
 		if (flag != 0 && flag != MALLOCX_TCACHE_NONE)
@@ -85,7 +86,7 @@ int shim_small_tcache_create(int class_index)
  * each again at its next use). */
 void shim_small_tcache_flush(void)
 {
-	for (int c = 1; c < SHIM_MAX_CLASSES; c++) {
+	for (int c = 0; c < SHIM_MAX_CLASSES; c++) {
 		int flag = shim_small_tcache_flags[c];
 		unsigned id = id_of(flag);
 		if (flag != 0 && flag != MALLOCX_TCACHE_NONE)

@@ -16,7 +16,7 @@ int shim_small_tcache_create(int class_index);
 /* This thread's caches back to their arenas (malloc_trim). */
 void shim_small_tcache_flush(void);
 
-/* The cache flag for a class >= 1 (never 0: class 0 has jemalloc's own). */
+/* The cache flag for a class (never the primary: it has jemalloc's own). */
 static inline int shim_small_tcache(int class_index)
 {
 	int flag = shim_small_tcache_flags[class_index];

@@ -46,6 +46,13 @@ void shim_large_note_peak(const long *pages_per_node)
 			shim_stats.node_pages_peak[n] = pages_per_node[n];
 }
 
+int shim_small_primary;
+
+struct shim_small_tally shim_small_take_tally(void)
+{
+	return (struct shim_small_tally){0, 0};
+}
+
 void shim_small_describe(char *buf, size_t len)
 {
 	snprintf(buf, len, "default (jemalloc arenas, 4 MiB mapped of a 1024 GiB range)");
