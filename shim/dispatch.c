@@ -26,7 +26,7 @@ static void count_bootstrap(void)
 	__atomic_add_fetch(&shim_stats.bootstrap_allocs, 1, __ATOMIC_RELAXED);
 }
 
-/* Sizes from shim_process.primary_end on: a rule's area, or the small
+/* Sizes the primary class does not serve: a rule's area, or the small
  * path's class of the size (0 with no route). */
 static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 {
@@ -62,7 +62,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 		count_bootstrap();
 		return __libc_memalign(alignment, size);
 	}
-	if (size >= shim_process.primary_end)
+	if (!shim_primary_size(size))
 		return alloc_large_or_small(size, alignment, 0);
 	return shim_small_aligned(alignment, size);
 }
@@ -70,7 +70,7 @@ static void *alloc_aligned(size_t alignment, size_t size)
 void *shim_malloc(size_t size)
 {
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(size < shim_process.primary_end))
+		if (SHIM_LIKELY(shim_primary_size(size)))
 			return shim_small_malloc(size);
 		return alloc_large_or_small(size, SHIM_MIN_ALIGN, 0);
 	}
@@ -86,7 +86,7 @@ void *shim_calloc(size_t count, size_t size)
 		return NULL;
 	}
 	if (SHIM_LIKELY(shim_ready())) {
-		if (SHIM_LIKELY(total < shim_process.primary_end))
+		if (SHIM_LIKELY(shim_primary_size(total)))
 			return shim_small_calloc(total);
 		return alloc_large_or_small(total, SHIM_MIN_ALIGN, 1);
 	}
@@ -131,7 +131,7 @@ void *shim_realloc(void *ptr, size_t size)
 		return NULL;
 	}
 	/* The primary class's pointer and size: stays in place if it can. */
-	if ((uintptr_t)ptr - shim_small_base < shim_small_primary_size && size < shim_process.primary_end)
+	if ((uintptr_t)ptr - shim_small_base < shim_small_primary_size && shim_primary_size(size))
 		return shim_small_realloc(ptr, size);
 	struct shim_route *route = size >= shim_process.large_min && shim_ready() && !shim_thread_busy
 	                                   ? shim_route_for(size) : NULL;

@@ -77,7 +77,7 @@ static void boot(void)
 	}
 	if (shim_route_table.implicit_active)
 		large_min = shim_route_table.implicit.rule->min;
-	shim_small_primary = shim_route_primary(large_min, &shim_process.primary_end);
+	shim_small_primary = shim_route_primary(large_min, &shim_process.primary_begin, &shim_process.primary_span);
 	shim_small_init(classes);
 	shim_process.large_min = large_min;
 }

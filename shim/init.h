@@ -14,8 +14,9 @@ struct shim_process {
 	struct amlshim_policy policy;
 	/* Sizes at or above this may match a rule (SIZE_MAX: no rule). */
 	size_t large_min;
-	/* Sizes below it are the primary class's (small.c): the fast path. */
-	size_t primary_end;
+	/* Sizes in [primary_begin, primary_begin + primary_span) are the
+	 * primary class's (small.c): the fast path, one compare. */
+	size_t primary_begin, primary_span;
 	/* Last, off the fields the allocation paths read: the rank, local rank
 	 * and local size from the launcher (report, %r). */
 	struct amlshim_job job;
@@ -43,5 +44,11 @@ extern struct shim_front shim_front;
 /* The first shared object's definition of name in load order (the
  * executable skipped), or NULL. Calls dlopen and dlsym: not from malloc. */
 void *shim_global_symbol(const char *name);
+
+/* A size the primary class serves (the fast paths' test). */
+static inline int shim_primary_size(size_t size)
+{
+	return size - shim_process.primary_begin < shim_process.primary_span;
+}
 
 #endif

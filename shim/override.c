@@ -17,7 +17,7 @@
 
 EXPORT void *malloc(size_t size)
 {
-	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(size < shim_process.primary_end)) {
+	if (SHIM_LIKELY(shim_small_bound) && SHIM_LIKELY(shim_primary_size(size))) {
 		void *ptr = je_malloc(size < SHIM_MIN_ALIGN ? SHIM_MIN_ALIGN : size);
 		if (SHIM_LIKELY(ptr != NULL)) {
 			shim_small_count(size);

@@ -78,25 +78,56 @@ static int class_for(size_t size, size_t large_min)
 	return route->small_class && size < SHIM_LARGE_FLOOR ? route->small_class : -1;
 }
 
-/* first, or bound if the class changes there and bound comes earlier. */
-static size_t earlier_change(size_t first, size_t bound, int primary, size_t large_min)
+/* The class's range that holds size: [*begin, end) where the class is the
+ * same as at size, bounded by the rules' bounds, the floor and large_min. */
+static size_t range_end(size_t size, int class, size_t large_min)
 {
-	return bound > 0 && bound < first && class_for(bound, large_min) != primary ? bound : first;
+	size_t end = SIZE_MAX;
+	size_t bounds[2 + 2 * AMLSHIM_MAX_RULES];
+	int n = 0;
+	bounds[n++] = SHIM_LARGE_FLOOR;
+	bounds[n++] = large_min;
+	for (int r = 0; r < shim_process.policy.num_rules; r++) {
+		bounds[n++] = shim_process.policy.rules[r].min;
+		bounds[n++] = shim_process.policy.rules[r].max;
+	}
+	/* The class changes only at a bound: the first bound above size where
+	 * it differs ends the range. */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < n; i++)
+			if (bounds[i] > size && bounds[i] < end && class_for(bounds[i], large_min) != class) {
+				end = bounds[i];
+				changed = 1;
+			}
+	}
+	return end;
 }
 
-int shim_route_primary(size_t large_min, size_t *end)
+/* The sizes jemalloc's thread cache keeps (tcache_max in small.c): the
+ * primary class is the one that serves most of them. */
+#define CACHED_SIZES ((size_t)64 << 10)
+
+int shim_route_primary(size_t large_min, size_t *begin, size_t *span)
 {
-	/* The class changes only at a rule's bounds, the floor or large_min:
-	 * the first of those where it differs from size 0's ends the range. */
-	int primary = class_for(0, large_min);
-	size_t first = earlier_change(SIZE_MAX, SHIM_LARGE_FLOOR, primary, large_min);
-	first = earlier_change(first, large_min, primary, large_min);
-	for (int r = 0; r < shim_process.policy.num_rules; r++) {
-		first = earlier_change(first, shim_process.policy.rules[r].min, primary, large_min);
-		first = earlier_change(first, shim_process.policy.rules[r].max, primary, large_min);
+	int best = 0;
+	size_t best_begin = 0, best_end = 0, best_cached = 0;
+	/* Walk the small path's sizes range by range, from 0. */
+	for (size_t at = 0; at < CACHED_SIZES;) {
+		int class = class_for(at, large_min);
+		size_t end = range_end(at, class, large_min);
+		size_t cached = (end < CACHED_SIZES ? end : CACHED_SIZES) - at;
+		if (class >= 0 && cached > best_cached) {
+			best = class;
+			best_begin = at;
+			best_end = end;
+			best_cached = cached;
+		}
+		at = end;
 	}
-	*end = primary < 0 ? 0 : first;
-	return primary < 0 ? 0 : primary;
+	*begin = best_begin;
+	*span = best_end - best_begin; /* 0: no fast path (the large path serves size 0 on) */
+	return best;
 }
 
 struct shim_pool *shim_route_pool(struct shim_route *route)

@@ -33,10 +33,11 @@ struct shim_route *shim_route_for(size_t size);
 /* The small-path class serving a route's sizes below SHIM_LARGE_FLOOR (0: none). */
 int shim_route_small_class(const struct shim_route *route);
 void shim_route_count_small(struct shim_route *route, size_t size);
-/* The primary class (small.c): the class serving sizes [0, *end), with
- * *end as large as can be (0, and class 0, when the large path serves size
- * 0). Once the routes are set, at start-up. */
-int shim_route_primary(size_t large_min, size_t *end);
+/* The primary class (small.c): the class whose range of sizes [*begin,
+ * *begin + *span) holds most of the sizes jemalloc's thread cache keeps
+ * (class 0 and a span of 0 when the large path serves every size). Once
+ * the routes are set, at start-up. */
+int shim_route_primary(size_t large_min, size_t *begin, size_t *span);
 
 /* The routes: one per rule, in the policy's order, and the implicit one. */
 struct shim_route_table {

@@ -12,7 +12,7 @@ extern SHIM_HIDDEN uintptr_t shim_small_base, shim_small_size;
 extern SHIM_HIDDEN unsigned shim_small_slice_shift;
 extern SHIM_HIDDEN uintptr_t shim_small_mapped[];
 /* The primary class (chosen at start-up, shim_route_primary): the class of
- * sizes below shim_process.primary_end, on slice 0 (the slices of class 0
+ * sizes in shim_process's primary range, on slice 0 (the slices of class 0
  * and the primary swap places), served by plain jemalloc calls with its
  * implicit thread cache. Fast paths (override.c): a thread bound to the
  * primary's arena calls the private jemalloc directly for those sizes; a
