@@ -112,6 +112,9 @@ int shim_small_open(void)
 		return 0;
 	if (opening)
 		return -1;
+	/* The program's first small malloc: jemalloc's start (its options are
+	 * parsed with errno = 0) must not show in errno. */
+	AML_KEEP_ERRNO;
 	opening = 1;
 	shim_lock(&open_lock);
 	if (!opened) {

@@ -5,8 +5,12 @@
  * and maps them. Both are anonymous mappings on 2 MiB boundaries (the
  * range's front, jemalloc's base blocks), which nothing else here makes;
  * /proc/self/maps is read with plain system calls: no allocation. A child
- * forked before the first allocation starts the small path on its own. */
+ * forked before the first allocation starts the small path on its own.
+ * Neither first malloc changes errno (jemalloc parses its options with
+ * errno = 0). */
 #include "shim_test.h"
+
+#define SENTINEL 4242 /* errno, unchanged by a malloc that succeeds */
 
 static char maps[1 << 17];
 
@@ -59,7 +63,9 @@ int main(int argc, char **argv)
 	pid_t pid = fork();
 	CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		errno = SENTINEL;
 		char *q = malloc(40);
+		CHECK(errno == SENTINEL, "the child's first small malloc changed errno to %d (%s)", errno, strerror(errno));
 		CHECK(q != NULL && aligned_anonymous() > 0, "the child's first malloc did not start the small path");
 		free(q);
 		_exit(0);
@@ -67,8 +73,10 @@ int main(int argc, char **argv)
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the child forked before the first allocation failed");
+	errno = SENTINEL;
 	char *p = malloc(24);
 	CHECK(p != NULL, "malloc(24) failed");
+	CHECK(errno == SENTINEL, "the first small malloc succeeded but errno is %d (%s)", errno, strerror(errno));
 	memset(p, 7, 24);
 	int after = aligned_anonymous();
 	free(p);
