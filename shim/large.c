@@ -160,6 +160,7 @@ static int room_to_grow(const struct shim_pool *pool, const struct shim_block *b
  * before, or when anything fails (the caller copies). */
 static void *unplug_piece(struct shim_block *piece, size_t size)
 {
+	AML_KEEP_ERRNO; /* a failure here is no failure of realloc: it copies */
 	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
 	struct shim_block *block = shim_block_new();
 	if (!block)
@@ -167,13 +168,19 @@ static void *unplug_piece(struct shim_block *piece, size_t size)
 	shim_pool_drop_lazy(piece->pool);
 	void *moved = aml_os_mremap(piece->base, piece->mapped, piece->mapped, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	void *grown = moved == MAP_FAILED ? MAP_FAILED : aml_os_mremap(moved, piece->mapped, need, MREMAP_MAYMOVE, NULL);
+	void *grown_at = NULL;
 	if (grown != MAP_FAILED && shim_registry_set(grown, block) != 0) {
-		moved = grown; /* no room in the registry: back, as before growing */
+		moved = grown_at = grown; /* no room in the registry: back, as before growing */
 		grown = MAP_FAILED;
 	}
 	if (grown == MAP_FAILED) {
-		if (moved != MAP_FAILED) /* the pages go back where they were */
-			aml_os_mremap(moved, piece->mapped, piece->mapped, MREMAP_MAYMOVE | MREMAP_FIXED, piece->base);
+		/* The bytes go back by copy: the range is still mapped, placed as
+		 * its region, where an mremap back may fail too (it would need
+		 * another VMA) and leave the piece empty or unmapped. */
+		if (moved != MAP_FAILED) {
+			memcpy(piece->base, moved, piece->mapped);
+			aml_os_munmap(moved, moved == grown_at ? need : piece->mapped);
+		}
 		shim_block_delete(block);
 		return NULL;
 	}
