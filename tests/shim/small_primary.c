@@ -1,9 +1,10 @@
 /* The small path's primary class (shim/small.c): with AMLSHIM_RULES
- * "0-1000=bind:N" the rule's class serves sizes below 1000 through
- * jemalloc's own thread cache, while class 0 (AMLSHIM_SMALL=interleave)
- * serves 1000 and up through a cache of its own. Sizes 990 and 1010 share
- * jemalloc's size class 1024: one class's object in the other's cache would
- * be handed out with the wrong placement. The same again with "0-64K"
+ * "0-1000=bind:N" class 0 (AMLSHIM_SMALL=interleave), which serves most
+ * of the cached sizes (1000 and up), is the primary, with jemalloc's own
+ * thread cache, and the rule's class serves sizes below 1000 through a
+ * cache of its own; with "0-64K=bind:N" the rule's class is the primary.
+ * Sizes 990 and 1010 share jemalloc's size class 1024: one class's object
+ * in the other's cache would be handed out with the wrong placement. The same again with "0-64K"
  * (sizes around 64K: jemalloc's large sizes). Every object is checked (its
  * page's policy, and the node of a bind one) through:
  * - rounds of mixed allocations freed in mixed order, with malloc_trim;
@@ -177,7 +178,8 @@ static void run(void)
 		pthread_join(thread, NULL);
 	}
 	mixed_rounds();
-	printf("small_primary: sizes below %zu (the rule's class, jemalloc's own cache) and above (AMLSHIM_SMALL) "
+	printf("small_primary: sizes below %zu (the rule's class) and above (AMLSHIM_SMALL), one of them with "
+	       "jemalloc's own cache, "
 	       "mixed, across threads, through calloc, aligned and realloc: every object placed by its class\n",
 	       bound);
 }
