@@ -79,7 +79,7 @@ static int linux_area(const struct amlshim_placement *placement, enum aml_area_l
 	if (err != AML_SUCCESS)
 		snprintf(why, why_len, "%s", aml_strerror(err));
 	out->can_remap = 1;
-	out->bound = 1;
+	out->bound = policy == AML_AREA_LINUX_POLICY_BIND; /* the others never refuse */
 	return err == AML_SUCCESS ? 0 : -1;
 }
 

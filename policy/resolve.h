@@ -17,7 +17,7 @@ struct amlshim_resolved {
 	int populates;         /* the area makes each allocation resident when it maps it */
 	int can_sample;        /* move_pages tells where its pages are (not CUDA managed memory) */
 	int best_node;         /* rankings: the node ranked first (-1: none, or not a ranking) */
-	int bound;             /* a Linux area on given nodes: amlshim_resolved_fits asks them */
+	int bound;             /* a Linux area bound to nodes: amlshim_resolved_fits asks them */
 	char source[48];       /* what decided a ranking ("memory attributes", ...) */
 };
 

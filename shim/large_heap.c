@@ -186,10 +186,11 @@ struct shim_block *shim_heap_take(struct shim_large_heap *h, size_t need, size_t
 		best->mapped = need;
 	}
 	best->state = SHIM_PIECE_LIVE;
-	best->resident = 0;
+	best->resident = resident - (upper ? upper->resident : 0); /* for a room check (pool.c) */
 	h->live_bytes += best->mapped;
 	return best;
 }
+
 
 /* q (free) merges into p, its neighbour; q's record goes. */
 static void absorb(struct shim_large_heap *h, struct shim_block *p, struct shim_block *q)
@@ -211,13 +212,14 @@ static void absorb(struct shim_large_heap *h, struct shim_block *p, struct shim_
 	shim_block_delete(q);
 }
 
-struct shim_block *shim_heap_put(struct shim_large_heap *h, struct shim_block *piece, size_t resident,
-                                 unsigned long long now)
+/* A piece freed, or given back unused (clean kept). */
+static struct shim_block *put_freed(struct shim_large_heap *h, struct shim_block *piece, size_t resident,
+                                    unsigned long long now, uint8_t clean)
 {
 	if (piece->state == SHIM_PIECE_LIVE)
 		h->live_bytes -= piece->mapped;
 	piece->state = SHIM_PIECE_FREE;
-	piece->clean = 0;
+	piece->clean = clean;
 	piece->resident = resident;
 	piece->freed_at = now;
 	struct shim_block *lower = piece->lower, *higher = piece->higher;
@@ -237,6 +239,26 @@ struct shim_block *shim_heap_put(struct shim_large_heap *h, struct shim_block *p
 	if (shim_heap_piece_is_region(piece))
 		h->empty_regions++;
 	return piece;
+}
+
+struct shim_block *shim_heap_put(struct shim_large_heap *h, struct shim_block *piece, size_t resident,
+                                 unsigned long long now)
+{
+	return put_freed(h, piece, resident, now, 0);
+}
+
+void shim_heap_untake(struct shim_large_heap *h, struct shim_block *piece)
+{
+	put_freed(h, piece, piece->resident, piece->freed_at, piece->clean);
+}
+
+size_t shim_heap_growth_untouched(const struct shim_block *piece, size_t need)
+{
+	const struct shim_block *higher = piece->higher;
+	if (!higher || higher->state != SHIM_PIECE_FREE || piece->mapped + higher->mapped < need)
+		return 0;
+	size_t more = need - piece->mapped;
+	return more - share(higher->resident, more);
 }
 
 struct shim_block *shim_heap_drop_region(struct shim_large_heap *h, struct shim_block *piece)

@@ -45,8 +45,11 @@ void shim_heap_add_region(struct shim_large_heap *h, struct shim_block *region, 
                           void *base, size_t size);
 /* The best-fitting free piece that holds need bytes from an alignment
  * boundary, split to exactly that (page multiples; head and tail stay
- * free), marked live; or NULL. */
+ * free), marked live, its resident bytes kept in its record; or NULL. */
 struct shim_block *shim_heap_take(struct shim_large_heap *h, size_t need, size_t alignment);
+/* A piece just taken goes back unused, as it was (resident, clean): the
+ * pool found no room for it on its bound nodes. */
+void shim_heap_untake(struct shim_large_heap *h, struct shim_block *piece);
 /* A piece the program freed becomes free, merged with free neighbours;
  * resident says how much of it may be resident. Returns the merged piece. */
 struct shim_block *shim_heap_put(struct shim_large_heap *h, struct shim_block *piece, size_t resident,
@@ -62,6 +65,9 @@ void shim_heap_hold(struct shim_large_heap *h, struct shim_block *piece);
 /* A live piece grows in place to need bytes from its free upper
  * neighbour; 0 when that is not free or too small. */
 int shim_heap_grow(struct shim_large_heap *h, struct shim_block *piece, size_t need);
+/* Of the bytes shim_heap_grow would add to reach need, those not resident
+ * (0 also when it cannot grow). */
+size_t shim_heap_growth_untouched(const struct shim_block *piece, size_t need);
 /* A live piece keeps need bytes; the rest becomes free (merged; resident:
  * how much of it may be resident). 0 when no record was left for it. */
 int shim_heap_shrink(struct shim_large_heap *h, struct shim_block *piece, size_t need, size_t resident,

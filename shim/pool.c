@@ -209,17 +209,6 @@ void *shim_pool_hand_out(struct shim_pool *pool, struct shim_block *block, size_
 	return block->ptr;
 }
 
-/* The area could not place an allocation (bound nodes full, a device out
- * of memory): said once per rule, then counted in the report. */
-static void warn_unplaced(struct shim_route *route, size_t need, int err)
-{
-	if (__atomic_exchange_n(&route->warned_unplaced, 1, __ATOMIC_RELAXED))
-		return;
-	shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation could not be placed (%s); %s (said once)",
-	         route->rule->placement.text, need >> 10, aml_strerror(err),
-	         shim_process.policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "it gets the kernel default");
-}
-
 void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, size_t need)
 {
 	void *base = area_map(*pool, need);
@@ -230,18 +219,14 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 		 * glibc: only a placement that failed where the kernel default
 		 * would not is worth a warning and a fallback. */
 		if (shim_process.policy.strict) {
-			if (aml_os_could_map(need)) {
-				shim_count(&route->fallbacks, 1);
-				warn_unplaced(route, need, err);
-			}
+			if (aml_os_could_map(need))
+				shim_pool_unplaced(route, need, err);
 			return NULL;
 		}
 		*pool = &route->fallback;
 		base = area_map(*pool, need);
-		if (base) {
-			shim_count(&route->fallbacks, 1);
-			warn_unplaced(route, need, err);
-		}
+		if (base)
+			shim_pool_unplaced(route, need, err);
 	}
 	block->base = base;
 	block->mapped = need;
@@ -338,7 +323,7 @@ static void settle(struct shim_pool *pool, struct shim_heap_out *s)
 static struct shim_block *new_region_piece(struct shim_pool **pool, size_t need, size_t alignment, int regions)
 {
 	struct shim_block *region = shim_block_new(), *first = region ? shim_block_new() : NULL;
-	size_t want = need + alignment - SHIM_PAGE, size = shim_heap_region_size(regions, want);
+	size_t want = need + alignment - SHIM_PAGE, size = shim_pool_region_size(*pool, regions, want);
 	void *base = NULL;
 	if (first && size > want)
 		base = area_map(*pool, size);
@@ -376,6 +361,20 @@ void *shim_pool_alloc_piece(struct shim_pool *pool, size_t size, size_t alignmen
 	expire_after(pool, &e);
 	if (!piece && !(piece = new_region_piece(&pool, need, alignment, regions)))
 		return NULL;
+	if (SHIM_UNLIKELY(pool->placed.bound) && !shim_pool_piece_fits(pool, piece)) {
+		shim_lock(&pool->lock);
+		shim_heap_untake(&pool->heap, piece);
+		shim_unlock(&pool->lock);
+		if (shim_process.policy.strict) {
+			shim_pool_unplaced(pool->route, need, AML_ENOMEM);
+			errno = ENOMEM;
+			return NULL;
+		}
+		void *ptr = shim_pool_alloc_piece(&pool->route->fallback, size, alignment, zero);
+		if (ptr)
+			shim_pool_unplaced(pool->route, need, AML_ENOMEM);
+		return ptr;
+	}
 	int clean = piece->clean;
 	if (!clean)
 		shim_count(&pool->route->reuses, 1);
@@ -416,6 +415,8 @@ int shim_pool_resize_piece(struct shim_block *piece, size_t size)
 	if (size > SHIM_PIECE_MAX)
 		return 0;
 	size_t need = (size + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1), tail = 0;
+	if (need > piece->mapped && SHIM_UNLIKELY(pool->placed.bound) && !shim_pool_growth_fits(pool, piece, need))
+		return 0; /* the caller moves it: to the kernel default, as a new piece would go */
 	if (need < piece->mapped) {
 		tail = piece->mapped - need;
 		if (over_bound(pool, tail)) {

@@ -53,6 +53,14 @@ static inline int shim_pool_splits(const struct shim_pool *pool)
  * place them, through the route's kernel-default pool instead (*pool then
  * names it), or not at all under AMLSHIM_STRICT. Returns the base or NULL. */
 void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, size_t need);
+/* Bound nodes (room.c): an allocation of need bytes the area could not
+ * place (err) is counted and said once; the size of a pool's next region,
+ * no more than its nodes hold; whether a piece just taken, or a piece's
+ * growth in place to need bytes, fits there (what is not resident yet). */
+void shim_pool_unplaced(struct shim_route *route, size_t need, int err);
+size_t shim_pool_region_size(const struct shim_pool *pool, int regions, size_t want);
+int shim_pool_piece_fits(struct shim_pool *pool, const struct shim_block *piece);
+int shim_pool_growth_fits(struct shim_pool *pool, const struct shim_block *piece, size_t need);
 /* A cached block of need bytes (at most a quarter more), or NULL; blocks
  * cached too long go back to the kernel on the way, and on a miss (need 0
  * always misses), where the pool splits, those cached MADV_FREE'd too. */

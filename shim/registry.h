@@ -25,7 +25,7 @@ struct shim_block {
 	                                 * regions: the pool's regions */
 	struct shim_block *region;      /* pieces: the region cut from (NULL: own mapping) */
 	struct shim_block *lower, *higher; /* pieces: neighbours in the region, by address */
-	size_t resident;        /* free pieces: bytes that may be resident */
+	size_t resident;        /* free pieces: bytes that may be resident; live: when taken */
 	unsigned long long freed_at; /* free pieces: when */
 };
 /* A record leaves a list linked by prev/next that starts at *head. */

@@ -14,7 +14,9 @@
  *   program reports it and exits 1, it is not killed); preferred:N fills
  *   the node and spills, output identical; a block grown by realloc past
  *   the node under bind:N moves to the kernel default (mremap in place
- *   would keep the binding and fault on the full node).
+ *   would keep the binding and fault on the full node); pieces of a region
+ *   mapped while the node had room, handed out once it is full
+ *   (tests/vm/programs/fill_region), go there too, each counted.
  * The node is the VM's HBM-like node (AMLVM_BW_BEST): no CPU of it runs
  * anything else. */
 #include <sys/mman.h>
@@ -115,16 +117,19 @@ static void areas_test(void)
 	aml_area_linux_destroy(&bind);
 }
 
-/* A program (touch256 or grow) asking for more than the node, under the
- * shim with `policy` (and AMLSHIM_STRICT=1 when strict). */
-static struct shim_vm_run run_program(const char *program, const char *policy, const char *mib, int strict)
+/* A program (touch256, grow or fill_region) asking for more than the
+ * node, under the shim with `policy` (and AMLSHIM_STRICT=1 when strict);
+ * arg2 may be NULL. */
+static struct shim_vm_run run_program(const char *program, const char *policy, const char *mib, const char *arg2,
+                                      int strict)
 {
-	char *argv[] = {(char *)shim_vm_program(program), (char *)mib, NULL};
+	char *argv[] = {(char *)shim_vm_program(program), (char *)mib, (char *)arg2, NULL};
 	char policy_var[64];
 	snprintf(policy_var, sizeof(policy_var), "AMLSHIM_POLICY=%s", policy);
 	char *env[] = {policy_var, strict ? "AMLSHIM_STRICT=1" : NULL, NULL};
 	vm_run_on_node(0);
-	printf("AMLSHIM_POLICY=%s%s %s %s\n", policy, strict ? " AMLSHIM_STRICT=1" : "", program, mib);
+	printf("AMLSHIM_POLICY=%s%s %s %s %s\n", policy, strict ? " AMLSHIM_STRICT=1" : "", program, mib,
+	       arg2 ? arg2 : "");
 	struct shim_vm_run run = shim_vm_spawn(argv, env, 1);
 	shim_vm_print_output("stdout", run.out);
 	shim_vm_print_output("stderr", run.err);
@@ -139,6 +144,53 @@ static int count_lines_with(const char *text, const char *needle)
 	return count;
 }
 
+/* One "fill_region: KIND: N on node X, N elsewhere, N split" line of its
+ * stderr: the blocks wholly on the node, and the others. A block of the
+ * kernel default may be split: the node's reserve takes some of its pages. */
+static void fill_region_line(const char *err, const char *kind, int *on, int *off)
+{
+	char head[64];
+	int at_node = -1, elsewhere = -1, split = -1;
+	snprintf(head, sizeof(head), "fill_region: %s: ", kind);
+	const char *line = strstr(err, head);
+	CHECK(line && sscanf(line + strlen(head), "%d on node %d, %d elsewhere, %d split", on, &at_node, &elsewhere,
+	                     &split) == 4 && at_node == node,
+	      "fill_region: no line for the %s blocks", kind);
+	*off = elsewhere + split;
+}
+
+/* bind: a region mapped while the node had room (a 4 MiB piece of it
+ * taken), the node then filled by blocks of their own (34 MiB, each
+ * checked; the last ones fall back), then the rest of the region handed
+ * out in pieces. A region's check counts none of what fills it later:
+ * each piece is checked, and those the node cannot hold go to the kernel
+ * default (unchecked, they fault on the full node: the OOM killer). Every
+ * block not wholly on the node fell back (a fallen back one may still
+ * land there, in the node's reserve). */
+static void fill_region_test(int nodes, const char *bind, const char *mib)
+{
+	char node_arg[16];
+	snprintf(node_arg, sizeof(node_arg), "%d", node);
+	char *argv[] = {(char *)shim_vm_program("fill_region"), node_arg, (char *)mib, NULL};
+	struct shim_vm_run plain = shim_vm_plain_run("fill_region, plain", argv, NULL);
+	struct shim_vm_run run = run_program("fill_region", bind, node_arg, mib, 0);
+	CHECK(run.status == 0, "%s, pieces of a region: exit %d (137: OOM-killed)", bind, run.status);
+	CHECK(strcmp(run.out, plain.out) == 0, "%s, pieces of a region: stdout differs from the plain run's", bind);
+	CHECK(count_lines_with(run.err, "could not be placed") == 1, "%s, pieces of a region: want one warning", bind);
+	int big_on, big_off, pieces_on, pieces_off;
+	fill_region_line(run.err, "big", &big_on, &big_off);
+	fill_region_line(run.err, "pieces", &pieces_on, &pieces_off);
+	CHECK(big_on > 0 && big_off > 0, "%s: %d big blocks on node %d, %d not: want both", bind, big_on, node, big_off);
+	CHECK(pieces_on > 0 && pieces_off > 0, "%s: %d pieces on node %d, %d not: want both (the first fits)", bind,
+	      pieces_on, node, pieces_off);
+	struct shim_vm_report r = shim_vm_parse_report(run.report);
+	shim_vm_print_report(bind, &r, nodes);
+	CHECK(r.fallbacks >= (unsigned long)(big_off + pieces_off), "%s, pieces of a region: %lu fallbacks, want %d or more",
+	      bind, r.fallbacks, big_off + pieces_off);
+	shim_vm_run_free(&run);
+	shim_vm_run_free(&plain);
+}
+
 static void shim_test(int nodes)
 {
 	const long total_mib = vm_node_meminfo_kb(node, "MemTotal") >> 10;
@@ -150,7 +202,7 @@ static void shim_test(int nodes)
 	struct shim_vm_run plain = shim_vm_plain_run("touch256, plain", argv, NULL);
 
 	/* bind: one warning, the kernel default, the same output. */
-	struct shim_vm_run run = run_program("touch256", bind, mib, 0);
+	struct shim_vm_run run = run_program("touch256", bind, mib, NULL, 0);
 	CHECK(run.status == 0, "%s: exit %d (137: OOM-killed)", bind, run.status);
 	CHECK(strcmp(run.out, plain.out) == 0, "%s: stdout differs from the plain run's", bind);
 	CHECK(count_lines_with(run.err, "could not be placed") == 1 &&
@@ -163,7 +215,7 @@ static void shim_test(int nodes)
 	shim_vm_run_free(&run);
 
 	/* bind, strict: malloc fails, the program says so and exits 1. */
-	run = run_program("touch256", bind, mib, 1);
+	run = run_program("touch256", bind, mib, NULL, 1);
 	CHECK(run.status == 1, "%s, strict: exit %d, want 1 (137: OOM-killed)", bind, run.status);
 	CHECK(strstr(run.err, "AMLSHIM_STRICT=1: it fails with ENOMEM") != NULL, "%s, strict: no warning", bind);
 	CHECK(strstr(run.err, "malloc: Cannot allocate memory") != NULL, "%s, strict: malloc did not fail with ENOMEM",
@@ -172,7 +224,7 @@ static void shim_test(int nodes)
 	shim_vm_run_free(&run);
 
 	/* preferred: the node fills, the rest spills, same output. */
-	run = run_program("touch256", preferred, mib, 0);
+	run = run_program("touch256", preferred, mib, NULL, 0);
 	CHECK(run.status == 0, "%s: exit %d", preferred, run.status);
 	CHECK(strcmp(run.out, plain.out) == 0 && strcmp(run.err, plain.err) == 0,
 	      "%s: output differs from the plain run's", preferred);
@@ -193,7 +245,7 @@ static void shim_test(int nodes)
 	 * node; the shim moves it instead, through the area, which refuses. */
 	char *grow_argv[] = {(char *)shim_vm_program("grow"), mib, NULL};
 	plain = shim_vm_plain_run("grow, plain", grow_argv, NULL);
-	run = run_program("grow", bind, mib, 0);
+	run = run_program("grow", bind, mib, NULL, 0);
 	CHECK(run.status == 0, "%s, realloc growth: exit %d (137: OOM-killed)", bind, run.status);
 	CHECK(strcmp(run.out, plain.out) == 0, "%s, realloc growth: stdout differs from the plain run's", bind);
 	CHECK(strstr(run.err, "could not be placed") != NULL, "%s, realloc growth: no warning", bind);
@@ -203,6 +255,7 @@ static void shim_test(int nodes)
 	      r.moves, r.fallbacks);
 	shim_vm_run_free(&run);
 	shim_vm_run_free(&plain);
+	fill_region_test(nodes, bind, mib);
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
  *    shrinking gives the tail back;
  *  - resident bytes follow pieces through splits and merges; held pieces
  *    neither merge nor are taken;
+ *  - a piece given back unused (untake) leaves the heap as it was;
  *  - 20 000 random operations on two regions against a shadow list. */
 #include "../../../shim/registry.c"
 #include "../../../shim/large_heap.c"
@@ -170,6 +171,33 @@ static void test_alignment_grow_shrink_hold(void)
 	check_heap("dropped");
 }
 
+/* A piece taken and given back unused (no room on bound nodes, pool.c):
+ * the heap is as before, clean and resident bytes included; the resident
+ * bytes of a piece taken, and of a growth, are known for the room check. */
+static void test_untake(void)
+{
+	const uintptr_t base = (uintptr_t)1 << 40;
+	add_region(base, 64 * MiB);
+	struct shim_block *p = take(4 * MiB, PAGE, "fresh");
+	CHECK(p->clean && p->resident == 0, "a fresh piece: clean %d, resident %zu", p->clean, p->resident);
+	shim_heap_untake(&heap, p);
+	check_heap("untaken fresh");
+	CHECK(heap.num_free == 1 && heap.empty_regions == 1 && heap.free->clean && heap.resident_free == 0,
+	      "fresh piece given back: %d pieces, clean %d", heap.num_free, heap.free->clean);
+	put(take(8 * MiB, PAGE, "used"), 8 * MiB, "used freed");
+	p = take(2 * MiB, PAGE, "reused");
+	CHECK(p->resident == 2 * MiB && heap.resident_free == 6 * MiB, "reused piece: resident %zu, free %zu",
+	      p->resident, heap.resident_free);
+	CHECK(shim_heap_growth_untouched(p, 10 * MiB) == 2 * MiB, "growth by 8 MiB over 6 resident: %zu untouched",
+	      shim_heap_growth_untouched(p, 10 * MiB));
+	CHECK(shim_heap_growth_untouched(p, 65 * MiB) == 0, "a growth past the region counted");
+	shim_heap_untake(&heap, p);
+	check_heap("untaken reused");
+	CHECK(heap.num_free == 1 && heap.resident_free == 8 * MiB && !heap.free->clean, "reused piece given back");
+	shim_block_delete(shim_heap_drop_region(&heap, heap.free));
+	check_heap("dropped");
+}
+
 static void test_model(void)
 {
 	enum { SLOTS = 40 };
@@ -208,8 +236,9 @@ int main(void)
 {
 	test_split_fit_merge();
 	test_alignment_grow_shrink_hold();
+	test_untake();
 	test_model();
-	printf("large heap: split, best fit, merge, region release, alignment, grow, shrink, hold, "
+	printf("large heap: split, best fit, merge, region release, alignment, grow, shrink, hold, untake, "
 	       "20000 random operations: ok\n");
 	return 0;
 }

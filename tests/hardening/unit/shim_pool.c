@@ -1,6 +1,6 @@
 /* The shim's large path as a pure unit: its routes, pools, large
  * allocations, placed mappings and statistics (shim/routes.c, pool.c,
- * large.c, mappings.c, stats.c, large_heap.c), shim/registry.c and shim/log.c compiled
+ * room.c, large.c, mappings.c, stats.c, large_heap.c), shim/registry.c and shim/log.c compiled
  * into this program (no preload, no jemalloc), with the policy parser and
  * libaml (the OS layer with it) linked, and each route's pool given a
  * counting area of our own. Run plain, under ASan+UBSan and under valgrind
@@ -27,6 +27,7 @@
 #include "../../../shim/routes.c"
 #include "../../../shim/large_heap.c"
 #include "../../../shim/pool.c"
+#include "../../../shim/room.c"
 #include "../../../shim/stats.c"
 #include "../../../shim/large.c"
 #include "../../../shim/mappings.c"
