@@ -427,6 +427,12 @@ void shim_small_after_fork_child(void)
 	shim_small_take_tally(); /* the child reports what it does itself */
 	if (thread_bound)
 		slot_threads[thread_slot] = 1;
+	/* A thread starting jemalloc is gone, its open_lock held (not taken before
+	 * fork: pthread_atfork, called under it, waits for fork): glibc serves. */
+	if (__atomic_exchange_n(&open_lock, 0, __ATOMIC_RELAXED) && !opening && !opened) {
+		small_enabled = 0;
+		opened = -1;
+	}
 }
 
 void shim_small_describe(char *buf, size_t len)
