@@ -10,6 +10,7 @@
  * from registry.c's slab, never from malloc. */
 #define _GNU_SOURCE
 #include <stdint.h>
+#include <sys/mman.h>
 
 #include "large_heap.h"
 #include "pool.h"
@@ -348,4 +349,31 @@ int shim_heap_collect(struct shim_large_heap *h, unsigned long long now, unsigne
 		}
 	}
 	return out->num_held + out->num_empty;
+}
+
+/* Pages MADV_FREE'd stay in the RSS and its peak until the kernel wants
+ * them, and pieces are cut at other offsets each time: a program that
+ * touches a few pages of each piece would, in a long run, leave most pages
+ * of its regions counted. Once four times the regions' size has been
+ * advised, the free pieces that may hold such pages (not all resident, not
+ * clean) go back with MADV_DONTNEED, a batch at each free until all have;
+ * a program that reuses its freed pieces whole (their pages not faulted in
+ * again) pays that rarely: four times fewer sweeps kept its time. */
+void shim_heap_sweep_lazy(struct shim_large_heap *h, size_t advised, struct shim_heap_out *out)
+{
+	h->advised += advised;
+	if (h->advised <= 4 * h->region_bytes)
+		return;
+	struct shim_block *f = h->free, *next;
+	for (; f && out->num_held < SHIM_HEAP_BATCH; f = next) {
+		next = f->next;
+		if ((uintptr_t)f->base >= h->swept_to && !f->clean && f->resident < f->mapped) {
+			out->advice = MADV_DONTNEED; /* for those collected with them too */
+			h->swept_to = (uintptr_t)f->base + f->mapped;
+			shim_heap_hold(h, f);
+			out->held[out->num_held++] = f;
+		}
+	}
+	if (!f)
+		h->advised = h->swept_to = 0;
 }

@@ -7,6 +7,7 @@
 #define AMLSHIM_LARGE_HEAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "registry.h"
 
@@ -20,6 +21,8 @@ struct shim_large_heap {
 	int num_free, num_regions;
 	int empty_regions;          /* wholly free regions kept */
 	unsigned long long scanned_at; /* the last look for pieces free too long */
+	size_t advised;             /* MADV_FREE'd since the last sweep */
+	uintptr_t swept_to;         /* where the sweep goes on */
 };
 
 /* What leaves the heap under the lock, for the pool's system calls after. */
@@ -81,5 +84,9 @@ void shim_heap_drop_surplus(struct shim_large_heap *h, struct shim_block *piece,
  * pages are held, for out->held. Returns how many. */
 int shim_heap_collect(struct shim_large_heap *h, unsigned long long now, unsigned long long age,
                       struct shim_heap_out *out);
+/* advised more bytes were MADV_FREE'd; once that passes four times the
+ * regions' size, free pieces that may hold such pages are held, a batch at each
+ * call, for out->held, and out->advice becomes MADV_DONTNEED. */
+void shim_heap_sweep_lazy(struct shim_large_heap *h, size_t advised, struct shim_heap_out *out);
 
 #endif

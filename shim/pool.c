@@ -233,7 +233,6 @@ void *shim_pool_map_block(struct shim_pool **pool, struct shim_block *block, siz
 	return base;
 }
 
-
 void shim_pool_put(struct shim_pool *pool, struct shim_block *block)
 {
 	if (block->region) {
@@ -394,7 +393,8 @@ static int over_bound(const struct shim_pool *pool, size_t more)
 void shim_pool_put_piece(struct shim_pool *pool, struct shim_block *piece, size_t resident)
 {
 	/* Advised while still the program's, as cached blocks (shim_pool_put). */
-	if (resident && over_bound(pool, resident)) {
+	size_t advised = resident && over_bound(pool, resident) ? piece->mapped : 0;
+	if (advised) {
 		AML_KEEP_ERRNO;
 		aml_os_madvise(piece->base, piece->mapped, MADV_FREE);
 		resident = 0;
@@ -405,6 +405,7 @@ void shim_pool_put_piece(struct shim_pool *pool, struct shim_block *piece, size_
 	shim_pool_live_remove(pool, piece);
 	expire(pool, &e, now, 0);
 	shim_heap_drop_surplus(&pool->heap, shim_heap_put(&pool->heap, piece, resident, now), &e.heap);
+	shim_heap_sweep_lazy(&pool->heap, advised, &e.heap);
 	shim_unlock(&pool->lock);
 	expire_after(pool, &e);
 }
