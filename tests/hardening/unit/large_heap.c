@@ -17,6 +17,9 @@
  *  - resident bytes follow pieces through splits and merges; held pieces
  *    neither merge nor are taken;
  *  - a piece given back unused (untake) leaves the heap as it was;
+ *  - the sweep of lazily freed pieces: none before four times the regions'
+ *    size is advised, then those neither clean nor all resident, a batch
+ *    at a time, each once;
  *  - 20 000 random operations on two regions against a shadow list. */
 #include "../../../shim/registry.c"
 #include "../../../shim/large_heap.c"
@@ -198,6 +201,42 @@ static void test_untake(void)
 	check_heap("dropped");
 }
 
+static void test_sweep_lazy(void)
+{
+	enum { PIECES = 40 };
+	struct shim_block *p[PIECES];
+	struct shim_heap_out out = {.advice = MADV_FREE};
+	add_region((uintptr_t)1 << 40, 64 * MiB);
+	for (int i = 0; i < PIECES; i++)
+		p[i] = take(MiB, PAGE, "sweep: take");
+	for (int i = 0; i < PIECES; i += 2) /* 20 free pieces between live ones */
+		put(p[i], i == 2 ? MiB : i == 4 ? MiB / 2 : 0, "sweep: free");
+	shim_heap_sweep_lazy(&heap, 4 * 64 * MiB, &out);
+	CHECK(out.num_held == 0 && out.advice == MADV_FREE, "swept %d pieces before 4x the regions' size", out.num_held);
+	shim_heap_sweep_lazy(&heap, MiB, &out);
+	CHECK(out.num_held == SHIM_HEAP_BATCH && out.advice == MADV_DONTNEED, "first batch: %d held", out.num_held);
+	for (int i = 0; i < out.num_held; i++) /* as pool.c's settle */
+		CHECK(out.held[i] != p[2] && out.held[i]->state == SHIM_PIECE_HELD, "first batch: piece %d", i);
+	for (int i = 0; i < out.num_held; i++)
+		put(out.held[i], 0, "sweep: back");
+	out.num_held = 0;
+	shim_heap_sweep_lazy(&heap, 0, &out);
+	CHECK(out.num_held == 3 && heap.advised == 0, "second batch: %d held (3 left), advised %zu", out.num_held,
+	      heap.advised);
+	for (int i = 0; i < out.num_held; i++)
+		CHECK(out.held[i] == p[PIECES - 6 + 2 * i], "second batch: piece %d is not the next one", i);
+	for (int i = 0; i < out.num_held; i++)
+		put(out.held[i], 0, "sweep: back");
+	out.num_held = 0;
+	shim_heap_sweep_lazy(&heap, MiB, &out);
+	CHECK(out.num_held == 0, "swept again at once: %d", out.num_held);
+	for (int i = 1; i < PIECES; i += 2)
+		put(p[i], 0, "sweep: end");
+	CHECK(heap.num_free == 1 && heap.empty_regions == 1, "sweep: %d free pieces at the end", heap.num_free);
+	shim_block_delete(shim_heap_drop_region(&heap, heap.free));
+	check_heap("sweep: dropped");
+}
+
 static void test_model(void)
 {
 	enum { SLOTS = 40 };
@@ -237,8 +276,9 @@ int main(void)
 	test_split_fit_merge();
 	test_alignment_grow_shrink_hold();
 	test_untake();
+	test_sweep_lazy();
 	test_model();
 	printf("large heap: split, best fit, merge, region release, alignment, grow, shrink, hold, untake, "
-	       "20000 random operations: ok\n");
+	       "lazy sweep, 20000 random operations: ok\n");
 	return 0;
 }
