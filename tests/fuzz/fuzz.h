@@ -176,10 +176,11 @@ static inline void fuzz_check_policy(const struct amlshim_policy *policy, const 
 	FUZZ_CHECK((unsigned)policy->stats <= AMLSHIM_STATS_JSON, "stats %d", (int)policy->stats);
 	FUZZ_CHECK((unsigned)policy->log_level <= AMLSHIM_LOG_DEBUG, "log %d", (int)policy->log_level);
 	FUZZ_CHECK(fuzz_terminated(policy->stats_file, sizeof(policy->stats_file)), "stats_file not terminated");
-	/* A stats file, when set, has only %p and %% sequences. */
+	/* A stats file, when set, has only %p, %r, %h and %% sequences. */
 	for (const char *c = policy->stats_file; *c; c++) {
 		if (*c == '%') {
-			FUZZ_CHECK(c[1] == 'p' || c[1] == '%', "stats file '%s' kept a bad %% sequence", policy->stats_file);
+			FUZZ_CHECK(c[1] == 'p' || c[1] == 'r' || c[1] == 'h' || c[1] == '%',
+			           "stats file '%s' kept a bad %% sequence", policy->stats_file);
 			c++;
 		}
 	}
