@@ -223,8 +223,10 @@ __attribute__((constructor)) static void shim_constructor(void)
 {
 	if (another_copy_first())
 		return;
-	if (!shim_ready())
+	if (!shim_ready()) {
+		shim_small_placements_ready(); /* unplaced: nothing to wait for */
 		return; /* another thread is in phase 1: areas stay at the kernel default */
+	}
 	if (shim_process.policy.strict && shim_process.policy.errors)
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
@@ -235,6 +237,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 	shim_thread_busy++;
 	int failures = shim_routes_resolve();
 	shim_thread_busy--;
+	shim_small_placements_ready();
 	if (shim_process.policy.strict && failures)
 		strict_exit("a policy cannot be applied");
 }

@@ -235,9 +235,9 @@ static int bind_thread(void)
 	return 0;
 }
 
-static inline int small_usable_here(void)
+static inline int small_usable_here(void) /* binds once the classes are placed */
 {
-	return SHIM_LIKELY(thread_bound) || (small_enabled && !thread_exited && bind_thread() == 0);
+	return SHIM_LIKELY(thread_bound) || (small_enabled && !thread_exited && shim_small_placed() && !bind_thread());
 }
 
 /* jemalloc's realloc leaves errno alone when a size is too large. */

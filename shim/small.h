@@ -68,4 +68,7 @@ void shim_small_describe(char *buf, size_t len);
 void shim_small_after_fork_child(void); /* only this thread is left */
 void shim_small_set_max_arenas(unsigned count); /* mallopt(M_ARENA_MAX) */
 
+/* Start-up has set every class's placement: threads may bind from now on. */
+void shim_small_placements_ready(void);
+
 #endif

@@ -47,4 +47,7 @@ int shim_small_grow(struct small_class *class, uintptr_t want_end);
 /* The hooks every class's arenas start from (small_extents.c). */
 extern const extent_hooks_t shim_small_hooks_template;
 
+/* Whether start-up has set every class's placement (small_extents.c). */
+int shim_small_placed(void);
+
 #endif

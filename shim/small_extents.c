@@ -136,6 +136,23 @@ int shim_small_placeable(const struct amlshim_placement *placement)
 	return placement->kind == AMLSHIM_PLACE_DEFAULT || placement_mode(placement) != AML_MPOL_DEFAULT;
 }
 
+/* Set once start-up has given every class its placement (init.c's
+ * constructor): before that, small objects come from glibc, so no class's
+ * extent is carved and touched before its policy is on it (the pages of
+ * such an extent would stay where they were first touched, and jemalloc
+ * keeps reusing them). */
+static int placements_ready;
+
+void shim_small_placements_ready(void)
+{
+	__atomic_store_n(&placements_ready, 1, __ATOMIC_RELEASE);
+}
+
+int shim_small_placed(void)
+{
+	return __atomic_load_n(&placements_ready, __ATOMIC_ACQUIRE);
+}
+
 void shim_small_set_placement(int class_index, const struct amlshim_placement *placement)
 {
 	if (class_index < 0 || class_index >= shim_small_num_classes)
