@@ -28,6 +28,10 @@ struct amlshim_text {
 	int truncated;
 };
 
+/* Decimal digits s[0..n) into *out, at most max (below ULONG_MAX / 10): 0;
+ * -1 when empty or not all digits; -2 when over max (it saturates, never
+ * wraps). The node, device and launcher numbers. */
+AMLSHIM_HIDDEN int amlshim_parse_decimal(const char *s, size_t n, unsigned long max, unsigned long *out);
 AMLSHIM_HIDDEN void amlshim_text_init(struct amlshim_text *text, char *buf, size_t cap);
 AMLSHIM_HIDDEN void amlshim_text_mem(struct amlshim_text *text, const char *s, size_t n);
 AMLSHIM_HIDDEN void amlshim_text_str(struct amlshim_text *text, const char *s);

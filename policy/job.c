@@ -94,15 +94,11 @@ static const char *parse_count(const char *s, size_t n, long *out)
 		return "empty number";
 	if (s[0] == '-')
 		return "negative";
-	long value = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return "not a decimal number";
-		value = value * 10 + (s[i] - '0');
-		if (value > INT_MAX)
-			return "too large";
-	}
-	*out = value;
+	unsigned long value;
+	int ret = amlshim_parse_decimal(s, n, INT_MAX, &value);
+	if (ret != 0)
+		return ret == -1 ? "not a decimal number" : "too large";
+	*out = (long)value;
 	return NULL;
 }
 

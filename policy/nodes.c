@@ -9,18 +9,14 @@
 /* One node number; 0 or -1 with a reason. */
 static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_text *why)
 {
-	unsigned value = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			amlshim_text_quoted(why, s, n);
-			amlshim_text_str(why, " is not a node number");
-			return -1;
-		}
-		/* Saturate: a 30-digit node is out of range, not wrapped. */
-		if (value < AMLSHIM_MAX_NODES)
-			value = value * 10 + (unsigned)(s[i] - '0');
+	unsigned long value;
+	int ret = amlshim_parse_decimal(s, n, AMLSHIM_MAX_NODES - 1, &value);
+	if (ret == -1) {
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " is not a node number");
+		return -1;
 	}
-	if (value >= AMLSHIM_MAX_NODES) {
+	if (ret == -2) {
 		amlshim_text_str(why, "node ");
 		amlshim_text_quoted(why, s, n);
 		amlshim_text_str(why, " is out of range (the largest is ");
@@ -28,7 +24,7 @@ static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_tex
 		amlshim_text_str(why, ")");
 		return -1;
 	}
-	*out = value;
+	*out = (unsigned)value;
 	return 0;
 }
 

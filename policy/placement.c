@@ -61,22 +61,15 @@ static int count_nodes(const unsigned long *nodes)
 
 static int parse_device(const char *s, size_t n, int *out, struct amlshim_text *why)
 {
-	int value = 0;
-	for (size_t i = 0; i < n && value < AMLSHIM_MAX_DEVICES; i++) {
-		if (s[i] < '0' || s[i] > '9') {
-			value = AMLSHIM_MAX_DEVICES;
-			break;
-		}
-		value = value * 10 + (s[i] - '0');
-	}
-	if (n == 0 || value >= AMLSHIM_MAX_DEVICES) {
+	unsigned long value;
+	if (amlshim_parse_decimal(s, n, AMLSHIM_MAX_DEVICES - 1, &value) != 0) {
 		amlshim_text_str(why, "device ");
 		amlshim_text_quoted(why, s, n);
 		amlshim_text_str(why, " is not a number from 0 to ");
 		amlshim_text_uint(why, AMLSHIM_MAX_DEVICES - 1);
 		return -1;
 	}
-	*out = value;
+	*out = (int)value;
 	return 0;
 }
 

@@ -119,3 +119,20 @@ void amlshim_text_bad_value(struct amlshim_text *text, const char *name, const c
 	amlshim_text_str(text, "; accepted: ");
 	amlshim_text_str(text, accepted);
 }
+
+int amlshim_parse_decimal(const char *s, size_t n, unsigned long max, unsigned long *out)
+{
+	unsigned long value = 0;
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (value <= max)
+			value = value * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (value > max)
+		return -2;
+	*out = value;
+	return 0;
+}
