@@ -9,6 +9,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <aml/utils/nodemask.h>
+
 #include "init.h"
 #include "job_report.h"
 
@@ -30,21 +32,14 @@ void shim_job_cpus(char *buf, size_t len)
 	buf[0] = '\0';
 	if (sched_getaffinity(0, sizeof(mask), (cpu_set_t *)mask) != 0)
 		return;
-	const int bits = (int)(8 * sizeof(mask[0]));
-	for (int cpu = 0; cpu < CPU_WORDS * bits; cpu++) {
-		if (!(mask[cpu / bits] >> (cpu % bits) & 1))
-			continue;
-		int last = cpu;
-		while (last + 1 < CPU_WORDS * bits && (mask[(last + 1) / bits] >> ((last + 1) % bits) & 1))
-			last++;
-		int n = last == cpu ? snprintf(buf + used, len - used, "%s%d", used ? "," : "", cpu)
-		                    : snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "", cpu, last);
+	for (unsigned cpu = 0, last; aml_mask_next_run(mask, 8 * sizeof(mask), &cpu, &last); cpu = last + 1) {
+		int n = last > cpu ? snprintf(buf + used, len - used, "%s%u-%u", used ? "," : "", cpu, last)
+		                   : snprintf(buf + used, len - used, "%s%u", used ? "," : "", cpu);
 		if (n < 0 || (size_t)n >= len - used) {
 			buf[used] = '\0'; /* no half entry */
 			return;
 		}
 		used += (size_t)n;
-		cpu = last;
 	}
 }
 

@@ -16,22 +16,28 @@ static inline int aml_nodemask_test(const unsigned long *mask, unsigned node)
 	return (mask[node / AML_NODEMASK_WORD_BITS] >> (node % AML_NODEMASK_WORD_BITS)) & 1UL;
 }
 
-/* The next run of set nodes from *first on: 1 with the run's first node in
- * *first and its last in *last, or 0 when no node is left. The next call
- * starts after the run: *first = *last + 1. */
-static inline int aml_nodemask_next_run(const unsigned long *mask, unsigned *first, unsigned *last)
+/* The next run of set bits from *first on, among the first bits of mask:
+ * 1 with the run's first bit in *first and its last in *last, or 0 when
+ * none is left. The next call starts after the run: *first = *last + 1.
+ * Node masks take AML_MAX_NODES bits; a CPU set (cpu_set_t) its size. */
+static inline int aml_mask_next_run(const unsigned long *mask, unsigned bits, unsigned *first, unsigned *last)
 {
-	unsigned node = *first;
-	while (node < AML_MAX_NODES && !aml_nodemask_test(mask, node))
-		node++;
-	if (node >= AML_MAX_NODES)
+	unsigned bit = *first;
+	while (bit < bits && !aml_nodemask_test(mask, bit))
+		bit++;
+	if (bit >= bits)
 		return 0;
-	unsigned end = node;
-	while (end + 1 < AML_MAX_NODES && aml_nodemask_test(mask, end + 1))
+	unsigned end = bit;
+	while (end + 1 < bits && aml_nodemask_test(mask, end + 1))
 		end++;
-	*first = node;
+	*first = bit;
 	*last = end;
 	return 1;
+}
+
+static inline int aml_nodemask_next_run(const unsigned long *mask, unsigned *first, unsigned *last)
+{
+	return aml_mask_next_run(mask, AML_MAX_NODES, first, last);
 }
 
 #endif
