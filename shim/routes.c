@@ -78,29 +78,20 @@ static int class_for(size_t size, size_t large_min)
 	return route->small_class && size < SHIM_LARGE_FLOOR ? route->small_class : -1;
 }
 
-/* The class's range that holds size: [*begin, end) where the class is the
- * same as at size, bounded by the rules' bounds, the floor and large_min. */
+/* Where the range of class that holds size ends: the class changes only
+ * at a bound (a rule's min or max, the floor, large_min), so the first
+ * bound above size that starts another class ends it (SIZE_MAX: none). */
 static size_t range_end(size_t size, int class, size_t large_min)
 {
-	size_t end = SIZE_MAX;
-	size_t bounds[2 + 2 * AMLSHIM_MAX_RULES];
-	int n = 0;
-	bounds[n++] = SHIM_LARGE_FLOOR;
-	bounds[n++] = large_min;
+	size_t bounds[2 + 2 * AMLSHIM_MAX_RULES] = {SHIM_LARGE_FLOOR, large_min}, end = SIZE_MAX;
+	int n = 2;
 	for (int r = 0; r < shim_process.policy.num_rules; r++) {
 		bounds[n++] = shim_process.policy.rules[r].min;
 		bounds[n++] = shim_process.policy.rules[r].max;
 	}
-	/* The class changes only at a bound: the first bound above size where
-	 * it differs ends the range. */
-	for (int changed = 1; changed;) {
-		changed = 0;
-		for (int i = 0; i < n; i++)
-			if (bounds[i] > size && bounds[i] < end && class_for(bounds[i], large_min) != class) {
-				end = bounds[i];
-				changed = 1;
-			}
-	}
+	for (int i = 0; i < n; i++)
+		if (bounds[i] > size && bounds[i] < end && class_for(bounds[i], large_min) != class)
+			end = bounds[i];
 	return end;
 }
 

@@ -8,11 +8,11 @@
  * MAP_NORESERVE ones too). Ownership is one range compare for the primary
  * class (slice 0's mapped front, small.h), two for the others; the class is
  * one shift and a swap. Each thread is bound once to an arena of the
- * primary class (the class of the smallest sizes: class 0, or a rule's
- * "0-64K=local") and then calls plain jemalloc malloc/free with its thread
- * cache; other classes, class 0 included when it is not the primary, take
- * an explicit arena and the thread's cache of that class, which frees of
- * the class's pointers go through too.
+ * primary class (the class serving most of the sizes jemalloc caches:
+ * class 0, or a rule's "0-64K=local"; routes.c) and then calls plain
+ * jemalloc malloc/free with its thread cache; other classes, class 0
+ * included when it is not the primary, take an explicit arena and the
+ * thread's cache of that class, which frees of its pointers go through.
  *
  * Invariant: jemalloc's implicit thread cache only ever holds objects of
  * the primary class (a hit ignores the arena: another class's object in
