@@ -65,6 +65,13 @@ AMLSHIM_HIDDEN int amlshim_parse_placement_span(const char *s, size_t n,
 AMLSHIM_HIDDEN int amlshim_parse_rules(const char *s, struct amlshim_rule *rules,
                                        struct amlshim_text *why);
 
+/* The "+MODIFIER[:ARG]..." tail of a placement (s points after the first
+ * '+'), applied to *p whose kind is already parsed; 0 or -1 with a reason. */
+AMLSHIM_HIDDEN int amlshim_parse_modifiers(const char *s, size_t n, struct amlshim_placement *p,
+                                           struct amlshim_text *why);
+/* Appends the canonical "+share..." "+thp" tail of p. */
+AMLSHIM_HIDDEN void amlshim_text_modifiers(struct amlshim_text *text, const struct amlshim_placement *p);
+
 /* Canonical spellings used in placement text and reports. */
 AMLSHIM_HIDDEN void amlshim_text_size(struct amlshim_text *text, size_t size);
 AMLSHIM_HIDDEN void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes);

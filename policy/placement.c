@@ -92,6 +92,13 @@ static int parse_block_size(const char *s, size_t n, size_t *out, struct amlshim
 	return 0;
 }
 
+/* A node list argument into p's nodes: the one place node lists of a
+ * placement are read. */
+static int parse_node_list(struct amlshim_placement *p, const char *s, size_t n, struct amlshim_text *why)
+{
+	return amlshim_parse_nodes_span(s, n, p->nodes, &p->all_nodes, why);
+}
+
 /* The argument after "NAME:", per kind; has_arg says whether ':' was there. */
 static int parse_argument(struct amlshim_placement *p, int has_arg, const char *arg, size_t n,
                           struct amlshim_text *why)
@@ -107,15 +114,15 @@ static int parse_argument(struct amlshim_placement *p, int has_arg, const char *
 	case ARG_OPTIONAL_NODES:
 		if (!has_arg)
 			return 0;
-		return amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why);
+		return parse_node_list(p, arg, n, why);
 	case ARG_NODES:
 		if (!has_arg)
 			break;
-		return amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why);
+		return parse_node_list(p, arg, n, why);
 	case ARG_ONE_NODE:
 		if (!has_arg)
 			break;
-		if (amlshim_parse_nodes_span(arg, n, p->nodes, &p->all_nodes, why) != 0)
+		if (parse_node_list(p, arg, n, why) != 0)
 			return -1;
 		if (p->all_nodes || count_nodes(p->nodes) != 1) {
 			amlshim_text_str(why, "preferred takes exactly one node, not ");
@@ -132,7 +139,7 @@ static int parse_argument(struct amlshim_placement *p, int has_arg, const char *
 			return -1;
 		if (!colon)
 			return 0;
-		return amlshim_parse_nodes_span(colon + 1, n - size_len - 1, p->nodes, &p->all_nodes, why);
+		return parse_node_list(p, colon + 1, n - size_len - 1, why);
 	}
 	case ARG_DEVICE:
 		if (!has_arg)
@@ -178,6 +185,7 @@ static void spell(struct amlshim_placement *p)
 	case ARG_NONE:
 		break;
 	}
+	amlshim_text_modifiers(&text, p);
 	amlshim_text_ellipsize(&text);
 }
 
@@ -189,6 +197,11 @@ int amlshim_parse_placement_span(const char *s, size_t n, struct amlshim_placeme
 		amlshim_text_str(why, "empty policy");
 		return -1;
 	}
+	/* "NAME[:ARG]+MOD[:ARG]...": the modifiers follow the first '+'. */
+	const char *plus = memchr(s, '+', n);
+	size_t mods_len = plus ? n - (size_t)(plus - s) - 1 : 0;
+	if (plus)
+		n = (size_t)(plus - s);
 	const char *colon = memchr(s, ':', n);
 	size_t name_len = colon ? (size_t)(colon - s) : n;
 	struct amlshim_placement parsed;
@@ -204,6 +217,8 @@ int amlshim_parse_placement_span(const char *s, size_t n, struct amlshim_placeme
 	parsed.kind = (enum amlshim_placement_kind)kind;
 	const char *arg = colon ? colon + 1 : s + n;
 	if (parse_argument(&parsed, colon != NULL, arg, colon ? n - name_len - 1 : 0, why) != 0)
+		return -1;
+	if (plus && amlshim_parse_modifiers(plus + 1, mods_len, &parsed, why) != 0)
 		return -1;
 	spell(&parsed);
 	*out = parsed;

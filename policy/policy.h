@@ -35,13 +35,31 @@ enum amlshim_placement_kind {
 	AMLSHIM_PLACE_KIND_COUNT
 };
 
+/* "+share": a node's capacity split between the local ranks that use it. */
+enum amlshim_share {
+	AMLSHIM_SHARE_NONE,
+	AMLSHIM_SHARE_STATIC,  /* +share or +share:static: capacity / ranks using the node */
+	AMLSHIM_SHARE_DYNAMIC, /* +share:dynamic: the node's ledger lends room others leave */
+};
+
+/* Page size modifiers: "+thp", "+nothp", "+huge:SIZE". */
+enum amlshim_pages {
+	AMLSHIM_PAGES_DEFAULT,
+	AMLSHIM_PAGES_THP,     /* aligned to the huge-page size, MADV_HUGEPAGE */
+	AMLSHIM_PAGES_NOTHP,   /* MADV_NOHUGEPAGE */
+	AMLSHIM_PAGES_HUGETLB, /* hugetlb pool of huge_size */
+};
+
 struct amlshim_placement {
 	enum amlshim_placement_kind kind;
 	int all_nodes;                              /* no node list given, or "all" */
 	unsigned long nodes[AMLSHIM_NODE_WORDS];    /* node list (bit per node) */
 	size_t block_size;                          /* block-interleave only */
 	int device;                                 /* cuda-* only, default 0 */
-	char text[96];                              /* canonical spelling, e.g. "interleave:0-3" */
+	enum amlshim_share share;                   /* +share[:static|dynamic] */
+	enum amlshim_pages pages;                   /* +thp, +nothp, +huge:SIZE */
+	size_t huge_size;                           /* +huge:SIZE only */
+	char text[128];                             /* canonical spelling, e.g. "interleave:0-3+thp" */
 };
 
 /* Sizes in [min, max) use placement; max == SIZE_MAX means no upper bound

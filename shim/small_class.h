@@ -21,7 +21,7 @@ struct small_class {
 	 * make system calls. */
 	int mode; /* AML_MPOL_* (DEFAULT: none) */
 	unsigned long mask[AMLSHIM_NODE_WORDS];
-	char text[96];
+	char text[128];
 	unsigned arena[MAX_ARENAS];
 	int created[MAX_ARENAS];
 	int lock;

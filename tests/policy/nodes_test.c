@@ -82,7 +82,7 @@ int main(void)
 	check_bad_nodes("a", "'a' is not a node number");
 	check_bad_nodes("1-b", "'b' is not a node number");
 	check_bad_nodes("1-2-3", "'2-3' is not a node number");
-	check_bad_nodes("+1", "'+1' is not a node number");
+	check_bad_nodes("=1", "'=1' is not a node number");
 	check_bad_nodes(" 1", "' 1' is not a node number");
 	check_bad_nodes("1 ", "'1 ' is not a node number");
 	check_bad_nodes("1;2", "'1;2' is not a node number");

@@ -191,6 +191,36 @@ static void check_names(void)
 	CHECK_STR(amlshim_placement_kind_name((enum amlshim_placement_kind)-1), "unknown");
 }
 
+/* "+share", "+thp", "+nothp", "+huge:SIZE" after a placement. */
+static void check_modifiers(void)
+{
+	struct amlshim_placement p = parse_ok("Bandwidth+Share");
+	CHECK(p.kind == AMLSHIM_PLACE_BANDWIDTH && p.share == AMLSHIM_SHARE_STATIC, "bandwidth+share");
+	CHECK_STR(p.text, "bandwidth+share");
+	p = parse_ok("bind:2+huge:2M+share:dynamic");
+	CHECK(p.share == AMLSHIM_SHARE_DYNAMIC && p.pages == AMLSHIM_PAGES_HUGETLB && p.huge_size == (2u << 20),
+	      "bind:2+huge:2M+share:dynamic");
+	CHECK_STR(p.text, "bind:2+share:dynamic+huge:2M");
+	p = parse_ok("interleave:0-3+thp");
+	CHECK(p.pages == AMLSHIM_PAGES_THP && p.share == AMLSHIM_SHARE_NONE, "interleave+thp");
+	CHECK_STR(p.text, "interleave:0-3+thp");
+	CHECK_STR(parse_ok("default+nothp").text, "default+nothp");
+	CHECK_STR(parse_ok("latency+share:static").text, "latency+share");
+	check_bad("interleave+", "empty modifier after '+'");
+	check_bad("interleave+thp+", "empty modifier after '+'");
+	check_bad("+thp", "unknown policy ''");
+	check_bad("interleave+fast", "unknown modifier 'fast' (share, share:dynamic, thp, nothp, huge:SIZE)");
+	check_bad("interleave+share", "modifier '+share' does not apply to interleave");
+	check_bad("cuda-mapped+thp", "modifier '+thp' does not apply to cuda-mapped");
+	check_bad("bandwidth+share+share", "'+share' given twice");
+	check_bad("bandwidth+share:often", "share mode 'often' is not static or dynamic");
+	check_bad("interleave+thp+nothp", "one page size modifier at most (thp, nothp or huge:SIZE)");
+	check_bad("interleave+thp:2M", "'+thp' takes no argument");
+	check_bad("bind:0+huge", "huge needs a page size (+huge:2M)");
+	check_bad("bind:0+huge:3M", "huge page size '3M' is not a power of two of at least 64K");
+	check_bad("bind:0+huge:4K", "huge page size '4K' is not a power of two of at least 64K");
+}
+
 int main(void)
 {
 	check_no_argument_kinds();
@@ -198,5 +228,6 @@ int main(void)
 	check_block_interleave();
 	check_cuda();
 	check_names();
+	check_modifiers();
 	return 0;
 }
