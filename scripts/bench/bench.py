@@ -31,7 +31,7 @@ import time
 
 from compare import baseline_configurations, compare
 from footprint import before_main_lines, run_before_main
-from catalog import (SHIM_CONFIGS, WORKLOAD_SRC, base_env, configurations, env_for, unplaced,
+from catalog import (JOB_CONFIG, SHIM_CONFIGS, WORKLOAD_SRC, base_env, configurations, env_for, judged_against, unplaced,
                      workload_configurations, workloads)
 from machine import loadavg, machine_description, package_versions, tree_version
 from runner import callgrind_count, log, measure, parse_bench_line
@@ -58,9 +58,9 @@ def paired_ratios(stats, results):
     """Each shim configuration's paired ratios to glibc, jemalloc and, when
     placed, to the same configuration unplaced."""
     for name in results:
-        if name not in SHIM_CONFIGS and not unplaced(name):
+        if name not in SHIM_CONFIGS and not judged_against(name):
             continue
-        for base in ("glibc", "jemalloc", unplaced(name)):
+        for base in ("glibc", "jemalloc", judged_against(name)):
             if base in results:
                 stats[name]["paired_" + base] = paired_ratio(results[name], results[base])
 
@@ -112,7 +112,7 @@ def run_workloads(args, bench_dir, work, all_configs, runs, only, report):
             how = "Time from the workload's own monotonic clock; peak RSS = VmHWM."
         report.emit("%s. %s" % (wl.what, how))
         report.emit()
-        report.emit(workload_table(stats, names, unplaced))
+        report.emit(workload_table(stats, names, judged_against))
         report.emit()
 
     # Summary matrix: every workload, time relative to glibc.
@@ -187,7 +187,7 @@ def run_callgrind(bench_dir, work, all_configs, only, report):
     """Instructions per operation (start-up excluded), and whole programs
     (start-up included); only's workloads when it names any."""
     configs = [c for c in all_configs if c[3] is None and c[0] in ("glibc", "jemalloc", "mimalloc", "tcmalloc",
-                                                                   "amlshim", "amlshim-il")]
+                                                                   "amlshim", "amlshim-il", JOB_CONFIG)]
     named = only - set(SECTIONS)
     chosen = [wl for wl in workloads(bench_dir) if wl.callgrind and (not named or wl.name in named)]
     entries = [(wl.name + " (per op)", wl) for wl in chosen if wl.callgrind[1]]
@@ -213,7 +213,7 @@ def run_callgrind(bench_dir, work, all_configs, only, report):
         log("  callgrind %s: %s" % (label, counts))
         cg[label] = counts
     ratios = [(n, b) for n in ("amlshim", "amlshim-il") for b in ("glibc", "jemalloc")]
-    ratios += [(n, unplaced(n)) for n in columns if unplaced(n)]
+    ratios += [(n, judged_against(n)) for n in columns if judged_against(n)]
     rows = []
     for label, counts in cg.items():
         row = [label] + ["-" if counts.get(n) is None else "%.0f" % counts[n] for n in columns]

@@ -21,6 +21,14 @@ PEERS = [
 
 # The configurations that preload a build of the shim (this one, --baseline's).
 SHIM_CONFIGS = ("amlshim", "amlshim-il", "base", "base-il")
+# One rank of an 8-rank job, 4 ranks per node (the launchers' variables
+# set, placement as "amlshim"): the job detection is start-up work only, so
+# this runs the small workloads and /bin/true, judged against "amlshim".
+JOB_CONFIG = "amlshim-job"
+JOB_ENV = {"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_WORLD_LOCAL_RANK": "1",
+           "OMPI_COMM_WORLD_LOCAL_SIZE": "4", "SLURM_PROCID": "5", "SLURM_LOCALID": "1",
+           "SLURM_NODEID": "1", "SLURM_TASKS_PER_NODE": "4(x2)"}
+JOB_WORKLOADS = ("larson", "xthread", "churn", "small-mixed", "start-true")
 PLACED = " placed"  # suffix of a shim configuration run with a workload's small-size rule
 PLACED_PEERS = ("glibc", "jemalloc")  # what else a placed workload runs under, for scale
 
@@ -152,6 +160,7 @@ def configurations(shim):
     shim_missing = None if os.path.exists(shim) else "%s not built" % shim
     configs.append(("amlshim", shim, {}, shim_missing))
     configs.append(("amlshim-il", shim, {"AMLSHIM_POLICY": "interleave"}, shim_missing))
+    configs.append((JOB_CONFIG, shim, JOB_ENV, shim_missing))
     return configs
 
 
@@ -168,6 +177,8 @@ def placed_configuration(config, rule):
 
 def workload_configurations(wl, configs):
     """The configurations one workload runs under, in the order of a round."""
+    if wl.name not in JOB_WORKLOADS:
+        configs = [c for c in configs if c[0] != JOB_CONFIG]
     if not wl.placed:
         return configs
     out = []
@@ -177,6 +188,12 @@ def workload_configurations(wl, configs):
         elif config[0] in PLACED_PEERS:
             out.append(config)
     return out
+
+
+def judged_against(name):
+    """The shim configuration a variant is compared with, besides glibc and
+    jemalloc: "amlshim placed" and "amlshim-job" against "amlshim"."""
+    return "amlshim" if name == JOB_CONFIG else unplaced(name)
 
 
 def unplaced(name):

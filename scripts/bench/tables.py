@@ -49,14 +49,15 @@ def markdown_table(header, rows):
 
 
 def workload_table(stats, names, unplaced=None):
-    """One row per configuration; with unplaced (a placed configuration's
-    name -> the unplaced one's, else None), also the ratios to it."""
+    """One row per configuration; with unplaced (a variant's name -> the
+    configuration it is judged against: a placed one's unplaced one,
+    amlshim-job's amlshim; else None), also the ratios to it."""
     base_g, base_j = stats.get("glibc", {}), stats.get("jemalloc", {})
     placed = unplaced and any(unplaced(n) for n in names)
     header = ["allocator", "median", "min-max", "x glibc", "x jemalloc", "CPU median",
               "CPU x glibc", "CPU x jemalloc", "peak RSS MiB", "RSS x glibc", "RSS x jemalloc"]
     if placed:
-        header += ["x unplaced", "CPU x unplaced"]
+        header += ["x unplaced/amlshim", "CPU x unplaced/amlshim"]
     rows = []
     for name in names:
         s = stats.get(name, {})
