@@ -22,6 +22,7 @@ SLURM_INCLUDEDIR ?= /usr/include
 SPANK_PLUGINDIR ?= $(LIBDIR)/slurm
 SLURM_CONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/slurm,$(PREFIX)/etc/slurm)
 VM_NODES ?= 4
+VM_KERNEL_SERIES ?= 6.1
 FUZZ_SECONDS ?= 30
 # STRESS_SECONDS (unset: each stress test's own default, 6 to 16 s).
 SAN_CC ?= gcc
@@ -63,7 +64,7 @@ lib: $(LIBAML_SO) $(LIBAML_A) $(BUILD)/aml.pc $(LIBAMLSHIM)
 tests: lib $(C_TESTS) $(HARD_UNIT_TESTS)
 
 # Every test, named, with a closing "N passed, N failed, N skipped"; then the
-# test VM (check-vm), whose last line sums up both stages.
+# test VM (check-vm) on both kernels, whose last line sums up every stage.
 CHECK_PARTS := check-layering tests vm-tests $(AMLSHIM_BIN) $(SPANK_BUILT) bench-workloads hardening-tests
 HOST_TESTS = $(C_TESTS) $(HARDENING_CHECKS) $(BATS_TESTS)
 check: $(CHECK_PARTS)
@@ -93,9 +94,9 @@ help:
 	  test           'install the packages needed (deps), then run check' \
 	  demo           'install the packages needed, build, run python3 under the shim' \
 	  all            'build libaml, the shim, the amlshim command (and the Slurm plugin)' \
-	  check          'build and run every test: C, hardening, bats, then the NUMA VM' \
+	  check          'build and run every test: C, hardening, bats, then the NUMA VM on 6.1 and 6.12' \
 	  check-unit     'the C tests (areas, tutorials, policy, shim)' \
-	  check-vm       'the tests inside a QEMU NUMA VM (VM_NODES=2|4|8)' \
+	  check-vm       'the tests inside a QEMU NUMA VM (VM_NODES=2|4|8, VM_KERNEL_SERIES=6.1|6.12)' \
 	  check-asan     'C tests rebuilt with ASan+UBSan, fuzz corpus replayed' \
 	  check-valgrind 'area, tutorial, policy and pure-shim tests under valgrind' \
 	  check-fuzz     'libFuzzer runs of the parsers, FUZZ_SECONDS each' \
