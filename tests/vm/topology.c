@@ -1,9 +1,12 @@
 /* The VM is the machine topology.sh describes: node count, each node's CPUs
  * and memory, the SLIT distances, the HMAT values Linux exports, and what
- * hwloc makes of them (best bandwidth and latency targets from node 0). The
- * other VM tests' expectations rest on this. */
+ * hwloc makes of them (best bandwidth and latency targets from node 0); and
+ * its kernel has the knobs the tests set as root: per-node hugetlb pools,
+ * and from Linux 6.9 the weighted-interleave weights. The other VM tests'
+ * expectations rest on this. */
 #include <dirent.h>
 #include <hwloc.h>
+#include <sys/utsname.h>
 #include "vmtest.h"
 
 static int nodes;
@@ -131,6 +134,46 @@ static void check_hwloc_memattrs(void)
 	hwloc_topology_destroy(topo);
 }
 
+/* Writes a sysfs number back unchanged: the knob is there and root may set it. */
+static long rewrite_number(const char *path)
+{
+	long value = read_number(path);
+	FILE *file = fopen(path, "w");
+	CHECK(file != NULL, "cannot open %s for writing", path);
+	CHECK(fprintf(file, "%ld\n", value) > 0 && fclose(file) == 0, "cannot write %s", path);
+	return value;
+}
+
+/* The knobs the tests set: every node's 2 MiB hugetlb pool (both kernels),
+ * and each node's weighted-interleave weight (MPOL_WEIGHTED_INTERLEAVE,
+ * Linux 6.9 and later: the 6.12 kernel). */
+static void check_kernel_knobs(void)
+{
+	struct utsname uts;
+	int major = 0, minor = 0;
+	CHECK(uname(&uts) == 0 && sscanf(uts.release, "%d.%d", &major, &minor) == 2,
+	      "no kernel version");
+	int weighted = major > 6 || (major == 6 && minor >= 9);
+	char path[160];
+	for (int node = 0; node < nodes; node++) {
+		snprintf(path, sizeof(path),
+		         "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/nr_hugepages", node);
+		long pool = rewrite_number(path);
+		long weight = -1;
+		if (weighted) {
+			snprintf(path, sizeof(path), "/sys/kernel/mm/mempolicy/weighted_interleave/node%d", node);
+			weight = rewrite_number(path);
+			CHECK(weight >= 1, "node %d: weighted-interleave weight %ld", node, weight);
+		}
+		if (weighted)
+			printf("node %d: %ld huge pages of 2 MiB reserved, weighted-interleave weight %ld\n",
+			       node, pool, weight);
+		else
+			printf("node %d: %ld huge pages of 2 MiB reserved (no weighted interleave before Linux 6.9)\n",
+			       node, pool);
+	}
+}
+
 int main(void)
 {
 	nodes = vm_start();
@@ -141,6 +184,7 @@ int main(void)
 	check_distances();
 	check_hmat_sysfs();
 	check_hwloc_memattrs();
+	check_kernel_knobs();
 	printf("topology: %d nodes as described\n", nodes);
 	return 0;
 }
