@@ -120,6 +120,15 @@ kernel_reports() {
 	[ ! -e "$BUILD/vm/console.log" ]
 }
 
+@test "vm kernels: VM_KERNEL with two series is refused (one kernel, two names)" {
+	VM_KERNEL=$K612 VM_KERNEL_SERIES='6.1 6.12' run "$VM/run-vm.sh" "$BUILD" "$BUILD/tests/vm/probe"
+	assert_equal "$status" 2
+	assert_output --partial "VM_KERNEL=$K612 boots one kernel"
+	VM_KERNEL=$K612 VM_KERNEL_SERIES=6.12 run "$VM/run-vm.sh" "$BUILD" "$BUILD/tests/vm/probe"
+	assert_success
+	assert_line 'PASS  vm-6.12/probe'
+}
+
 @test "vm kernels: fetch-kernel.sh takes each series' newest cached kernel, by version" {
 	touch "$BUILD/vm/cache/6.12/boot/vmlinuz-6.12.99+deb12-amd64" "$BUILD/vm/cache/6.1/boot/vmlinuz-6.1.0-9-amd64"
 	run "$VM/fetch-kernel.sh" "$BUILD/vm/cache" 6.12

@@ -19,8 +19,8 @@
 #   VM_BOOT_TIMEOUT    seconds until the first test must start (default 60)
 #   VM_TEST_TIMEOUT    seconds per test inside the VM (default 120)
 #   VM_CPU             qemu CPU model (default: max under KVM, qemu64 under TCG)
-#   VM_KERNEL          a vmlinuz to boot instead of Debian's package (for one
-#                      series: its lines keep that series' name)
+#   VM_KERNEL          a vmlinuz to boot instead of Debian's package, with
+#                      one series in VM_KERNEL_SERIES (its lines' name)
 #   VM_KERNEL_ARGS     more kernel arguments (e.g. transparent_hugepage=never)
 #   VM_HOST_LOG, VM_HOST_RC   output and exit status of the host tests: their
 #                      counts are added to the closing summary, and a host
@@ -46,6 +46,11 @@ for series in "${kernel_series[@]}"; do
 	*) echo "VM_KERNEL_SERIES=$VM_KERNEL_SERIES: each of 6.1 or 6.12" >&2; exit 2 ;;
 	esac
 done
+# VM_KERNEL is one kernel: its lines must not be named after two series.
+if [ -n "${VM_KERNEL:-}" ] && [ ${#kernel_series[@]} -gt 1 ]; then
+	echo "VM_KERNEL=$VM_KERNEL boots one kernel: name its series alone in VM_KERNEL_SERIES (6.1 or 6.12)" >&2
+	exit 2
+fi
 in_ci=0
 [ "${CI:-}" = true ] && in_ci=1
 
