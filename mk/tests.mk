@@ -43,6 +43,7 @@ SHIM_TEST_LIBS := -lnuma -ldl -lpthread
 SHIM_CXXFLAGS := -std=gnu++17 $(WARN) $(CFLAGS)
 
 C_TESTS := $(UNIT_TESTS) $(TUTORIALS) $(POLICY_TESTS) $(SHIM_TESTS)
+C_TESTS += $(CLI_TESTS)
 
 # Static pattern rules: they take precedence over $(BUILD)/tests/%.
 $(SHIM_TEST_HELPERS): $(BUILD)/tests/shim/lib/%.so: tests/shim/lib/%.c

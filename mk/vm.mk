@@ -11,7 +11,7 @@ VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(sort $(wildcard tests/
 # they link nothing of ours; make-initramfs.sh carries build/tests/vm/programs.
 VM_PROGRAMS_BIN := $(patsubst tests/vm/programs/%.c,$(BUILD)/tests/vm/programs/%,$(sort $(wildcard tests/vm/programs/*.c)))
 # The policy parser's tests check the build tree, not placement: not in the VM.
-VM_RUN = VM_NODES=$(VM_NODES) VM_KERNEL_SERIES='$(VM_KERNEL_SERIES)' tests/vm/run-vm.sh $(BUILD) $(filter-out $(POLICY_TESTS),$(C_TESTS)) $(VM_TESTS)
+VM_RUN = VM_NODES=$(VM_NODES) VM_KERNEL_SERIES='$(VM_KERNEL_SERIES)' tests/vm/run-vm.sh $(BUILD) $(filter-out $(POLICY_TESTS) $(CLI_TESTS),$(C_TESTS)) $(VM_TESTS)
 .PHONY: vm-tests
 
 vm-tests: lib $(C_TESTS) $(VM_TESTS) $(VM_PROGRAMS_BIN)

@@ -48,6 +48,10 @@ int cli_explain_json(const struct cli_settings *settings, const char *library, F
 
 /* amlshim report FILE... (report_merge.c); argv[0] is "report". */
 int cli_report_main(int argc, char **argv);
+/* amlshim profile (profile.c) and amlshim advise (advise.c); argv[0] is
+ * the subcommand's name. */
+int cli_profile_main(int argc, char **argv);
+int cli_advise_main(int argc, char **argv);
 
 /* The "Job" part of --explain (explain_job.c): the launcher variables. */
 void cli_explain_job(FILE *out);

@@ -35,6 +35,8 @@ static const char usage_text[] =
 	"Usage: amlshim [OPTION]... [--] COMMAND [ARG]...\n"
 	"       amlshim --explain [--json] [OPTION]...\n"
 	"       amlshim report [REPORT-OPTION]... REPORT.json...\n"
+	"       amlshim profile [PROFILE-OPTION]... -- COMMAND [ARG]...\n"
+	"       amlshim advise [ADVISE-OPTION]... PROFILE.json...\n"
 	"Run COMMAND with libamlshim.so preloaded, which places the memory it\n"
 	"allocates (malloc family and private anonymous mmap) by policy.\n"
 	"\n"
@@ -43,6 +45,10 @@ static const char usage_text[] =
 	"  report            merge the JSON reports of a job's ranks: a table per host\n"
 	"                    of ranks x nodes, the imbalance, an SVG heat map (its\n"
 	"                    options: amlshim report --help)\n"
+	"  profile           run COMMAND and count its large allocations by call site:\n"
+	"                    bytes, peak live, lifetime, write heat (amlshim profile --help)\n"
+	"  advise            choose the call sites to put on the fast memory from\n"
+	"                    profiles and write an AMLSHIM_SITES file (amlshim advise --help)\n"
 	"\n"
 	"Options (each sets the AMLSHIM_* variable named after it):\n"
 	"  --policy=P        AMLSHIM_POLICY: placement of allocations >= the threshold:\n"
@@ -217,6 +223,10 @@ int main(int argc, char **argv)
 	/* Subcommands come first, alone; `amlshim -- report` runs a program. */
 	if (argc > 1 && strcmp(argv[1], "report") == 0)
 		return cli_report_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "profile") == 0)
+		return cli_profile_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "advise") == 0)
+		return cli_advise_main(argc - 1, argv + 1);
 	for (; i < argc; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "--") == 0) {
