@@ -99,8 +99,11 @@ static int parse(int argc, char **argv, struct advise_opts *o, const char **file
 			o->ranks = strtol(v, &end, 10);
 			if (errno || *end || end == v || o->ranks < 1 || o->ranks > 65536)
 				return usage("--ranks-per-node=%s: not a whole number from 1 to 65536", v), -1;
-		} else if (bad)
-			return usage("option '%s' needs a value", a), -1;
+		} else if (bad) {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
+			return usage("option '%s' needs a value", name), -1;
+		}
 		else
 			return usage("unknown option '%s'", a), -1;
 	}

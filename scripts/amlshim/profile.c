@@ -133,8 +133,11 @@ static int parse_options(int argc, char **argv, struct profile_opts *o)
 			if (whole_number(v, 0, 100000, &n) != 0)
 				return usage("--top=%s: not a whole number from 0 to 100000", v), -2;
 			o->top = (int)n;
-		} else if (missing)
-			return usage("option '%s' needs a value", a), -2;
+		} else if (missing) {
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
+			return usage("option '%s' needs a value", name), -2;
+		}
 		else
 			return usage("unknown option '%s'", a), -2;
 	}

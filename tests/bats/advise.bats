@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# Call-site placement, the command's side: `amlshim profile` names the
+# frames of a profile from a real binary (site_prog.c, built with -g: its
+# three allocation sites by function and line), runs a command with
+# AMLSHIM_PROFILE set and keeps its exit status; `amlshim advise` packs the
+# hot site within the capacity, lists the rejected ones, merges ranks,
+# shares capacity between sites never alive together, and writes an
+# AMLSHIM_SITES file; bad input gives one line and exit 2.
+
+load helpers
+
+PROFILES=$BATS_TEST_DIRNAME/data/profiles
+
+setup() {
+	clean_environment
+	require_build cli
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# site_prog built with -g and a raw profile of its three sites (the real
+# return addresses of its malloc calls) in raw.json.
+build_site_prog() {
+	require_tool cc objdump readelf nm addr2line
+	cc -g -O2 -o site_prog "$DATA/site_prog.c" || fail "cannot build site_prog"
+	"$DATA/site_profile.sh" ./site_prog raw.json "$@" || fail "site_profile.sh failed"
+}
+
+# The lines of an AMLSHIM_SITES file that are rules: FRAMES = POLICY.
+rules_of() {
+	grep -v '^#' "$1" | grep -v '^[[:space:]]*$'
+}
+
+# FORMAT of AMLSHIM_SITES: each rule MODULE+0xHEX[>MODULE+0xHEX]... = POLICY.
+assert_rules_format() {
+	local line
+	while IFS= read -r line; do
+		[[ $line =~ ^[^[:space:]=\>\;#]+\+0x[0-9a-f]+(\>[^[:space:]=\>\;#]+\+0x[0-9a-f]+)*\ =\ (preferred:[0-9]+|bind:[0-9,]+)$ ]] ||
+			fail "not a site rule: '$line'"
+	done < <(rules_of "$1")
+}
+
+@test "profile --raw: frames named from the ELF symbol table, file:line from the debug info" {
+	build_site_prog
+	run --separate-stderr "$AMLSHIM" profile --output=final.%r.json --raw raw.json
+	assert_success
+	assert_equal "$stderr" ''
+	# Sorted by heat: the hot site first, named with its malloc line.
+	hot_line=$(grep -n 'the hot site' "$DATA/site_prog.c" | cut -d: -f1)
+	[[ ${lines[2]} == "  hot_buffer (site_prog.c:$hot_line) "* ]] || fail "first site: ${lines[2]}"
+	assert_output --partial 'cold_buffer (site_prog.c:'
+	assert_output --partial 'big_buffer (site_prog.c:'
+	[ -f final.4321.json ] || fail "no final.4321.json (%r is the pid without a rank)"
+	run "$PYTHON" -c '
+import json, sys
+p = json.load(open("final.4321.json"))
+m = p["modules"][0]
+assert m["symbols"] == ".symtab" and m["lines"] is True and m["warning"] is None, m
+for s in p["sites"]:
+    caller, callee = s["frames"]
+    assert caller["function"] == "main", caller
+    assert callee["file"].endswith("site_prog.c"), callee
+    print(s["function"], callee["line"])
+'
+	assert_success
+	assert_line "hot_buffer $hot_line"
+	assert_line "cold_buffer $(grep -n 'the cold site' "$DATA/site_prog.c" | cut -d: -f1)"
+}
+
+@test "profile --raw: another build-id leaves the frames unnamed, with a warning" {
+	build_site_prog 0123456789abcdef
+	run --separate-stderr "$AMLSHIM" profile --output=final.json --raw raw.json
+	assert_success
+	[[ $stderr == *"site_prog ($(realpath site_prog)): build-id differs: the file changed since the run; its frames are not named" ]] ||
+		fail "stderr: $stderr"
+	run "$PYTHON" -c 'import json; print(json.load(open("final.json"))["sites"][0]["frames"][1]["function"])'
+	assert_output None
+}
+
+@test "profile -- COMMAND: AMLSHIM_PROFILE per process, profiles named, the command's exit status" {
+	build_site_prog
+	# Stands in for the shim's profile mode: the command writes the raw
+	# profile where AMLSHIM_PROFILE says, %p its pid.
+	run --separate-stderr "$AMLSHIM" profile --depth=4 --output=run.%p.json -- sh -c '
+		f=$(printf %s "$AMLSHIM_PROFILE" | sed "s/%p/$$/")
+		echo "depth $AMLSHIM_SITE_DEPTH"
+		"$DATA/site_profile.sh" ./site_prog "$f" "" $$ && exit 3'
+	assert_equal "$status" 3
+	assert_line 'depth 4'
+	assert_output --partial '3 sites'
+	ls run.*.json >/dev/null || fail "no run.PID.json"
+	run --separate-stderr "$AMLSHIM" profile -- sh -c 'exit 5'
+	assert_equal "$status" 5
+	[[ $stderr == *"amlshim profile: no profile was written (AMLSHIM_PROFILE="* ]] || fail "stderr: $stderr"
+	# Its temporary directory is gone.
+	dir=$(sed -n 's/.*AMLSHIM_PROFILE=\(.*\)\/raw\.%p\.json.*/\1/p' <<<"$stderr")
+	[ -n "$dir" ] && [ ! -e "$dir" ] || fail "temporary directory '$dir' left"
+}
+
+@test "advise: the hot site within the capacity, the others rejected with a reason" {
+	run --separate-stderr "$AMLSHIM" advise "$PROFILES/three.json" --fast=0 --capacity=100M --output=sites.conf
+	assert_success
+	assert_output --partial 'capacity 100 MiB (--capacity), 1 rank per node'
+	assert_output --partial 'exact 0/1 knapsack in 4 KiB units'
+	chosen=$(sed -n '/^chosen:/,/^rejected/p' <<<"$output")
+	[[ $chosen == *"hot_buffer (solver.c:20)"* ]] || fail "chosen: $chosen"
+	[[ $chosen != *cold_buffer* && $chosen != *big_buffer* ]] || fail "chosen: $chosen"
+	assert_output --regexp 'big_buffer \(solver.c:30\) +256 MiB +512 MiB +0.02  larger than the capacity'
+	assert_output --regexp 'cold_buffer \(solver.c:12\) +64 MiB +64 MiB +0.01  no room left beside the chosen ones'
+	assert_rules_format sites.conf
+	assert_equal "$(rules_of sites.conf)" 'solver+0x1100>solver+0x1c00 = preferred:0'
+	grep -qx '# hot_buffer (solver.c:20): peak live 64 MiB, heat 0.9' sites.conf || fail "$(cat sites.conf)"
+	# Room for all three: all chosen; several fast nodes: bind.
+	run "$AMLSHIM" advise "$PROFILES/three.json" --fast=2-3 --capacity=1G --output=all.conf
+	assert_success
+	assert_output --partial 'rejected: none'
+	assert_equal "$(rules_of all.conf | wc -l)" 3
+	assert_equal "$(rules_of all.conf | sed 's/.* = //' | sort -u)" 'bind:2,3'
+	assert_rules_format all.conf
+}
+
+@test "advise: ranks merged (peak live the largest, heat weighted), capacity/K, disjoint lifetimes share it" {
+	run "$AMLSHIM" advise "$PROFILES/phases.json" "$PROFILES/phases.rank1.json" --fast=1 --capacity=200M --output=s.conf
+	assert_success
+	assert_output --partial '2 sites from 2 profiles'
+	assert_output --partial '2 ranks per node (the most profiles from one host): 100 MiB per rank'
+	assert_output --partial '2 groups of sites alive together'
+	# 64 MiB each, 100 MiB per rank: both, since never alive at once.
+	assert_output --regexp 'phase_one +64 MiB +128 MiB +0.4'
+	assert_output --partial 'rejected: none'
+	assert_output --partial '64 MiB of the chosen sites'"'"' peak live bytes at most at once'
+	assert_equal "$(rules_of s.conf)" $'app+0x700 = preferred:1\napp+0x800 = preferred:1'
+	# Four ranks per node: 50 MiB each, nothing fits.
+	run "$AMLSHIM" advise "$PROFILES/phases.json" --ranks-per-node=4 --fast=1 --capacity=200M --output=s.conf
+	assert_success
+	assert_output --partial 'chosen: none'
+	assert_equal "$(rules_of s.conf)" ''
+}
+
+@test "advise: no heat in the profile: said, and packed by byte-seconds per byte" {
+	run "$AMLSHIM" advise "$PROFILES/noheat.json" --fast=0 --capacity=8M --output=s.conf
+	assert_success
+	assert_output --partial 'no heat in the profiles (heat_method null'
+	assert_output --partial 'packing by bytes alive per byte of capacity (byte_seconds / peak_live)'
+	assert_equal "$(rules_of s.conf)" 'app+0x500 = preferred:0'
+}
+
+@test "advise on a real profile: profile --raw then advise picks the hot site of site_prog" {
+	build_site_prog
+	"$AMLSHIM" profile --output=final.json --top=0 --raw raw.json
+	run "$AMLSHIM" advise final.json --fast=0 --capacity=20M --output=s.conf
+	assert_success
+	assert_output --regexp 'chosen:.*'$'\n''.*'$'\n''  hot_buffer \(site_prog.c:[0-9]+\)'
+	assert_equal "$(rules_of s.conf | wc -l)" 1
+	assert_rules_format s.conf
+	grep -q '^# hot_buffer (site_prog.c:' s.conf || fail "$(cat s.conf)"
+}
+
+@test "advise and profile: bad input gives one line and exit 2" {
+	bad() { # EXPECTED-STDERR-LINE ARGS...
+		local want=$1
+		shift
+		run --separate-stderr "$AMLSHIM" "$@"
+		assert_equal "$status" 2
+		assert_equal "${stderr_lines[0]}" "$want"
+		assert_output ''
+	}
+	echo '{"amlshim_profile": 1, "sites": []}' >empty.json
+	echo '{"amlshim_profile": 1, "sites": [' >broken.json
+	echo '{"sites": []}' >other.json
+	echo '{"amlshim_profile": 1, "sites": [{"site": "a+0x1"}]}' >nofields.json
+	bad "amlshim advise: missing.json: cannot open: No such file or directory" advise missing.json --capacity=1G --fast=0
+	bad "amlshim advise: broken.json: unexpected end of file at byte 34" advise broken.json --capacity=1G --fast=0
+	bad 'amlshim advise: other.json: not a call-site profile (no "amlshim_profile": 1)' advise other.json --fast=0
+	bad "amlshim advise: nofields.json: site 0: a missing or bad field (site, frames, count, bytes, ...)" advise nofields.json
+	bad "amlshim advise: no sites in the profile (nothing at or above the minimum size?)" advise empty.json --capacity=1G --fast=0
+	bad "amlshim advise: --capacity=0: the capacity must be more than 0" advise "$PROFILES/three.json" --capacity=0
+	bad "amlshim advise: --capacity=12X: not a size (bytes like 512M, 16G)" advise "$PROFILES/three.json" --capacity=12X
+	bad "amlshim advise: --ranks-per-node=0: not a whole number from 1 to 65536" advise "$PROFILES/three.json" --ranks-per-node=0
+	bad "amlshim advise: --fast=fastest: not node numbers like 2 or 2-3, nor hbm or bandwidth" advise "$PROFILES/three.json" --fast=fastest
+	bad "amlshim advise: no profile given" advise --fast=0
+	bad "amlshim advise: unknown option '--bogus'" advise --bogus "$PROFILES/three.json"
+	bad "amlshim advise: option '--capacity' needs a value" advise "$PROFILES/three.json" --capacity=
+	bad "amlshim profile: no command given" profile --depth=3
+	bad "amlshim profile: --depth=0: not a whole number from 1 to 64" profile --depth=0 -- true
+	bad "amlshim profile: --min-size=big: not a size (bytes like 64K, 1M)" profile --min-size=big -- true
+	bad "amlshim profile: --interval=0: not a whole number of ms from 1 to 60000" profile --interval=0 -- true
+	bad "amlshim profile: unknown option '--bogus'" profile --bogus -- true
+	bad "amlshim profile: option '--output' needs a value" profile --output
+	bad "amlshim profile: option '--top' needs a value" profile --top= -- true
+	bad "amlshim profile: broken.json: unexpected end of file at byte 34" profile --raw broken.json
+	# A program named advise or profile still runs with --.
+	run -127 "$AMLSHIM" -- profile
+}
+
+@test "--help lists profile and advise; each has its own help" {
+	run "$AMLSHIM" --help
+	assert_success
+	assert_output --partial 'amlshim profile [PROFILE-OPTION]... -- COMMAND'
+	assert_output --partial 'amlshim advise [ADVISE-OPTION]... PROFILE.json'
+	run "$AMLSHIM" profile --help
+	assert_success
+	assert_line --index 0 'Usage: amlshim profile [OPTION]... [--] COMMAND [ARG]...'
+	run "$AMLSHIM" advise --help
+	assert_success
+	assert_line --index 0 'Usage: amlshim advise [OPTION]... PROFILE.json...'
+}
