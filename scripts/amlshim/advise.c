@@ -291,7 +291,8 @@ int cli_advise_main(int argc, char **argv)
 		goto out;
 	char b[32];
 	printf("wrote %s (%s of the chosen sites' peak live bytes at most at once)\n"
-	       "run with: AMLSHIM_SITES=%s amlshim -- COMMAND\n", o.output, profile_bytes(used, b, sizeof(b)), o.output);
+	       "run with: AMLSHIM_SITES=%s%s amlshim -- COMMAND\n", o.output, profile_bytes(used, b, sizeof(b)),
+	       advise_file_prefix(o.output), o.output);
 	status = 0;
 out:
 	for (int i = 0; i < loaded; i++)

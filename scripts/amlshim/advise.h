@@ -40,6 +40,9 @@ struct merged_site *advise_merge(const struct profile *profiles, int n, int *cou
  * saying why on stderr. */
 int advise_write_sites(const char *path, const struct merged_site *sites, int count,
                        const struct fast_nodes *fast, unsigned long long capacity, int by_heat);
+/* "./" when AMLSHIM_SITES=path would read path as rules, not as a file
+ * (a file is named by a value starting with '/' or '.'), else "". */
+const char *advise_file_prefix(const char *path);
 /* The rule's policy for the fast nodes: "preferred:2" or "bind:2,3". */
 void advise_policy(const struct fast_nodes *fast, char *buf, size_t len);
 

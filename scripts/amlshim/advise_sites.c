@@ -71,6 +71,11 @@ struct merged_site *advise_merge(const struct profile *profiles, int n, int *cou
 	return out;
 }
 
+const char *advise_file_prefix(const char *path)
+{
+	return path[0] == '/' || path[0] == '.' ? "" : "./";
+}
+
 void advise_policy(const struct fast_nodes *fast, char *buf, size_t len)
 {
 	/* One node: preferred, so an allocation the profile did not foresee
@@ -117,9 +122,9 @@ int advise_write_sites(const char *path, const struct merged_site *sites, int co
 		return -1;
 	}
 	fprintf(f, "# AMLSHIM_SITES written by amlshim advise: the sites chosen for the fast\n"
-	           "# memory (node%s %s, %s per rank), by %s. Use: AMLSHIM_SITES=%s\n",
+	           "# memory (node%s %s, %s per rank), by %s. Use: AMLSHIM_SITES=%s%s\n",
 	        fast->count > 1 ? "s" : "", fast->text, profile_bytes(capacity, size, sizeof(size)),
-	        by_heat ? "heat" : "bytes alive per byte (no heat measured)", path);
+	        by_heat ? "heat" : "bytes alive per byte (no heat measured)", advise_file_prefix(path), path);
 	for (int i = 0; i < count; i++) {
 		if (!sites[i].chosen)
 			continue;

@@ -108,6 +108,8 @@ for s in p["sites"]:
 	assert_output --regexp 'cold_buffer \(solver.c:12\) +64 MiB +64 MiB +0.01  no room left beside the chosen ones'
 	assert_rules_format sites.conf
 	assert_equal "$(rules_of sites.conf)" 'solver+0x1100>solver+0x1c00 = preferred:0'
+	# A relative name is given with ./: AMLSHIM_SITES=name would be rules.
+	assert_output --partial 'run with: AMLSHIM_SITES=./sites.conf amlshim -- COMMAND'
 	grep -qx '# hot_buffer (solver.c:20): peak live 64 MiB, heat 0.9' sites.conf || fail "$(cat sites.conf)"
 	# Room for all three: all chosen; several fast nodes: bind.
 	run "$AMLSHIM" advise "$PROFILES/three.json" --fast=2-3 --capacity=1G --output=all.conf
@@ -203,4 +205,14 @@ for s in p["sites"]:
 	run "$AMLSHIM" advise --help
 	assert_success
 	assert_line --index 0 'Usage: amlshim advise [OPTION]... PROFILE.json...'
+}
+
+@test "amlshim(1) documents every option of profile and advise" {
+	require_tool mandoc
+	local text opt
+	text=$(mandoc -Tutf8 "$TESTS_ROOT/man/amlshim.1" | col -b)
+	for opt in $({ "$AMLSHIM" profile --help; "$AMLSHIM" advise --help; } | grep -o -- '--[a-z-]*' | sort -u); do
+		[[ $text == *"$opt"* ]] || fail "amlshim(1) lacks $opt"
+	done
+	[[ $text == *"PLACING BY CALL SITE"* ]] || fail "no PLACING BY CALL SITE section"
 }

@@ -122,3 +122,24 @@ machine_nodes() {
 	set -e
 	assert_equal "$REPLIES" '--almost-all'
 }
+
+@test "profile and advise: subcommand names, their options, --fast values, the command after --" {
+	complete_line 'amlshim prof'
+	[[ " $REPLIES " == *" profile "* ]] || fail "replies: $REPLIES"
+	complete_line 'amlshim adv'
+	[[ " $REPLIES " == *" advise "* ]] || fail "replies: $REPLIES"
+	local opt
+	for opt in $("$AMLSHIM" profile --help | grep -o -- '--[a-z-]*' | sort -u); do
+		complete_line "amlshim profile $opt"
+		[[ " $REPLIES " == *" $opt"[=\ ]* ]] || fail "profile --help has $opt, the completion does not: $REPLIES"
+	done
+	for opt in $("$AMLSHIM" advise --help | grep -o -- '--[a-z-]*' | sort -u); do
+		complete_line "amlshim advise $opt"
+		[[ " $REPLIES " == *" $opt"[=\ ]* ]] || fail "advise --help has $opt, the completion does not: $REPLIES"
+	done
+	complete_line 'amlshim advise p.json --fast='
+	[[ " $REPLIES " == *" bandwidth "* && " $REPLIES " == *" hbm "* && " $REPLIES " == *" $(machine_nodes | head -n1) "* ]] ||
+		fail "replies: $REPLIES"
+	complete_line 'amlshim profile --depth=4 -- ech'
+	[[ " $REPLIES " == *" echo "* ]] || fail "replies: $REPLIES"
+}
