@@ -14,6 +14,7 @@
 #include "advise.h"
 #include "cli.h"
 #include "knapsack.h"
+#include "subcommand.h"
 
 #define DEFAULT_OUTPUT "amlshim-sites.conf"
 
@@ -45,21 +46,7 @@ struct advise_opts {
 
 static int usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "amlshim advise: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'amlshim advise --help' for more information.\n");
-	return 2;
-}
-
-/* The value of --name=V / --name V, or NULL; *bad when it is missing. */
-static const char *option(int argc, char **argv, int *i, const char *name, int *bad)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0 || (argv[*i][n] != '=' && argv[*i][n] != '\0'))
-		return NULL;
-	const char *v = argv[*i][n] == '=' ? argv[*i] + n + 1 : *i + 1 < argc ? argv[++*i] : "";
-	*bad = !*v;
-	return *v ? v : NULL;
+	return sub_usage("advise", fmt, arg);
 }
 
 /* Options anywhere, profiles into files[]; `--` ends the options.
@@ -82,30 +69,18 @@ static int parse(int argc, char **argv, struct advise_opts *o, const char **file
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 			return -2;
-		if ((v = option(argc, argv, &i, "--fast", &bad)))
+		if ((v = sub_option(argc, argv, &i, "--fast", &bad)))
 			o->fast = v;
-		else if ((v = option(argc, argv, &i, "--output", &bad)))
+		else if ((v = sub_option(argc, argv, &i, "--output", &bad)))
 			o->output = v;
-		else if ((v = option(argc, argv, &i, "--capacity", &bad))) {
-			size_t size;
-			if (amlshim_parse_size(v, &size) != 0)
-				return usage("--capacity=%s: not a size (bytes like 512M, 16G)", v), -1;
-			if (size == 0)
-				return usage("--capacity=%s: the capacity must be more than 0", v), -1;
-			o->capacity = size;
-		} else if ((v = option(argc, argv, &i, "--ranks-per-node", &bad))) {
-			char *end;
-			errno = 0;
-			o->ranks = strtol(v, &end, 10);
-			if (errno || *end || end == v || o->ranks < 1 || o->ranks > 65536)
+		else if ((v = sub_option(argc, argv, &i, "--capacity", &bad))) {
+			if (sub_size("advise", "--capacity", v, 1, &o->capacity) != 0)
+				return -1;
+		} else if ((v = sub_option(argc, argv, &i, "--ranks-per-node", &bad))) {
+			if (sub_whole_number(v, 1, 65536, &o->ranks) != 0)
 				return usage("--ranks-per-node=%s: not a whole number from 1 to 65536", v), -1;
-		} else if (bad) {
-			char name[64];
-			snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
-			return usage("option '%s' needs a value", name), -1;
-		}
-		else
-			return usage("unknown option '%s'", a), -1;
+		} else
+			return sub_bad_option("advise", a, bad), -1;
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "policy.h"
 #include "profile.h"
+#include "subcommand.h"
 
 /* The shim's variables for profile mode (the shim side reads them). */
 #define VAR_PROFILE "AMLSHIM_PROFILE"
@@ -59,38 +60,7 @@ struct profile_opts {
 
 static int usage(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "amlshim profile: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'amlshim profile --help' for more information.\n");
-	return 2;
-}
-
-static int whole_number(const char *s, long min, long max, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* --name=value or --name value. NULL when the option is not this one. */
-static const char *value_of(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i][n + 1] ? argv[*i] + n + 1 : (*missing = 1, NULL);
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
+	return sub_usage("profile", fmt, arg);
 }
 
 /* Options up to the command; returns its index, or -2 after a usage
@@ -114,32 +84,27 @@ static int parse_options(int argc, char **argv, struct profile_opts *o)
 			o->overhead = 1;
 		else if (strcmp(a, "--raw") == 0)
 			o->raw = 1;
-		else if ((v = value_of(argc, argv, &i, "--output", &missing)))
+		else if ((v = sub_option(argc, argv, &i, "--output", &missing)))
 			o->output = v;
-		else if ((v = value_of(argc, argv, &i, "--min-size", &missing))) {
-			size_t size;
-			if (amlshim_parse_size(v, &size) != 0)
-				return usage("--min-size=%s: not a size (bytes like 64K, 1M)", v), -2;
+		else if ((v = sub_option(argc, argv, &i, "--min-size", &missing))) {
+			unsigned long long size;
+			if (sub_size("profile", "--min-size", v, 0, &size) != 0)
+				return -2;
 			o->min_size = v;
-		} else if ((v = value_of(argc, argv, &i, "--depth", &missing))) {
-			if (whole_number(v, 1, 64, &n) != 0)
+		} else if ((v = sub_option(argc, argv, &i, "--depth", &missing))) {
+			if (sub_whole_number(v, 1, 64, &n) != 0)
 				return usage("--depth=%s: not a whole number from 1 to 64", v), -2;
 			o->depth = v;
-		} else if ((v = value_of(argc, argv, &i, "--interval", &missing))) {
-			if (whole_number(v, 1, 60000, &n) != 0)
+		} else if ((v = sub_option(argc, argv, &i, "--interval", &missing))) {
+			if (sub_whole_number(v, 1, 60000, &n) != 0)
 				return usage("--interval=%s: not a whole number of ms from 1 to 60000", v), -2;
 			o->interval = v;
-		} else if ((v = value_of(argc, argv, &i, "--top", &missing))) {
-			if (whole_number(v, 0, 100000, &n) != 0)
+		} else if ((v = sub_option(argc, argv, &i, "--top", &missing))) {
+			if (sub_whole_number(v, 0, 100000, &n) != 0)
 				return usage("--top=%s: not a whole number from 0 to 100000", v), -2;
 			o->top = (int)n;
-		} else if (missing) {
-			char name[64];
-			snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
-			return usage("option '%s' needs a value", name), -2;
-		}
-		else
-			return usage("unknown option '%s'", a), -2;
+		} else
+			return sub_bad_option("profile", a, missing), -2;
 	}
 	return i;
 }

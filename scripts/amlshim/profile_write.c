@@ -112,17 +112,16 @@ int profile_write(const struct profile *p, FILE *out)
 
 const char *profile_bytes(unsigned long long bytes, char *buf, size_t len)
 {
-	static const char units[][4] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
+	static const char prefixes[] = "KMGTP";
+	if (bytes < 1024) {
 		snprintf(buf, len, "%llu B", bytes);
-	else
-		snprintf(buf, len, "%.*f %s", v < 10 ? 1 : 0, v, units[u]);
+		return buf;
+	}
+	double scaled = (double)bytes / 1024;
+	int p = 0;
+	for (; scaled >= 1024 && prefixes[p + 1]; p++)
+		scaled /= 1024;
+	snprintf(buf, len, "%.*f %ciB", scaled < 10 ? 1 : 0, scaled, prefixes[p]);
 	return buf;
 }
 

@@ -175,8 +175,8 @@ for s in p["sites"]:
 	bad 'amlshim advise: other.json: not a call-site profile (no "amlshim_profile": 1)' advise other.json --fast=0
 	bad "amlshim advise: nofields.json: site 0: a missing or bad field (site, frames, count, bytes, ...)" advise nofields.json
 	bad "amlshim advise: no sites in the profile (nothing at or above the minimum size?)" advise empty.json --capacity=1G --fast=0
-	bad "amlshim advise: --capacity=0: the capacity must be more than 0" advise "$PROFILES/three.json" --capacity=0
-	bad "amlshim advise: --capacity=12X: not a size (bytes like 512M, 16G)" advise "$PROFILES/three.json" --capacity=12X
+	bad "amlshim advise: --capacity=0: must be more than 0" advise "$PROFILES/three.json" --capacity=0
+	bad "amlshim advise: --capacity=12X: not a size (bytes like 64K, 512M, 16G)" advise "$PROFILES/three.json" --capacity=12X
 	bad "amlshim advise: --ranks-per-node=0: not a whole number from 1 to 65536" advise "$PROFILES/three.json" --ranks-per-node=0
 	bad "amlshim advise: --fast=fastest: not node numbers like 2 or 2-3, nor hbm or bandwidth" advise "$PROFILES/three.json" --fast=fastest
 	bad "amlshim advise: no profile given" advise --fast=0
@@ -184,7 +184,7 @@ for s in p["sites"]:
 	bad "amlshim advise: option '--capacity' needs a value" advise "$PROFILES/three.json" --capacity=
 	bad "amlshim profile: no command given" profile --depth=3
 	bad "amlshim profile: --depth=0: not a whole number from 1 to 64" profile --depth=0 -- true
-	bad "amlshim profile: --min-size=big: not a size (bytes like 64K, 1M)" profile --min-size=big -- true
+	bad "amlshim profile: --min-size=big: not a size (bytes like 64K, 512M, 16G)" profile --min-size=big -- true
 	bad "amlshim profile: --interval=0: not a whole number of ms from 1 to 60000" profile --interval=0 -- true
 	bad "amlshim profile: unknown option '--bogus'" profile --bogus -- true
 	bad "amlshim profile: option '--output' needs a value" profile --output
