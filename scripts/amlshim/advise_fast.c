@@ -15,6 +15,17 @@
 #include <aml/area/hwloc.h>
 #include "advise.h"
 
+/* Whether the kernel lists CPUs of the node's own (hwloc gives a
+ * memory-only node its parent's cpuset). */
+static int node_has_cpus(unsigned node)
+{
+	struct bitmask *cpus = numa_allocate_cpumask();
+	int any = cpus && numa_node_to_cpus((int)node, cpus) == 0 && numa_bitmask_weight(cpus) > 0;
+	if (cpus)
+		numa_bitmask_free(cpus);
+	return any;
+}
+
 static hwloc_obj_t node_obj(unsigned os_index)
 {
 	return aml_topology ? hwloc_get_numanode_obj_by_os_index(aml_topology, os_index) : NULL;
@@ -54,9 +65,7 @@ static int by_ranking(const char *spec, struct fast_nodes *fast, char *why, size
 	int found = -1;
 	if (os_index && values && rank_here(&ranking, (unsigned)n, how, sizeof(how)) == 0) {
 		for (unsigned r = 0; r < ranking.num_nodes && found < 0; r++) {
-			hwloc_obj_t obj = node_obj(ranking.os_index[r]);
-			int cpuless = obj && (!obj->cpuset || hwloc_bitmap_iszero(obj->cpuset));
-			if (strcmp(spec, "bandwidth") == 0 || cpuless)
+			if (strcmp(spec, "bandwidth") == 0 || !node_has_cpus(ranking.os_index[r]))
 				found = (int)ranking.os_index[r];
 		}
 		if (found < 0)

@@ -216,3 +216,21 @@ for s in p["sites"]:
 	done
 	[[ $text == *"PLACING BY CALL SITE"* ]] || fail "no PLACING BY CALL SITE section"
 }
+
+@test "advise --fast=bandwidth and hbm on this machine: the node and its size, or one line why not" {
+	run "$AMLSHIM" advise "$PROFILES/three.json" --output=s.conf
+	assert_success
+	assert_output --regexp 'fast memory: node [0-9]+ \(bandwidth: the best node by bandwidth \(node [0-9]+, this CPU.s, ranks by [^)]*\)\); capacity [0-9.]+ [KMGT]iB \(the nodes. size\)'
+	local cpuless=0 d
+	for d in /sys/devices/system/node/node[0-9]*; do
+		[ -z "$(tr -d '\n' <"$d/cpulist")" ] && cpuless=1
+	done
+	run --separate-stderr "$AMLSHIM" advise "$PROFILES/three.json" --fast=hbm --output=s.conf
+	if [ "$cpuless" = 0 ]; then
+		assert_equal "$status" 2
+		[[ $stderr == "amlshim advise: --fast=hbm: no node without CPUs in the bandwidth ranking here ("* ]] || fail "stderr: $stderr"
+	else
+		assert_success
+		assert_output --partial 'hbm: the first CPU-less node by bandwidth'
+	fi
+}
