@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"  --depth=N       frames per site, 1-64 (default 6)\n"
 	"  --interval=MS   heat sampling interval in ms, 1-60000\n"
 	"  --top=N         sites in the printed table (default 10, 0: none)\n"
+	"  --debug-dir=DIR where the debug files of stripped modules are, as\n"
+	"                  DIR/.build-id/ab/cdef....debug (default /usr/lib/debug)\n"
 	"  --overhead      run COMMAND once without profiling first and print the\n"
 	"                  profiling overhead (wall time)\n"
 	"  --raw           name the frames of raw profiles (AMLSHIM_PROFILE=FILE)\n"
@@ -54,7 +56,7 @@ static const char usage_text[] =
 	"Exit status: COMMAND's (128+N when killed by signal N); 2 for a usage error.\n";
 
 struct profile_opts {
-	const char *output, *min_size, *depth, *interval;
+	const char *output, *min_size, *depth, *interval, *debug_dir;
 	int top, overhead, raw;
 };
 
@@ -68,6 +70,7 @@ static int usage(const char *fmt, const char *arg)
 static int parse_options(int argc, char **argv, struct profile_opts *o)
 {
 	o->output = DEFAULT_OUTPUT;
+	o->debug_dir = "/usr/lib/debug";
 	o->top = 10;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -86,6 +89,8 @@ static int parse_options(int argc, char **argv, struct profile_opts *o)
 			o->raw = 1;
 		else if ((v = sub_option(argc, argv, &i, "--output", &missing)))
 			o->output = v;
+		else if ((v = sub_option(argc, argv, &i, "--debug-dir", &missing)))
+			o->debug_dir = v;
 		else if ((v = sub_option(argc, argv, &i, "--min-size", &missing))) {
 			unsigned long long size;
 			if (sub_size("profile", "--min-size", v, 0, &size) != 0)
@@ -243,7 +248,7 @@ static int finish(const char *raw, const struct profile_opts *o, int nth, int se
 		fprintf(stderr, "amlshim profile: %s: %s\n", raw, why);
 		return -1;
 	}
-	profile_symbolize(&p, stderr);
+	profile_symbolize(&p, stderr, o->debug_dir);
 	int ok = expand_output(o->output, &p, out, sizeof(out) - 24) == 0;
 	/* Several processes, one name: the others get their pid appended. */
 	if (ok && several && nth > 0 && !strpbrk(o->output, "%")) {

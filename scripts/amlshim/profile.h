@@ -29,6 +29,7 @@ struct prof_module {
 	const char *name, *path, *build_id; /* build_id NULL: none */
 	const char *table;        /* out of symbolize: ".symtab", ".dynsym", NULL */
 	const char *warning;      /* out of symbolize: why it has no names */
+	char *debug_file;         /* out of symbolize: the detached debug file used */
 	int has_lines;
 };
 
@@ -51,9 +52,10 @@ void profile_free(struct profile *p);
 /* The final profile as JSON. 0, or -1 when the write failed. */
 int profile_write(const struct profile *p, FILE *out);
 /* Names every frame from its module's file (symbol table, build-id
- * checked; file:line through addr2line when there is debug info). Warnings
- * go to err, one line per module. */
-void profile_symbolize(struct profile *p, FILE *err);
+ * checked; file:line through addr2line when there is debug info), or from
+ * its detached debug file under debug_dir (NULL: none) when the module is
+ * stripped. Warnings go to err, one line per module. */
+void profile_symbolize(struct profile *p, FILE *err, const char *debug_dir);
 /* "compute_rhs" of the innermost named frame, else the site text. */
 const char *profile_site_name(const struct prof_site *s);
 /* "compute_rhs (solver.c:42)" of the innermost named frame, else the site

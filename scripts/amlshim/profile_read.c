@@ -198,6 +198,8 @@ void profile_free(struct profile *p)
 		free(p->sites[i].frames);
 	}
 	free(p->sites);
+	for (int i = 0; i < p->num_modules; i++)
+		free(p->modules[i].debug_file);
 	free(p->modules);
 	json_free(p->tree);
 	memset(p, 0, sizeof(*p));

@@ -97,6 +97,8 @@ int profile_write(const struct profile *p, FILE *out)
 		put_string(out, m->build_id);
 		fputs(",\"symbols\":", out);
 		put_string(out, m->table);
+		fputs(",\"debug_file\":", out);
+		put_string(out, m->debug_file);
 		fprintf(out, ",\"lines\":%s,\"warning\":", m->has_lines ? "true" : "false");
 		put_string(out, m->warning);
 		fputc('}', out);

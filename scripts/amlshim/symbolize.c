@@ -78,10 +78,13 @@ static int addr2line_batch(const char *path, struct prof_frame **frames, int n)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static void name_frames(struct profile *p, struct prof_module *m, const struct elf_file *elf)
+/* names: the file whose symbol table names the frames; lines: the file
+ * addr2line reads (the module, or its detached debug file). */
+static void name_frames(struct profile *p, struct prof_module *m, const struct elf_file *elf,
+                        const char *lines, int has_lines)
 {
 	struct prof_frame *batch[ADDR2LINE_BATCH];
-	int n = 0, lines_ok = elf->has_debug_info;
+	int n = 0, lines_ok = has_lines;
 	for (int s = 0; s < p->num_sites; s++)
 		for (int i = 0; i < p->sites[s].num_frames; i++) {
 			struct prof_frame *f = &p->sites[s].frames[i];
@@ -94,18 +97,57 @@ static void name_frames(struct profile *p, struct prof_module *m, const struct e
 				continue;
 			batch[n++] = f;
 			if (n == ADDR2LINE_BATCH) {
-				lines_ok = addr2line_batch(m->path, batch, n) == 0;
+				lines_ok = addr2line_batch(lines, batch, n) == 0;
 				n = 0;
 			}
 		}
 	if (lines_ok && n)
-		lines_ok = addr2line_batch(m->path, batch, n) == 0;
+		lines_ok = addr2line_batch(lines, batch, n) == 0;
 	m->has_lines = lines_ok;
-	if (elf->has_debug_info && !lines_ok)
+	if (has_lines && !lines_ok)
 		m->warning = "no file:line: addr2line (binutils) could not run";
 }
 
-void profile_symbolize(struct profile *p, FILE *err)
+/* A stripped module's detached debug file, as Debian's -dbgsym packages
+ * install them: DIR/.build-id/ab/cdef....debug with the same build-id. */
+static int open_debug_file(const char *dir, const char *build_id, struct elf_file *dbg, char *path, size_t len)
+{
+	char why[256];
+	if (!dir || strlen(build_id) < 4)
+		return -1;
+	snprintf(path, len, "%s/.build-id/%.2s/%s.debug", dir, build_id, build_id + 2);
+	if (access(path, R_OK) != 0 || elf_open(path, dbg, why, sizeof(why)) != 0)
+		return -1;
+	if (strcmp(dbg->build_id, build_id) == 0)
+		return 0;
+	elf_close(dbg);
+	return -1;
+}
+
+/* Names the frames of m from elf (its file, build-id checked), or from
+ * its debug file when elf lacks a full symbol table or debug info. */
+static void name_module(struct profile *p, struct prof_module *m, const struct elf_file *elf, const char *debug_dir)
+{
+	struct elf_file dbg;
+	char path[4096];
+	if ((!elf->table || strcmp(elf->table, ".symtab") != 0 || !elf->has_debug_info) &&
+	    open_debug_file(debug_dir, elf->build_id, &dbg, path, sizeof(path)) == 0) {
+		const struct elf_file *names = dbg.table ? &dbg : elf;
+		m->debug_file = strdup(path);
+		m->table = names->table;
+		name_frames(p, m, names, path, dbg.has_debug_info);
+		elf_close(&dbg);
+		return;
+	}
+	if (!elf->table) {
+		m->warning = "no symbol table";
+		return;
+	}
+	m->table = elf->table;
+	name_frames(p, m, elf, m->path, elf->has_debug_info);
+}
+
+void profile_symbolize(struct profile *p, FILE *err, const char *debug_dir)
 {
 	for (int i = 0; i < p->num_modules; i++) {
 		struct prof_module *m = &p->modules[i];
@@ -120,12 +162,8 @@ void profile_symbolize(struct profile *p, FILE *err)
 		} else {
 			if (m->build_id && strcasecmp(m->build_id, elf.build_id) != 0)
 				m->warning = "build-id differs: the file changed since the run";
-			else if (!elf.table)
-				m->warning = "no symbol table";
-			else {
-				m->table = elf.table;
-				name_frames(p, m, &elf);
-			}
+			else
+				name_module(p, m, &elf, debug_dir);
 			elf_close(&elf);
 		}
 		if (m->warning)

@@ -76,6 +76,26 @@ for s in p["sites"]:
 	assert_output None
 }
 
+@test "profile --raw: a stripped module named from its debug file (DIR/.build-id/ab/cdef.debug)" {
+	build_site_prog
+	require_tool objcopy strip
+	local id
+	id=$(readelf -n site_prog | awk '/Build ID/ {print $3}')
+	mkdir -p "dbg/.build-id/${id:0:2}"
+	objcopy --only-keep-debug site_prog "dbg/.build-id/${id:0:2}/${id:2}.debug"
+	strip site_prog
+	run --separate-stderr "$AMLSHIM" profile --output=plain.json --debug-dir="$PWD/none" --raw raw.json
+	assert_success
+	[[ $stderr == "" ]] || fail "stderr: $stderr"
+	run "$PYTHON" -c 'import json; p = json.load(open("plain.json")); print(p["modules"][0]["symbols"], p["sites"][1]["function"])'
+	assert_output '.dynsym None'
+	run --separate-stderr "$AMLSHIM" profile --output=dbg.json --debug-dir="$PWD/dbg" --raw raw.json
+	assert_success
+	assert_output --partial "hot_buffer (site_prog.c:$(grep -n 'the hot site' "$DATA/site_prog.c" | cut -d: -f1))"
+	run "$PYTHON" -c 'import json; m = json.load(open("dbg.json"))["modules"][0]; print(m["symbols"], m["lines"], m["debug_file"])'
+	assert_output ".symtab True $PWD/dbg/.build-id/${id:0:2}/${id:2}.debug"
+}
+
 @test "profile -- COMMAND: AMLSHIM_PROFILE per process, profiles named, the command's exit status" {
 	build_site_prog
 	# Stands in for the shim's profile mode: the command writes the raw

@@ -46,7 +46,7 @@ static void symbolize(const char *path, const char *build_id, FILE *err)
 	free(frame.file);
 	frame = (struct prof_frame){.module = "symbolize_test", .offset = known_offset()};
 	module = (struct prof_module){.name = "symbolize_test", .path = path, .build_id = build_id};
-	profile_symbolize(&prof, err);
+	profile_symbolize(&prof, err, NULL);
 }
 
 static void bad_files(const char *self)
