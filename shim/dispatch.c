@@ -15,6 +15,7 @@
 #include "large.h"
 #include "os.h"
 #include "shim.h"
+#include "site_rules.h"
 #include "small.h"
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -30,6 +31,8 @@ static void count_bootstrap(void)
  * path's class of the size (0 with no route). */
 static void *alloc_large_or_small(size_t size, size_t alignment, int zero)
 {
+	if (SHIM_UNLIKELY(size >= shim_sites.min) && !shim_thread_busy)
+		return shim_sites_alloc(size, alignment, zero); /* call-site rules, profile mode */
 	struct shim_route *route = size < shim_process.large_min || shim_thread_busy ? NULL : shim_route_for(size);
 	int class_index = 0;
 	if (route) {

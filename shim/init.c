@@ -18,6 +18,7 @@
 #include "large.h"
 #include "resolve.h"
 #include "shim.h"
+#include "site_rules.h"
 
 struct shim_process shim_process = {.large_min = SIZE_MAX};
 SHIM_TLS int shim_thread_busy;
@@ -32,6 +33,7 @@ static const char *read_env(const char *name, void *ctx)
 static const char *const known_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
 	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
+	"AMLSHIM_SITES", "AMLSHIM_SITE_DEPTH", "AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE",
 };
 
 /* A misspelt variable would silently do nothing: say so. */
@@ -78,6 +80,9 @@ static void boot(void)
 	if (shim_route_table.implicit_active)
 		large_min = shim_route_table.implicit.rule->min;
 	shim_small_primary = shim_route_primary(large_min, &shim_process.primary_begin, &shim_process.primary_span);
+	shim_sites_boot(); /* the fast path stops where call sites are captured */
+	if (shim_process.primary_begin + shim_process.primary_span > shim_sites.min)
+		shim_process.primary_span = shim_sites.min > shim_process.primary_begin ? shim_sites.min - shim_process.primary_begin : 0;
 	shim_small_init(classes);
 	shim_process.large_min = large_min;
 }
@@ -236,6 +241,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 	shim_report_prepare();
 	shim_thread_busy++;
 	int failures = shim_routes_resolve();
+	shim_sites_start();
 	shim_thread_busy--;
 	shim_small_placements_ready();
 	if (shim_process.policy.strict && failures)

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "os.h"
 #include "shim.h"
+#include "site_rules.h"
 
 /* Areas that place by populating (block-interleave's eager path: blocks
  * that are not one huge page, over two or more nodes) make a whole
@@ -99,6 +100,8 @@ void shim_large_free(struct shim_block *block)
 {
 	shim_stats_maybe_sample();
 	shim_registry_set(block->ptr, NULL);
+	if (SHIM_UNLIKELY(block->site))
+		shim_sites_free(block);
 	shim_stats_sub_live(block->pool->route, block->requested);
 	shim_pool_put(block->pool, block);
 }
@@ -200,7 +203,7 @@ void *shim_large_realloc(struct shim_block *block, size_t size)
 {
 	struct shim_route *target = size >= shim_process.large_min ? shim_route_for(size) : NULL;
 	struct shim_pool *pool = block->pool;
-	if (target == pool->route && block->kind == SHIM_BLOCK_MALLOC) {
+	if (target == pool->route && block->kind == SHIM_BLOCK_MALLOC && !block->site) { /* a site's: moves, recounted */
 		size_t usable = shim_large_usable(block);
 		if (size <= usable && size >= usable / 2)
 			return resized(block, size);

@@ -21,6 +21,7 @@ struct shim_block {
 	uint8_t lazy;           /* cached with MADV_FREE (else kept resident) */
 	uint8_t state;          /* pieces: enum shim_piece_state */
 	uint8_t clean;          /* pieces: never handed out since mapped (zero) */
+	uint32_t site;          /* profile mode: its site table slot + 1 (0: none) */
 	struct shim_block *prev, *next; /* the pool's live list; free pieces: the free set;
 	                                 * regions: the pool's regions */
 	struct shim_block *region;      /* pieces: the region cut from (NULL: own mapping) */

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "report.h"
 #include "shim.h"
+#include "site_report.h"
 #include "small.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -98,6 +99,7 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 	shim_out_put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
 	for (int n = 0; n <= last_node(exit_pages); n++)
 		shim_out_put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_stats.node_pages_peak[n]);
+	shim_site_report_text(out);
 	shim_out_put(out, "  small objects: %s\n", small);
 	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_stats.foreign_frees),
 	    load(&shim_stats.bootstrap_allocs));
@@ -134,7 +136,9 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	for (int n = 0; n <= last_node(exit_pages); n++)
 		shim_out_put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
 		    n, exit_pages[n], shim_stats.node_pages_peak[n]);
-	shim_out_put(out, "],\"small\":");
+	shim_out_put(out, "]");
+	shim_site_report_json(out, put_json_string);
+	shim_out_put(out, ",\"small\":");
 	put_json_string(out, small);
 	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_stats.foreign_frees),
 	    load(&shim_stats.bootstrap_allocs));

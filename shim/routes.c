@@ -143,16 +143,25 @@ static void visit_route(struct shim_route *route, shim_pool_visit visit, void *c
 	}
 }
 
+void shim_route_for_each_pool(struct shim_route *route, shim_pool_visit visit, void *ctx)
+{
+	visit_route(route, visit, ctx);
+}
+
 void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx)
 {
 	for (int r = 0; r < shim_route_table.count; r++)
 		visit_route(&shim_route_table.rules[r], visit, ctx);
+	for (int r = 0; r < shim_site_routes.count; r++)
+		visit_route(&shim_site_routes.rules[r], visit, ctx);
 }
 
 void shim_large_for_each_pool(shim_pool_visit visit, void *ctx)
 {
 	if (shim_route_table.implicit_active)
 		visit_route(&shim_route_table.implicit, visit, ctx);
+	if (shim_site_routes.plain_active)
+		visit_route(&shim_site_routes.plain, visit, ctx);
 	shim_routes_for_each_pool(visit, ctx);
 }
 
@@ -160,6 +169,12 @@ void shim_routes_after_fork_child(void)
 {
 	/* Locks held by threads that no longer exist in the child. */
 	shim_route_table.implicit.fallback.lock = 0;
+	shim_site_routes.plain.fallback.lock = 0;
+	for (int r = 0; r < shim_site_routes.count; r++) {
+		shim_site_routes.rules[r].fallback.lock = 0;
+		for (int p = 0; p < SHIM_MAX_NODES; p++)
+			shim_site_routes.rules[r].pools[p].lock = 0;
+	}
 	for (int r = 0; r < shim_route_table.count; r++) {
 		shim_route_table.rules[r].fallback.lock = 0;
 		for (int p = 0; p < SHIM_MAX_NODES; p++)

@@ -6,6 +6,7 @@
 #include "pool.h"
 #include "resolve.h"
 #include "shim.h"
+#include "sites.h"
 
 struct shim_route {
 	const struct amlshim_rule *rule;
@@ -48,6 +49,16 @@ struct shim_route_table {
 };
 extern struct shim_route_table shim_route_table;
 
+/* The site rules' routes (site_rules.c), and the plain route (kernel default)
+ * of the sizes they capture that no size rule claims. */
+struct shim_site_routes {
+	struct shim_route rules[AMLSHIM_MAX_SITE_RULES];
+	int count;
+	struct shim_route plain;
+	int plain_active;
+};
+extern struct shim_site_routes shim_site_routes;
+
 /* The pool serving this thread: per node for rankings seen from a CPU. */
 struct shim_pool *shim_route_pool(struct shim_route *route);
 
@@ -58,6 +69,11 @@ typedef void (*shim_pool_visit)(struct shim_pool *pool, const struct shim_route 
 void shim_large_for_each_pool(shim_pool_visit visit, void *ctx);
 /* The rules' pools only: each route's fallback, then its area pools. */
 void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx);
+
+/* One route's pools: its fallback, then its area pools. */
+void shim_route_for_each_pool(struct shim_route *route, shim_pool_visit visit, void *ctx);
+/* Phase 2 for one route (routes_resolve.c): 0, or -1 when it fell back. */
+int shim_route_resolve_one(struct shim_route *route);
 
 /* fork child: locks of threads that are gone, CUDA rules to the kernel default. */
 void shim_routes_after_fork_child(void);

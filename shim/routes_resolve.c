@@ -137,3 +137,8 @@ int shim_routes_resolve(void)
 	}
 	return failures;
 }
+
+int shim_route_resolve_one(struct shim_route *route)
+{
+	return resolve_route(route);
+}

@@ -135,6 +135,13 @@ void shim_large_sample_nodes(long *pages_per_node)
 	shim_routes_for_each_pool(sample_pool, &s);
 }
 
+/* The same for one route's blocks, every page (the report's site rules). */
+void shim_route_sample_nodes(struct shim_route *route, long *pages_per_node)
+{
+	struct sample s = {1, pages_per_node};
+	shim_route_for_each_pool(route, sample_pool, &s);
+}
+
 void shim_stats_after_fork_child(void)
 {
 	/* The child reports what it does itself. */

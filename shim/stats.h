@@ -31,6 +31,7 @@ struct shim_stats {
 extern struct shim_stats shim_stats;
 void shim_large_sample_nodes(long *pages_per_node);
 void shim_large_note_peak(const long *pages_per_node);
+void shim_route_sample_nodes(struct shim_route *route, long *pages_per_node);
 
 /* fork child: it reports what it does itself. */
 void shim_stats_after_fork_child(void);

@@ -1,0 +1,187 @@
+/* Profile mode's file (AMLSHIM_PROFILE, %p %r %h expanded): at exit, one
+ * JSON object with the modules and, per stack seen at a site-sized
+ * allocation, its frames as MODULE+OFFSET (caller first, as AMLSHIM_SITES
+ * writes them) and its numbers; `amlshim profile` adds the names. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "job_report.h"
+#include "log.h"
+#include "os.h"
+#include "site_modules.h"
+#include "site_rules.h"
+#include "site_table.h"
+
+/* The profile's path: %p the pid, %r the rank (the pid without one), %h
+ * the host, %% a percent sign. 0, or -1 when it does not fit. */
+static int expand(const char *pattern, char *path, size_t len)
+{
+	size_t at = 0;
+	for (const char *c = pattern; *c; c++) {
+		char piece[80] = {*c, 0};
+		if (*c == '%' && c[1]) {
+			c++;
+			if (*c == 'p')
+				snprintf(piece, sizeof(piece), "%d", (int)getpid());
+			else if (*c == 'r')
+				shim_job_rank_text(piece, sizeof(piece));
+			else if (*c == 'h')
+				shim_job_host(piece, sizeof(piece));
+			else if (*c != '%')
+				snprintf(piece, sizeof(piece), "%%%c", *c); /* not ours: kept as written */
+		}
+		size_t n = strlen(piece);
+		if (at + n >= len)
+			return -1;
+		memcpy(path + at, piece, n);
+		at += n;
+	}
+	path[at] = '\0';
+	return 0;
+}
+
+/* Sites by bytes, most first (insertion sort of slot numbers). */
+static int sorted_sites(uint16_t *order)
+{
+	int n = 0;
+	for (int s = 0; s < SHIM_SITE_SLOTS; s++) {
+		const struct shim_site_entry *e = &shim_site_table[s];
+		if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || !e->count)
+			continue;
+		int at = n++;
+		for (; at > 0 && shim_site_table[order[at - 1]].bytes < e->bytes; at--)
+			order[at] = order[at - 1];
+		order[at] = (uint16_t)s;
+	}
+	return n;
+}
+
+/* Frames of a stack that lie in known modules, innermost first: the
+ * walk stops at the first it cannot name. */
+static int named_frames(const struct shim_site_entry *e, int *module)
+{
+	int n = 0;
+	while (n < e->depth && (module[n] = shim_site_module_of(e->frames[n])) >= 0)
+		n++;
+	return n;
+}
+
+static double seconds(unsigned long long ns_plus_one)
+{
+	return ns_plus_one ? (double)(ns_plus_one - 1) / 1e9 : 0.0;
+}
+
+static void write_site(struct shim_out *out, const struct shim_site_entry *e, const int *module, int n,
+                       unsigned long long now, int first)
+{
+	shim_out_put(out, "%s\n  {\"site\": \"", first ? "" : ",");
+	for (int f = n; f-- > 0;) {
+		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
+		shim_out_put(out, "%s%s+0x%lx", f == n - 1 ? "" : ">", m->name, (unsigned long)(e->frames[f] - m->bias));
+	}
+	shim_out_put(out, "\", \"frames\": [");
+	for (int f = n; f-- > 0;) {
+		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
+		shim_out_put(out, "%s{\"module\": \"%s\", \"offset\": \"0x%lx\"}", f == n - 1 ? "" : ", ", m->name,
+		             (unsigned long)(e->frames[f] - m->bias));
+	}
+	unsigned long live = __atomic_load_n(&e->live, __ATOMIC_RELAXED);
+	long long page_ms = e->page_ms + (long long)((live + SHIM_PAGE - 1) / SHIM_PAGE) * (long long)(now / 1000000);
+	unsigned long long alive_to = e->live_blocks ? now : e->alive_to_ns;
+	shim_out_put(out, "], \"count\": %lu, \"bytes\": %lu, \"largest\": %lu, \"peak_live\": %lu, "
+	             "\"byte_seconds\": %.6f, \"first_s\": %.6f, \"last_s\": %.6f, \"alive_from_s\": %.6f, "
+	             "\"alive_to_s\": %.6f, \"heat\": ",
+	             e->count, e->bytes, e->largest, e->peak_live, (double)page_ms * SHIM_PAGE / 1000.0,
+	             seconds(e->first_ns), seconds(e->last_ns), seconds(e->alive_from_ns), seconds(alive_to));
+	if (shim_site_heat_method() && e->sampled_pages)
+		shim_out_put(out, "%.6f}", (double)e->dirty_pages / (double)e->sampled_pages * 1000.0 /
+		                              shim_site_heat_interval_ms());
+	else
+		shim_out_put(out, "null}");
+}
+
+static void write_json_string(struct shim_out *out, const char *text)
+{
+	shim_out_put(out, "\"");
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		shim_out_put(out, *c == '"' || *c == '\\' ? "\\%c" : *c < 0x20 ? "\\u%04x" : "%c", *c);
+	shim_out_put(out, "\"");
+}
+
+static void write_profile(int fd)
+{
+	static uint16_t order[SHIM_SITE_SLOTS];
+	static char used[SHIM_SITE_MAX_MODULES];
+	unsigned long long now = shim_sites_now_ns() + 1;
+	int n = sorted_sites(order);
+	char host[256];
+	shim_job_host(host, sizeof(host));
+	struct shim_out out = {.fd = fd};
+	shim_out_put(&out, "{\"amlshim_profile\": 1, \"pid\": %d, \"rank\": ", (int)getpid());
+	if (shim_process.job.rank >= 0)
+		shim_out_put(&out, "%ld", shim_process.job.rank);
+	else
+		shim_out_put(&out, "null");
+	shim_out_put(&out, ", \"host\": ");
+	write_json_string(&out, host);
+	shim_out_put(&out, ", \"duration_s\": %.6f, \"heat_method\": ", seconds(now));
+	const char *method = shim_site_heat_method();
+	shim_out_put(&out, method ? "\"%s\"" : "null", method ? method : "");
+	shim_out_put(&out, ", \"heat_interval_ms\": %u, \"min_size\": %zu, ", shim_site_heat_interval_ms(),
+	             shim_sites.min);
+	int module[AMLSHIM_SITE_MAX_DEPTH], written = 0;
+	for (int i = 0; i < n; i++)
+		for (int f = named_frames(&shim_site_table[order[i]], module); f-- > 0;)
+			used[module[f]] = 1;
+	shim_out_put(&out, "\"modules\": [");
+	for (int m = 0; m < shim_site_modules.count; m++) {
+		if (!used[m])
+			continue;
+		const struct shim_site_module *mod = &shim_site_modules.list[m];
+		shim_out_put(&out, "%s\n  {\"name\": ", written++ ? "," : "");
+		write_json_string(&out, mod->name);
+		shim_out_put(&out, ", \"path\": ");
+		write_json_string(&out, mod->path);
+		shim_out_put(&out, mod->build_id[0] ? ", \"build_id\": \"%s\"}" : ", \"build_id\": null}", mod->build_id);
+	}
+	shim_out_put(&out, "\n ], \"sites\": [");
+	written = 0;
+	for (int i = 0; i < n; i++) {
+		const struct shim_site_entry *e = &shim_site_table[order[i]];
+		int frames = named_frames(e, module);
+		if (frames)
+			write_site(&out, e, module, frames, now, !written++);
+	}
+	shim_out_put(&out, "\n ]}\n");
+	shim_out_flush(&out);
+}
+
+void shim_site_profile_write(void)
+{
+	if (!shim_sites.profile || !shim_site_table || shim_process.secure_mode)
+		return;
+	AML_KEEP_ERRNO;
+	char path[4096], quoted[AMLSHIM_QUOTE_MAX * 4 + 32];
+	if (expand(shim_sites.profile_file, path, sizeof(path)) != 0) {
+		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_PROFILE=%s: the path is too long once expanded; no profile written",
+		         amlshim_quote_value(shim_sites.profile_file, quoted, sizeof(quoted)));
+		return;
+	}
+	int fd = aml_os_create_file(path);
+	if (fd < 0) {
+		shim_log(AMLSHIM_LOG_WARN, "AMLSHIM_PROFILE: cannot write %s: %s",
+		         amlshim_quote_value(path, quoted, sizeof(quoted)), strerror(errno));
+		return;
+	}
+	write_profile(fd);
+	close(fd);
+}
+
+__attribute__((destructor)) static void profile_at_exit(void)
+{
+	if (__atomic_load_n(&shim_process.state, __ATOMIC_ACQUIRE) == SHIM_READY)
+		shim_site_profile_write();
+}

@@ -1,0 +1,131 @@
+/* The placement report's call sites: each AMLSHIM_SITES rule with what it
+ * placed, what spilled to the size rules (its cap or its nodes full) and
+ * where its live pages are (move_pages, every page), then the stacks seen
+ * with the most bytes, as MODULE+OFFSET frames (caller first). */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "site_modules.h"
+#include "site_report.h"
+#include "site_rules.h"
+#include "site_table.h"
+#include "stats.h"
+
+#define TOP_SITES 10
+
+static unsigned long load(const unsigned long *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/* The stacks with the most bytes, most first; returns how many. */
+static int top_sites(int *top)
+{
+	int n = 0;
+	for (int s = 0; shim_site_table && s < SHIM_SITE_SLOTS; s++) {
+		const struct shim_site_entry *e = &shim_site_table[s];
+		if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || !load(&e->count))
+			continue;
+		int at = n < TOP_SITES ? n++ : TOP_SITES;
+		for (; at > 0 && load(&shim_site_table[top[at - 1]].bytes) < load(&e->bytes); at--)
+			if (at < TOP_SITES)
+				top[at] = top[at - 1];
+		if (at < TOP_SITES)
+			top[at] = s;
+	}
+	return n;
+}
+
+/* "mod+0x1>mod+0x2" of a stack, caller first, up to its first unknown frame. */
+static void site_text(const struct shim_site_entry *e, char *buf, size_t len)
+{
+	int n = 0, module[AMLSHIM_SITE_MAX_DEPTH];
+	while (n < e->depth && (module[n] = shim_site_module_of(e->frames[n])) >= 0)
+		n++;
+	size_t at = 0;
+	buf[0] = '\0';
+	for (int f = n; f-- > 0 && at < len;) {
+		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
+		int wrote = snprintf(buf + at, len - at, "%s%s+0x%lx", f == n - 1 ? "" : ">", m->name,
+		                     (unsigned long)(e->frames[f] - m->bias));
+		at += wrote > 0 ? (size_t)wrote : 0;
+	}
+}
+
+static int last_node(const long *pages)
+{
+	int last = 0;
+	for (int n = 0; n < SHIM_MAX_NODES; n++)
+		if (pages[n])
+			last = n;
+	return last;
+}
+
+void shim_site_report_text(struct shim_out *out)
+{
+	if (shim_sites.min == SIZE_MAX)
+		return;
+	shim_out_put(out, "  call sites (from %zu bytes, %d frames): %d rules\n", shim_sites.min, shim_sites.depth,
+	             shim_site_routes.count);
+	for (int r = 0; r < shim_site_routes.count; r++) {
+		struct shim_route *route = &shim_site_routes.rules[r];
+		long pages[SHIM_MAX_NODES] = {0};
+		shim_route_sample_nodes(route, pages);
+		shim_out_put(out, "  site rule %d: %s\n    %lu allocs, %lu bytes, %lu live, %lu spills; area: %s%s%s; pages at exit:",
+		             r + 1, shim_sites.parsed.rules[r].text, load(&route->count), load(&route->bytes),
+		             load(&route->live), load(&shim_sites.spills[r]),
+		             route->area_text[0] ? route->area_text : "not resolved", route->note[0] ? "; " : "", route->note);
+		for (int n = 0; n <= last_node(pages); n++)
+			shim_out_put(out, " node %d: %ld", n, pages[n]);
+		shim_out_put(out, "\n");
+	}
+	int top[TOP_SITES], n = top_sites(top);
+	for (int i = 0; i < n; i++) {
+		const struct shim_site_entry *e = &shim_site_table[top[i]];
+		char text[1024];
+		site_text(e, text, sizeof(text));
+		shim_out_put(out, "  site %s: %lu allocs, %lu bytes", text, load(&e->count), load(&e->bytes));
+		if (e->rule >= 0)
+			shim_out_put(out, " (rule %d)", e->rule + 1);
+		shim_out_put(out, "\n");
+	}
+}
+
+void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *))
+{
+	if (shim_sites.min == SIZE_MAX)
+		return;
+	shim_out_put(out, ",\"site_min\":%zu,\"site_depth\":%d,\"sites\":[", shim_sites.min, shim_sites.depth);
+	for (int r = 0; r < shim_site_routes.count; r++) {
+		struct shim_route *route = &shim_site_routes.rules[r];
+		long pages[SHIM_MAX_NODES] = {0};
+		shim_route_sample_nodes(route, pages);
+		shim_out_put(out, "%s{\"rule\":", r ? "," : "");
+		put_string(out, shim_sites.parsed.rules[r].text);
+		shim_out_put(out, ",\"policy\":");
+		put_string(out, shim_sites.parsed.rules[r].placement.text);
+		shim_out_put(out, ",\"cap\":%zu,\"area\":", shim_sites.parsed.rules[r].cap);
+		put_string(out, route->area_text);
+		shim_out_put(out, ",\"note\":");
+		put_string(out, route->note);
+		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,\"spills\":%lu,"
+		             "\"fallbacks\":%lu,\"pages_exit\":[",
+		             load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
+		             load(&shim_sites.spills[r]), load(&route->fallbacks));
+		for (int n = 0; n <= last_node(pages); n++)
+			shim_out_put(out, "%s%ld", n ? "," : "", pages[n]);
+		shim_out_put(out, "]}");
+	}
+	shim_out_put(out, "],\"top_sites\":[");
+	int top[TOP_SITES], n = top_sites(top);
+	for (int i = 0; i < n; i++) {
+		const struct shim_site_entry *e = &shim_site_table[top[i]];
+		char text[1024];
+		site_text(e, text, sizeof(text));
+		shim_out_put(out, "%s{\"site\":", i ? "," : "");
+		put_string(out, text);
+		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"rule\":", load(&e->count), load(&e->bytes));
+		shim_out_put(out, e->rule >= 0 ? "%d}" : "null}", e->rule + 1);
+	}
+	shim_out_put(out, "],\"site_uncached\":%lu", load(&shim_sites.uncached));
+}

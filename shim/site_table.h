@@ -1,0 +1,40 @@
+/* The stacks seen at allocations that may match a site (site_table.c): a
+ * fixed open-addressing table, keyed by the hash of the captured frames,
+ * holding each stack's matched rule and, in profile mode, its counters. */
+#ifndef AMLSHIM_SITE_TABLE_H
+#define AMLSHIM_SITE_TABLE_H
+
+#include <stdint.h>
+
+#include "shim.h"
+#include "sites.h"
+
+#define SHIM_SITE_SLOTS 4096
+#define SHIM_SITE_UNMATCHED (-2) /* no rule looked up yet */
+
+struct shim_site_entry {
+	uint64_t hash;                 /* 0: empty slot */
+	int ready;                     /* frames written (release) */
+	int depth;
+	uintptr_t frames[AMLSHIM_SITE_MAX_DEPTH]; /* innermost first */
+	int rule;                      /* matched rule, -1 none, SHIM_SITE_UNMATCHED */
+	int generation;                /* modules known when matched */
+	/* Profile mode. */
+	unsigned long count, bytes, largest, live, peak_live, live_blocks;
+	long long page_ms;             /* live pages x milliseconds (signed sum) */
+	unsigned long long first_ns, last_ns, alive_from_ns, alive_to_ns;
+	unsigned long dirty_pages, sampled_pages; /* heat: soft-dirty pages over page samples */
+};
+
+/* The table, mapped on first use (NULL: none). */
+extern struct shim_site_entry *shim_site_table;
+int shim_site_table_init(void);
+/* The entry of this stack, added if new; NULL when the table is full
+ * around its slot or another thread is writing it. */
+struct shim_site_entry *shim_site_table_get(const uintptr_t *frames, int depth);
+static inline uint32_t shim_site_entry_index(const struct shim_site_entry *e)
+{
+	return (uint32_t)(e - shim_site_table);
+}
+
+#endif
