@@ -32,6 +32,15 @@ struct shim_process shim_process;
 int shim_in_forked_child;
 struct shim_stats shim_stats;
 struct shim_route_table shim_route_table;
+void shim_site_report_text(struct shim_out *out)
+{
+	(void)out;
+}
+void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *))
+{
+	(void)out;
+	(void)put_string;
+}
 
 void shim_large_sample_nodes(long *pages_per_node)
 {
