@@ -249,18 +249,18 @@ void *shim_sites_alloc(size_t size, size_t alignment, int zero)
 	int depth = shim_site_capture(frames, shim_sites.depth);
 	struct shim_site_entry *e = shim_site_table_get(frames, depth);
 	int rule = -1;
-	if (shim_sites.parsed.count) {
-		int generation = __atomic_load_n(&shim_site_modules.count, __ATOMIC_RELAXED);
-		if (!e) {
-			shim_count(&shim_sites.uncached, 1);
-			rule = match(frames, depth);
-		} else if (__atomic_load_n(&e->rule, __ATOMIC_ACQUIRE) == SHIM_SITE_UNMATCHED || e->generation != generation) {
-			rule = match(frames, depth);
-			e->generation = __atomic_load_n(&shim_site_modules.count, __ATOMIC_RELAXED);
-			__atomic_store_n(&e->rule, rule, __ATOMIC_RELEASE);
-		} else {
-			rule = e->rule;
-		}
+	int generation = __atomic_load_n(&shim_site_modules.count, __ATOMIC_RELAXED);
+	if (!e) {
+		shim_count(&shim_sites.uncached, 1);
+		rule = shim_sites.parsed.count ? match(frames, depth) : -1;
+	} else if (__atomic_load_n(&e->rule, __ATOMIC_ACQUIRE) == SHIM_SITE_UNMATCHED || e->generation != generation) {
+		/* A new stack (or new modules since): its modules are learnt here
+		 * even with no rule, for the profile. */
+		rule = match(frames, depth);
+		e->generation = __atomic_load_n(&shim_site_modules.count, __ATOMIC_RELAXED);
+		__atomic_store_n(&e->rule, rule, __ATOMIC_RELEASE);
+	} else {
+		rule = e->rule;
 	}
 	struct shim_route *route = NULL;
 	if (rule >= 0) {

@@ -13,9 +13,9 @@
 
 #define MiB ((size_t)1 << 20)
 
-/* noinline and work after the call: each function is a frame of its own
+/* noipa (no inlining, no clone with another name) and work after the call: each function is a frame of its own
  * that calls malloc (no tail call). */
-__attribute__((noinline)) static unsigned char *hot(void)
+__attribute__((noipa)) static unsigned char *hot(void)
 {
 	unsigned char *buf = malloc(8 * MiB);
 	if (buf)
@@ -23,7 +23,7 @@ __attribute__((noinline)) static unsigned char *hot(void)
 	return buf;
 }
 
-__attribute__((noinline)) static unsigned char *cold(void)
+__attribute__((noipa)) static unsigned char *cold(void)
 {
 	unsigned char *buf = malloc(8 * MiB);
 	if (buf)
@@ -31,7 +31,7 @@ __attribute__((noinline)) static unsigned char *cold(void)
 	return buf;
 }
 
-__attribute__((noinline)) static unsigned char *larger_cold(void)
+__attribute__((noipa)) static unsigned char *larger_cold(void)
 {
 	unsigned char *buf = malloc(32 * MiB);
 	if (buf)
