@@ -23,6 +23,13 @@ RULES = ["0-64K=local;64K-1G=interleave;1G-=block-interleave:2M", "-64K=local", 
          ";".join("%dK-%dK=local" % (i * 4, i * 4 + 4) for i in range(17)),
          "0-18446744073709551615=interleave", "4K-8K=block-interleave:4K:0-1023",
          "0-1K=bind:" + ",".join(str(i) for i in range(0, 1024, 2))]
+SITES = ["solver+0x1a2b>solver+0x1c00 = bind:2 cap=4G", "func=compute_rhs=interleave",
+         "func = setup > alloc_grid =preferred:0", "libstdc++.so.6+0x10>libfoo.so.1+0XAbC=bandwidth;",
+         "# comment\nfunc=main=local cap=1M;;;\n", "+0x10=bind:0", "solver=bind:0", "a+0x1>=bind:0",
+         "a+12=bind:0", "a+0x1=", "func==bind:0", "a+0x1=bind:0 cap=0", "a+0x1=bind:0 fast",
+         "a+0x1=preferred:2+share", "func=a>b>c=local", "a+0x1=bind:0\n\x01", "",
+         ">".join("m%d+0x%x" % (i, i) for i in range(17)) + "=local",
+         ";".join("func=f%d=local" % i for i in range(33))]
 KEYWORDS = {"MMAP": ["on", "off", "1", "0", "ON", "yes", ""],
             "STATS": ["0", "off", "1", "text", "json", "", "JSON", "xml"],
             "STATS_FILE": ["/tmp/amlshim.%p.json", "%%", "%q", "%", "", "x" * 300, "/tmp/%p%p%p"],
@@ -48,11 +55,14 @@ def policy_input(values):
 
 
 def main():
-    for target in ("policy", "rules"):
+    for target in ("policy", "rules", "sites"):
         os.makedirs(os.path.join(HERE, "corpus", target), exist_ok=True)
     for rules in RULES + ["0-" + s + "=local" for s in SIZES]:
         write("rules", rules.encode())
+    for site in SITES:
+        write("sites", site.encode())
     for p in PLACEMENTS:
+        write("sites", ("func=f=" + p).encode())
         write("rules", ("0-1M=" + p).encode())
         write("policy", policy_input({"POLICY": p}))
         write("policy", policy_input({"SMALL": p}))
