@@ -58,4 +58,9 @@ void cli_explain_job(FILE *out);
 /* Its JSON (",\"job\":{...}"), strings written with json_str. */
 void cli_explain_job_json(FILE *out, void (*json_str)(FILE *, const char *));
 
+/* The "Call sites" part (explain_sites.c): AMLSHIM_SITES and the site
+ * variables, from the environment. */
+void cli_explain_sites(FILE *out);
+void cli_explain_sites_json(FILE *out, void (*json_str)(FILE *, const char *));
+
 #endif

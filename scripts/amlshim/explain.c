@@ -325,6 +325,7 @@ int cli_explain(const struct cli_settings *settings, const char *library, FILE *
 	}
 	print_settings(out, settings);
 	explain_policy(out, settings);
+	cli_explain_sites(out);
 	cli_explain_job(out);
 	aml_finalize();
 	return fflush(out) == 0 ? 0 : 1;
@@ -632,6 +633,7 @@ int cli_explain_json(const struct cli_settings *settings, const char *library, F
 	}
 	json_settings(out, settings);
 	json_policy(out, settings);
+	cli_explain_sites_json(out, json_str);
 	cli_explain_job_json(out, json_str);
 	fputs("}\n", out);
 	aml_finalize();

@@ -1,0 +1,43 @@
+#!/usr/bin/env bats
+# amlshim --explain with AMLSHIM_SITES (inline and from a file) and the
+# site variables: the site rules in their canonical spelling, in text and
+# in JSON; a bad value is one line and no rule.
+
+load helpers
+
+setup() {
+	clean_environment
+	require_build cli
+	require_tool "$PYTHON"
+}
+
+@test "--explain lists the site rules, text and JSON" {
+	export AMLSHIM_SITES='func=hot=bind:0 cap=4M; solver+0x1A2B>solver+0x1c00 = interleave'
+	export AMLSHIM_SITE_DEPTH=8 AMLSHIM_PROFILE=/tmp/p.%p.json
+	run "$AMLSHIM" --explain
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[[ "$output" == *"stacks of allocations from the threshold captured, 8 frames deep"* ]] || fail "$output"
+	[[ "$output" == *"site rule 1 (function, checked before the size rules): func=hot = bind:0 cap=4M"* ]] || fail "$output"
+	[[ "$output" == *"site rule 2 (stack, checked before the size rules): solver+0x1a2b>solver+0x1c00 = interleave"* ]] || fail "$output"
+	[[ "$output" == *"profile mode: per-site counts and heat written to /tmp/p.%p.json at exit"* ]] || fail "$output"
+	"$AMLSHIM" --explain --json >"$BATS_TEST_TMPDIR/json" || fail "--explain --json failed"
+	"$PYTHON" - "$BATS_TEST_TMPDIR/json" <<'PY' || fail "fields"
+import json, sys
+s = json.load(open(sys.argv[1]))["sites"]
+assert s["bad_values"] == 0 and s["depth"] == 8 and s["profile"] == "/tmp/p.%p.json", s
+assert s["rules"][0] == {"rule": "func=hot = bind:0 cap=4M", "kind": "function", "site": "func=hot",
+                         "policy": "bind:0", "cap": 4194304}, s["rules"][0]
+assert s["rules"][1]["site"] == "solver+0x1a2b>solver+0x1c00" and s["rules"][1]["cap"] is None, s["rules"][1]
+PY
+}
+
+@test "--explain reads a rules file; a bad one is one line and no rule" {
+	printf '# by hand\nfunc=hot = bind:0\n' >"$BATS_TEST_TMPDIR/rules"
+	AMLSHIM_SITES="$BATS_TEST_TMPDIR/rules" run "$AMLSHIM" --explain
+	[[ "$output" == *"site rule 1 (function, checked before the size rules): func=hot = bind:0"* ]] || fail "$output"
+	printf 'func=hot = bind:0\n+0x10=local\n' >"$BATS_TEST_TMPDIR/rules"
+	AMLSHIM_SITES="$BATS_TEST_TMPDIR/rules" run "$AMLSHIM" --explain
+	[ "$(grep -c "AMLSHIM_SITES=" <<<"$output")" -eq 1 ] || fail "$output"
+	[[ "$output" == *"rule 2 '+0x10=local': frame '+0x10' has no module"* ]] || fail "$output"
+	[[ "$output" != *"site rule 1"* ]] || fail "$output"
+}
