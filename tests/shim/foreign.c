@@ -33,14 +33,7 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 #define THRESHOLD MiB
 
 /* The helper library's bytes. */
-__asm__(".section .rodata\n"
-        ".balign 64\n"
-        "deepbind_so_start:\n"
-        ".incbin \"" SHIM_TEST_HELPER_DIR "/deepbind_lib.so\"\n"
-        "deepbind_so_end:\n"
-        ".previous\n");
-extern const unsigned char deepbind_so_start[] __attribute__((visibility("hidden")));
-extern const unsigned char deepbind_so_end[] __attribute__((visibility("hidden")));
+SHIM_TEST_EMBED(deepbind_so, "deepbind_lib.so");
 
 struct helper {
 	void *handle;

@@ -32,6 +32,14 @@
 #include "report.h"
 #include "launch.h"
 
+/* A helper library (tests/shim/lib/FILE, built as FILE.so) embedded in
+ * the test: its bytes from NAME_start to NAME_end. */
+#define SHIM_TEST_EMBED(name, file)                                                          \
+	__asm__(".section .rodata\n.balign 64\n" #name "_start:\n.incbin \"" SHIM_TEST_HELPER_DIR \
+	        "/" file "\"\n" #name "_end:\n.previous\n");                                  \
+	extern const unsigned char name##_start[] __attribute__((visibility("hidden")));     \
+	extern const unsigned char name##_end[] __attribute__((visibility("hidden")))
+
 #ifndef MPOL_LOCAL
 #define MPOL_LOCAL 4
 #endif

@@ -18,14 +18,7 @@
 
 #define MiB ((size_t)1 << 20)
 
-__asm__(".section .rodata\n"
-        ".balign 64\n"
-        "sites_so_start:\n"
-        ".incbin \"" SHIM_TEST_HELPER_DIR "/sites_lib.so\"\n"
-        "sites_so_end:\n"
-        ".previous\n");
-extern const unsigned char sites_so_start[] __attribute__((visibility("hidden")));
-extern const unsigned char sites_so_end[] __attribute__((visibility("hidden")));
+SHIM_TEST_EMBED(sites_so, "sites_lib.so");
 
 static void *(*lib_outer)(size_t);
 
