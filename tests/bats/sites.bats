@@ -41,3 +41,30 @@ PY
 	[[ "$output" == *"rule 2 '+0x10=local': frame '+0x10' has no module"* ]] || fail "$output"
 	[[ "$output" != *"site rule 1"* ]] || fail "$output"
 }
+
+@test "python3: a buffer allocated inside the interpreter is the same site from run to run; func= matches in .dynsym" {
+	require_build
+	local py
+	py=$(command -v python3) || true
+	require_tool "$py"
+	for run in 1 2; do
+		AMLSHIM_PROFILE="$BATS_TEST_TMPDIR/p$run.json" LD_PRELOAD="$SHIM" "$py" -c 'b = bytearray(4 << 20)' ||
+			fail "python3 under the shim failed"
+	done
+	"$PYTHON" - "$BATS_TEST_TMPDIR/p1.json" "$BATS_TEST_TMPDIR/p2.json" <<'PY' || fail "profiles"
+import json, sys
+sites = []
+for path in sys.argv[1:]:
+    p = json.load(open(path))
+    big = [s["site"] for s in p["sites"] if s["bytes"] >= 4 << 20]
+    assert big, p
+    sites.append(big[0])
+assert sites[0] == sites[1], sites
+assert sites[0].split(">")[-1].split("+0x")[0].startswith("python3") or "libpython" in sites[0], sites
+PY
+	# Debian's interpreter is stripped: the name comes from .dynsym.
+	AMLSHIM_SITES='func=PyByteArray_Resize = local' AMLSHIM_STATS=json AMLSHIM_STATS_FILE="$BATS_TEST_TMPDIR/r.json" \
+		LD_PRELOAD="$SHIM" "$py" -c 'b = bytearray(4 << 20)' || fail "python3 with a func= rule failed"
+	"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1]))["sites"][0]; assert s["count"] == 1 and s["bytes"] >= 4 << 20, s' \
+		"$BATS_TEST_TMPDIR/r.json" || fail "the func= rule took $(cat "$BATS_TEST_TMPDIR/r.json")"
+}
