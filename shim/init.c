@@ -232,7 +232,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 		shim_small_placements_ready(); /* unplaced: nothing to wait for */
 		return; /* another thread is in phase 1: areas stay at the kernel default */
 	}
-	if (shim_process.policy.strict && shim_process.policy.errors)
+	if (shim_process.policy.strict && (shim_process.policy.errors || shim_sites.parsed.errors))
 		strict_exit("bad AMLSHIM_* value");
 	shim_glibc_resolve();
 	detect_allocator_in_front();

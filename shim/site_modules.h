@@ -40,6 +40,8 @@ int shim_site_in_self(uintptr_t addr);
 void shim_site_symbols_scan(void);
 /* Bit i set: addr is in a function named by name i of shim_site_names. */
 uint64_t shim_site_names_at(uintptr_t addr);
+/* Whether name `index` was found in a module scanned so far. */
+int shim_site_name_found(int index);
 /* The function names the rules use, each once (at most 64). */
 int shim_site_name_index(const char *name);
 

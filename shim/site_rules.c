@@ -118,6 +118,11 @@ void shim_sites_start(void)
 		return;
 	shim_site_modules_scan();
 	shim_site_symbols_scan();
+	for (int r = 0; r < shim_site_routes.count; r++)
+		for (int i = 0; i < 2; i++)
+			if (shim_sites.names[r][i] >= 0 && !shim_site_name_found(shim_sites.names[r][i]))
+				shim_log(AMLSHIM_LOG_INFO, "AMLSHIM_SITES rule %d: no function %s in the modules loaded so far "
+				         "(looked up again when a library is loaded)", r + 1, shim_sites.parsed.rules[r].func[i]);
 	for (int r = 0; r < shim_site_routes.count; r++) {
 		shim_route_resolve_one(&shim_site_routes.rules[r]);
 		__atomic_store_n(&shim_site_routes.rules[r].ready, 1, __ATOMIC_RELEASE);

@@ -113,6 +113,14 @@ void shim_site_symbols_scan(void)
 	shim_unlock(&lock);
 }
 
+int shim_site_name_found(int index)
+{
+	for (int r = __atomic_load_n(&num_ranges, __ATOMIC_ACQUIRE); r-- > 0;)
+		if (ranges[r].name == index)
+			return 1;
+	return 0;
+}
+
 uint64_t shim_site_names_at(uintptr_t addr)
 {
 	uint64_t bits = 0;
