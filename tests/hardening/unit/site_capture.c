@@ -13,10 +13,14 @@
  *  - not one malloc, calloc, realloc or free during the captures (this
  *    program's own malloc family counts them, and libgcc's unwinder binds
  *    to it), the first capture included;
+ *  - the fast path (rules cached per return address, site_unwind.c) walks
+ *    the same stack to the same frames as _Unwind_Backtrace, without
+ *    falling back, at depth 6 and 16;
  *  - depth 1 gives one frame, depth 16 at most 16;
- *  - the cost per capture of 6 frames, printed (ns). */
+ *  - the cost per capture of 6 frames, both ways, printed (ns). */
 #include "../../../shim/site_capture.c"
 #include "../../../shim/site_modules.c"
+#include "../../../shim/site_unwind.c"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -66,13 +70,16 @@ static long calls;
 #define COUNT(on) ((void)(on))
 #endif
 
-static uintptr_t frames[AMLSHIM_SITE_MAX_DEPTH];
-static int depth_wanted = 6, captured;
+static uintptr_t frames[AMLSHIM_SITE_MAX_DEPTH], libgcc_frames[AMLSHIM_SITE_MAX_DEPTH];
+static int depth_wanted = 6, captured, fast, libgcc;
 
 __attribute__((noinline, optimize("omit-frame-pointer"))) static int compare(const void *a, const void *b)
 {
-	if (!captured)
+	if (!captured) {
 		captured = shim_site_capture(frames, depth_wanted);
+		fast = shim_site_capture_fast(frames, depth_wanted);
+		libgcc = shim_site_capture_libgcc(libgcc_frames, depth_wanted);
+	}
 	return *(const int *)a - *(const int *)b;
 }
 
@@ -115,6 +122,11 @@ int main(void)
 			back_home = i;
 	}
 	CHECK(libc_frames >= 1, "no frame in libc.so.6: the walk did not go through qsort");
+	/* The fast path walked it (no fallback) to the same frames as libgcc. */
+	CHECK(fast == n && libgcc == n, "fast path %d frames, libgcc %d, the capture %d", fast, libgcc, n);
+	for (int i = 0; i < n; i++)
+		CHECK(frames[i] == libgcc_frames[i], "frame %d: fast path %#lx, libgcc %#lx", i, (unsigned long)frames[i],
+		      (unsigned long)libgcc_frames[i]);
 	CHECK(back_home > 0 && strcmp(module_name(frames[back_home]), module_name((uintptr_t)main)) == 0,
 	      "the walk did not come back out of libc into this program");
 
@@ -137,16 +149,24 @@ int main(void)
 	capture_through_qsort();
 	CHECK(captured >= n && captured <= 16, "depth 16 gave %d frames", captured);
 
-	depth_wanted = 6;
-	struct timespec t0, t1;
-	enum { ROUNDS = 20000 };
-	uintptr_t out[6];
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int total = 0;
-	for (int i = 0; i < ROUNDS; i++)
-		total += shim_site_capture(out, 6);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / ROUNDS;
-	printf("site capture: %.0f ns per capture of up to 6 frames (%d frames each)\n", ns, total / ROUNDS);
+	depth_wanted = 16;
+	capture_through_qsort();
+	CHECK(fast == captured && libgcc == captured, "depth 16: fast %d, libgcc %d", fast, libgcc);
+	CHECK(memcmp(frames, libgcc_frames, (size_t)captured * sizeof(frames[0])) == 0, "depth 16: frames differ");
+
+	int (*const methods[2])(uintptr_t *, int) = {shim_site_capture, shim_site_capture_libgcc};
+	for (int m = 0; m < 2; m++) {
+		struct timespec t0, t1;
+		enum { ROUNDS = 20000 };
+		uintptr_t out[6];
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int total = 0;
+		for (int i = 0; i < ROUNDS; i++)
+			total += methods[m](out, 6);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		double ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / ROUNDS;
+		printf("site capture (%s): %.0f ns per capture of up to 6 frames (%d frames each)\n",
+		       m ? "_Unwind_Backtrace" : "cached rules", ns, total / ROUNDS);
+	}
 	return 0;
 }
