@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "init.h"
 #include "job_report.h"
 #include "log.h"
@@ -161,8 +162,14 @@ static void write_profile(int fd)
 
 void shim_site_profile_write(void)
 {
-	if (!shim_sites.profile || !shim_site_table || shim_process.secure_mode)
+	/* A forked child (that did not exec) holds its parent's counters and
+	 * no sampler: the parent writes the profile (a shell's subshells would
+	 * otherwise overwrite it). */
+	if (!shim_sites.profile || !shim_site_table || shim_process.secure_mode || shim_in_forked_child)
 		return;
+	static uint16_t order[SHIM_SITE_SLOTS];
+	if (sorted_sites(order) == 0)
+		return; /* nothing seen (a shell around the program): nothing to overwrite its file with */
 	AML_KEEP_ERRNO;
 	char path[4096], quoted[AMLSHIM_QUOTE_MAX * 4 + 32];
 	if (expand(shim_sites.profile_file, path, sizeof(path)) != 0) {
