@@ -140,10 +140,15 @@ if p["heat_method"]:
 print("ok", p["heat_method"])
 '
 	assert_success
+	local heat=$output
 	run "$AMLSHIM" advise p.json --fast=0 --capacity=24M --output=s.conf
 	assert_success
 	assert_equal "$(rules_of s.conf | wc -l)" 1
-	grep -q '^# hot_buffer (site_prog.c:' s.conf || fail "$(cat s.conf)"
+	# Without heat (a kernel without soft-dirty bits) advise packs by
+	# byte-seconds, where cold_buffer, allocated first, wins.
+	if [[ $heat != "ok None" ]]; then
+		grep -q '^# hot_buffer (site_prog.c:' s.conf || fail "$(cat s.conf)"
+	fi
 	run --separate-stderr env AMLSHIM_SITES=./s.conf "$AMLSHIM" -- ./site_prog 16 50
 	assert_success
 	assert_output 'checksum 245760'
