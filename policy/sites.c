@@ -345,16 +345,28 @@ void amlshim_sites_parse_vars(struct amlshim_sites *out, amlshim_env_reader env,
 			report("AMLSHIM_SITE_DEPTH", depth, "not a number of frames from 1 to 16", "1 to 16 (default 6)",
 			       out, sink, sink_ctx);
 	}
-	const char *min = env ? env("AMLSHIM_SITE_MIN", env_ctx) : NULL;
-	if (min && *min) {
+	static const char *const min_names[] = {"AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE_MIN_SIZE"};
+	for (int i = 0; i < 2; i++) {
+		const char *min = env ? env(min_names[i], env_ctx) : NULL;
+		if (!min || !*min || out->min)
+			continue; /* AMLSHIM_SITE_MIN first */
 		char why_buf[WHY_MAX];
 		struct amlshim_text why;
 		amlshim_text_init(&why, why_buf, sizeof(why_buf));
 		if (amlshim_parse_size_span(min, strlen(min), &out->min, &why) != 0) {
 			out->min = 0;
 			amlshim_text_ellipsize(&why);
-			report("AMLSHIM_SITE_MIN", min, why_buf, "a size such as 1M or 262144 (default: the threshold)",
-			       out, sink, sink_ctx);
+			report(min_names[i], min, why_buf, "a size such as 1M or 262144 (default: the threshold)", out, sink,
+			       sink_ctx);
 		}
+	}
+	out->interval_ms = AMLSHIM_PROFILE_DEFAULT_INTERVAL;
+	const char *interval = env ? env("AMLSHIM_PROFILE_INTERVAL", env_ctx) : NULL;
+	if (interval && *interval) {
+		if (amlshim_parse_decimal(interval, strlen(interval), 60000, &value) == 0 && value >= 1)
+			out->interval_ms = (unsigned)value;
+		else
+			report("AMLSHIM_PROFILE_INTERVAL", interval, "not a number of milliseconds from 1 to 60000",
+			       "1 to 60000 (default 50)", out, sink, sink_ctx);
 	}
 }

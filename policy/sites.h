@@ -13,6 +13,7 @@
 #define AMLSHIM_MAX_SITE_RULES 32
 #define AMLSHIM_SITE_MAX_DEPTH 16     /* frames captured at most */
 #define AMLSHIM_SITE_DEFAULT_DEPTH 6
+#define AMLSHIM_PROFILE_DEFAULT_INTERVAL 50 /* ms */
 #define AMLSHIM_SITE_NAME_MAX 96      /* module or function name, NUL included */
 #define AMLSHIM_SITES_TEXT_MAX 65536  /* longest rules text (a file) */
 
@@ -41,7 +42,8 @@ struct amlshim_sites {
 	struct amlshim_site_rule rules[AMLSHIM_MAX_SITE_RULES];
 	int count;
 	int depth;   /* AMLSHIM_SITE_DEPTH, default 6 */
-	size_t min;  /* AMLSHIM_SITE_MIN; 0 when unset (the shim uses the threshold) */
+	size_t min;  /* AMLSHIM_SITE_MIN, else AMLSHIM_PROFILE_MIN_SIZE; 0 when unset (the threshold) */
+	unsigned interval_ms; /* AMLSHIM_PROFILE_INTERVAL, 1..60000, default 50 */
 	int errors;  /* bad values reported */
 };
 
@@ -52,8 +54,10 @@ struct amlshim_sites {
  * accepted: ..."), no rules, out->errors counted, -1. Else the rule count. */
 int amlshim_sites_parse(const char *value, const char *text, size_t len, struct amlshim_sites *out,
                         amlshim_message_sink sink, void *sink_ctx);
-/* AMLSHIM_SITE_DEPTH (1..16) and AMLSHIM_SITE_MIN (a size); a bad one is
- * one line and takes its default. Clears out first. */
+/* AMLSHIM_SITE_DEPTH (1..16), AMLSHIM_SITE_MIN (a size; its other name,
+ * which `amlshim profile --min-size` sets: AMLSHIM_PROFILE_MIN_SIZE) and
+ * AMLSHIM_PROFILE_INTERVAL (ms); a bad one is one line and takes its
+ * default. Clears out first. */
 void amlshim_sites_parse_vars(struct amlshim_sites *out, amlshim_env_reader env, void *env_ctx,
                               amlshim_message_sink sink, void *sink_ctx);
 /* "solver+0x1a2b>solver+0x1c00" or "func=a>b" of a rule into buf. */

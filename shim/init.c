@@ -33,7 +33,8 @@ static const char *read_env(const char *name, void *ctx)
 static const char *const known_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
 	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
-	"AMLSHIM_SITES", "AMLSHIM_SITE_DEPTH", "AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE",
+	"AMLSHIM_SITES", "AMLSHIM_SITE_DEPTH", "AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE", "AMLSHIM_PROFILE_MIN_SIZE",
+	"AMLSHIM_PROFILE_INTERVAL",
 };
 
 /* A misspelt variable would silently do nothing: say so. */

@@ -1,7 +1,8 @@
 /* Profile mode's heat: a sampler thread (profile mode only) that, every
  * interval, reads which pages of each site's live blocks were written
  * since the last interval (the soft-dirty bit, 55, of /proc/self/pagemap),
- * then clears the bits (writing 4 to /proc/self/clear_refs). No privilege
+ * then clears the bits (writing 4 to /proc/self/clear_refs); the interval
+ * is AMLSHIM_PROFILE_INTERVAL (default 50 ms). No privilege
  * needed; a site's heat is its dirty pages over its pages sampled, per
  * second: writes per page per second, at most one per interval. */
 #define _GNU_SOURCE
@@ -18,7 +19,6 @@
 #include "site_rules.h"
 #include "site_table.h"
 
-#define INTERVAL_MS 50
 #define MAX_RANGES 16384
 
 static struct {
@@ -36,7 +36,7 @@ const char *shim_site_heat_method(void)
 
 unsigned shim_site_heat_interval_ms(void)
 {
-	return INTERVAL_MS;
+	return shim_sites.parsed.interval_ms;
 }
 
 /* The live blocks of sites, copied under each pool's lock. */
@@ -69,7 +69,8 @@ static void sample(void)
 static void *sampler(void *arg)
 {
 	(void)arg;
-	struct timespec interval = {0, INTERVAL_MS * 1000000L};
+	unsigned ms = shim_sites.parsed.interval_ms;
+	struct timespec interval = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	for (;;) {
 		nanosleep(&interval, NULL);
 		sample();

@@ -136,6 +136,26 @@ static void check_vars(void)
 		              "1 to 16 (default 6)");
 	}
 	memset(&env, 0, sizeof(env));
+	env.names[0] = "AMLSHIM_PROFILE_MIN_SIZE", env.values[0] = "2M";
+	env.names[1] = "AMLSHIM_PROFILE_INTERVAL", env.values[1] = "250";
+	env.count = 2;
+	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
+	CHECK(s.min == 2 << 20 && s.interval_ms == 250 && env.num_lines == 0, "min %zu interval %u", s.min, s.interval_ms);
+	env.names[2] = "AMLSHIM_SITE_MIN", env.values[2] = "1M"; /* wins over PROFILE_MIN_SIZE */
+	env.count = 3;
+	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
+	CHECK(s.min == 1 << 20, "AMLSHIM_SITE_MIN did not win: %zu", s.min);
+	const char *bad_intervals[] = {"0", "60001", "1.5", ""};
+	for (int i = 0; i < 3; i++) {
+		memset(&env, 0, sizeof(env));
+		env.names[0] = "AMLSHIM_PROFILE_INTERVAL", env.values[0] = bad_intervals[i];
+		env.count = 1;
+		amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
+		CHECK(s.interval_ms == 50 && s.errors == 1, "interval '%s'", bad_intervals[i]);
+		check_message(&env, 0, "AMLSHIM_PROFILE_INTERVAL", bad_intervals[i],
+		              "not a number of milliseconds from 1 to 60000", "1 to 60000 (default 50)");
+	}
+	memset(&env, 0, sizeof(env));
 	env.names[0] = "AMLSHIM_SITE_MIN", env.values[0] = "1X";
 	env.count = 1;
 	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
