@@ -20,25 +20,22 @@
  * the host, %% a percent sign. 0, or -1 when it does not fit. */
 static int expand(const char *pattern, char *path, size_t len)
 {
+	static const char codes[] = "prh%";
+	char pid[24], rank[80], host[256];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	shim_job_rank_text(rank, sizeof(rank));
+	shim_job_host(host, sizeof(host));
+	const char *values[] = {pid, rank, host, "%"};
 	size_t at = 0;
 	for (const char *c = pattern; *c; c++) {
-		char piece[80] = {*c, 0};
-		if (*c == '%' && c[1]) {
-			c++;
-			if (*c == 'p')
-				snprintf(piece, sizeof(piece), "%d", (int)getpid());
-			else if (*c == 'r')
-				shim_job_rank_text(piece, sizeof(piece));
-			else if (*c == 'h')
-				shim_job_host(piece, sizeof(piece));
-			else if (*c != '%')
-				snprintf(piece, sizeof(piece), "%%%c", *c); /* not ours: kept as written */
-		}
-		size_t n = strlen(piece);
+		const char *code = c[0] == '%' && c[1] ? strchr(codes, c[1]) : NULL; /* another %x stays */
+		const char *piece = code ? values[code - codes] : c;
+		size_t n = code ? strlen(piece) : 1;
 		if (at + n >= len)
 			return -1;
 		memcpy(path + at, piece, n);
 		at += n;
+		c += code != NULL;
 	}
 	path[at] = '\0';
 	return 0;
