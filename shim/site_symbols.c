@@ -33,11 +33,15 @@ int shim_site_name_index(const char *name)
 	return num_names++;
 }
 
+/* The rules' name a symbol stands for: itself, or the function GCC cloned
+ * it from ("hot.constprop.0", "hot.cold", "hot.part.0" are hot's). */
 static int wanted(const char *name)
 {
-	for (int i = 0; i < num_names; i++)
-		if (strcmp(names[i], name) == 0)
+	for (int i = 0; i < num_names; i++) {
+		size_t n = strlen(names[i]);
+		if (strncmp(names[i], name, n) == 0 && (name[n] == '\0' || name[n] == '.'))
 			return i;
+	}
 	return -1;
 }
 
