@@ -149,7 +149,7 @@ static int parse_site(const char *s, size_t n, struct amlshim_site_rule *rule, s
 		const char *gt = memchr(s, '>', (size_t)(end - s));
 		const char *frame_end = gt ? gt : end;
 		if (rule->num_frames == AMLSHIM_SITE_MAX_DEPTH) {
-			amlshim_text_str(why, "more than 16 frames");
+			amlshim_text_str(why, "more than 64 frames");
 			return -1;
 		}
 		if (parse_frame(s, (size_t)(frame_end - s), &rule->frames[rule->num_frames++], why) != 0)
@@ -342,7 +342,7 @@ void amlshim_sites_parse_vars(struct amlshim_sites *out, amlshim_env_reader env,
 		if (amlshim_parse_decimal(depth, strlen(depth), AMLSHIM_SITE_MAX_DEPTH, &value) == 0 && value >= 1)
 			out->depth = (int)value;
 		else
-			report("AMLSHIM_SITE_DEPTH", depth, "not a number of frames from 1 to 16", "1 to 16 (default 6)",
+			report("AMLSHIM_SITE_DEPTH", depth, "not a number of frames from 1 to 64", "1 to 64 (default 6)",
 			       out, sink, sink_ctx);
 	}
 	static const char *const min_names[] = {"AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE_MIN_SIZE"};

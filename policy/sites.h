@@ -11,7 +11,7 @@
 #include "policy.h"
 
 #define AMLSHIM_MAX_SITE_RULES 32
-#define AMLSHIM_SITE_MAX_DEPTH 16     /* frames captured at most */
+#define AMLSHIM_SITE_MAX_DEPTH 64     /* frames captured at most */
 #define AMLSHIM_SITE_DEFAULT_DEPTH 6
 #define AMLSHIM_PROFILE_DEFAULT_INTERVAL 50 /* ms */
 #define AMLSHIM_SITE_NAME_MAX 96      /* module or function name, NUL included */

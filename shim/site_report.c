@@ -82,7 +82,7 @@ void shim_site_report_text(struct shim_out *out)
 	int top[TOP_SITES], n = top_sites(top);
 	for (int i = 0; i < n; i++) {
 		const struct shim_site_entry *e = &shim_site_table[top[i]];
-		char text[1024];
+		char text[4096];
 		site_text(e, text, sizeof(text));
 		shim_out_put(out, "  site %s: %lu allocs, %lu bytes", text, load(&e->count), load(&e->bytes));
 		if (e->rule >= 0)
@@ -120,7 +120,7 @@ void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_
 	int top[TOP_SITES], n = top_sites(top);
 	for (int i = 0; i < n; i++) {
 		const struct shim_site_entry *e = &shim_site_table[top[i]];
-		char text[1024];
+		char text[4096];
 		site_text(e, text, sizeof(text));
 		shim_out_put(out, "%s{\"site\":", i ? "," : "");
 		put_string(out, text);

@@ -4,7 +4,7 @@
  * Input: the rules' bytes (NUL included: a file may hold any byte).
  * Refused: exactly one message, about AMLSHIM_SITES, the fuzz.h message
  * invariants, and no rules. Accepted: no message, 1 to 32 rules, each
- * with frames (1 to 16, named modules) or function names, and a round
+ * with frames (1 to 64, named modules) or function names, and a round
  * trip: each rule's canonical text parses back to the same rule (frames,
  * offsets, names, cap, placement kind and nodes). */
 #include "fuzz.h"

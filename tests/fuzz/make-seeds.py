@@ -28,7 +28,7 @@ SITES = ["solver+0x1a2b>solver+0x1c00 = bind:2 cap=4G", "func=compute_rhs=interl
          "# comment\nfunc=main=local cap=1M;;;\n", "+0x10=bind:0", "solver=bind:0", "a+0x1>=bind:0",
          "a+12=bind:0", "a+0x1=", "func==bind:0", "a+0x1=bind:0 cap=0", "a+0x1=bind:0 fast",
          "a+0x1=preferred:2+share", "func=a>b>c=local", "a+0x1=bind:0\n\x01", "",
-         ">".join("m%d+0x%x" % (i, i) for i in range(17)) + "=local",
+         ">".join("m%d+0x%x" % (i, i) for i in range(65)) + "=local",
          ";".join("func=f%d=local" % i for i in range(33))]
 KEYWORDS = {"MMAP": ["on", "off", "1", "0", "ON", "yes", ""],
             "STATS": ["0", "off", "1", "text", "json", "", "JSON", "xml"],

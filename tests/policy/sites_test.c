@@ -125,15 +125,15 @@ static void check_vars(void)
 	env.count = 2;
 	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
 	CHECK(s.depth == 16 && s.min == 256 << 10 && env.num_lines == 0, "depth %d min %zu", s.depth, s.min);
-	const char *bad_depths[] = {"0", "17", "-1", "six"};
+	const char *bad_depths[] = {"0", "65", "-1", "six"};
 	for (int i = 0; i < 4; i++) {
 		memset(&env, 0, sizeof(env));
 		env.names[0] = "AMLSHIM_SITE_DEPTH", env.values[0] = bad_depths[i];
 		env.count = 1;
 		amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
 		CHECK(s.depth == 6 && s.errors == 1, "depth '%s'", bad_depths[i]);
-		check_message(&env, 0, "AMLSHIM_SITE_DEPTH", bad_depths[i], "not a number of frames from 1 to 16",
-		              "1 to 16 (default 6)");
+		check_message(&env, 0, "AMLSHIM_SITE_DEPTH", bad_depths[i], "not a number of frames from 1 to 64",
+		              "1 to 64 (default 6)");
 	}
 	memset(&env, 0, sizeof(env));
 	env.names[0] = "AMLSHIM_PROFILE_MIN_SIZE", env.values[0] = "2M";
