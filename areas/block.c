@@ -54,38 +54,6 @@
 #include "internal.h"
 
 #define THP_DIR AML_OS_THP_DIR
-#define THP_SIZE_FILE THP_DIR "/hpage_pmd_size"
-
-/* The thread's memory policy, saved so it can be put back exactly
- * (mode flags such as MPOL_F_STATIC_NODES included). */
-struct thread_policy {
-	int mode;
-	unsigned long mask[AML_MASK_WORDS];
-};
-
-static int save_thread_policy(struct thread_policy *saved)
-{
-	memset(saved, 0, sizeof(*saved));
-	if (aml_os_get_mempolicy(&saved->mode, saved->mask, AML_OS_MAXNODE, NULL, 0) != 0)
-		return -aml_errno_from_os(errno);
-	return AML_SUCCESS;
-}
-
-static int restore_thread_policy(const struct thread_policy *saved)
-{
-	if (aml_os_set_mempolicy(saved->mode, saved->mask, AML_OS_MAXNODE) != 0)
-		return -aml_errno_from_os(errno);
-	return AML_SUCCESS;
-}
-
-static int prefer_node(int node)
-{
-	unsigned long mask[AML_MASK_WORDS] = {0};
-	mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
-	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, AML_OS_MAXNODE) != 0)
-		return -aml_errno_from_os(errno);
-	return AML_SUCCESS;
-}
 
 /* Faults in, under the current thread policy, the blocks of the rotation
  * that belong to position k (blocks k, k+n, k+2n, ...). */
@@ -107,16 +75,16 @@ static int populate_position(const struct aml_area_block_data *data, char *ptr, 
 /* Steps 2 and 3: every block on its node, the thread policy put back. */
 static int place_blocks(const struct aml_area_block_data *data, char *ptr, size_t size)
 {
-	struct thread_policy saved;
-	int err = save_thread_policy(&saved);
+	struct aml_thread_policy saved;
+	int err = aml_thread_policy_save(&saved);
 	if (err != AML_SUCCESS)
 		return err;
 	for (int k = 0; k < data->num_nodes && err == AML_SUCCESS; k++) {
-		err = prefer_node(data->nodes[k]);
+		err = aml_thread_prefer_node(data->nodes[k]);
 		if (err == AML_SUCCESS)
 			err = populate_position(data, ptr, size, k);
 	}
-	int restored = restore_thread_policy(&saved);
+	int restored = aml_thread_policy_restore(&saved);
 	return err != AML_SUCCESS ? err : restored;
 }
 
@@ -124,43 +92,15 @@ static int place_blocks(const struct aml_area_block_data *data, char *ptr, size_
  * block's node (the lazy path's partial last block). */
 static int place_tail(const struct aml_area_block_data *data, char *ptr, size_t from, size_t size)
 {
-	struct thread_policy saved;
-	int err = save_thread_policy(&saved);
+	struct aml_thread_policy saved;
+	int err = aml_thread_policy_save(&saved);
 	if (err != AML_SUCCESS)
 		return err;
-	err = prefer_node(data->nodes[(from / data->block_size) % (size_t)data->num_nodes]);
+	err = aml_thread_prefer_node(data->nodes[(from / data->block_size) % (size_t)data->num_nodes]);
 	if (err == AML_SUCCESS && aml_os_populate_write(ptr + from, size - from) != 0)
 		err = -aml_errno_from_os(errno);
-	int restored = restore_thread_policy(&saved);
+	int restored = aml_thread_policy_restore(&saved);
 	return err != AML_SUCCESS ? err : restored;
-}
-
-/* A private anonymous range of size bytes whose start is a multiple of
- * align (a power of two, or 0/page for no constraint) and, in units of
- * align, a multiple of period; MAP_FAILED on failure. */
-static char *map_aligned(size_t size, size_t align, size_t period)
-{
-	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
-	const size_t page = aml_os_page_size();
-	if (align <= page)
-		return aml_os_mmap(NULL, size, prot, flags, -1, 0);
-	size_t len = (size + page - 1) & ~(page - 1), span = align * period;
-	if (len < size || span / period != align || len + span < len) {
-		errno = ENOMEM;
-		return MAP_FAILED;
-	}
-	char *raw = aml_os_mmap(NULL, len + span - page, prot, flags, -1, 0);
-	if (raw == MAP_FAILED)
-		return MAP_FAILED;
-	uintptr_t unit = ((uintptr_t)raw + align - 1) / align;
-	unit += (period - unit % period) % period;
-	char *start = (char *)(unit * align);
-	char *end = raw + len + span - page;
-	if (start > raw)
-		aml_os_munmap(raw, (size_t)(start - raw));
-	if (end > start + len)
-		aml_os_munmap(start + len, (size_t)(end - (start + len)));
-	return start;
 }
 
 /* The rotation is the set in increasing order, each node once: the order
@@ -199,7 +139,7 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 	/* Lazy by huge page: huge page h of the address space goes to node
 	 * h mod n, so block 0 must start at such an h with h mod n == 0. */
 	size_t period = placement == AML_AREA_BLOCK_LAZY_HUGE ? (size_t)data->num_nodes : 1;
-	char *ptr = map_aligned(size, huge_blocks ? huge : 0, period);
+	char *ptr = aml_map_aligned(size, huge_blocks ? huge : 0, period);
 	if (ptr == MAP_FAILED) {
 		aml_errno = aml_errno_from_os(errno);
 		return NULL;
@@ -248,16 +188,6 @@ static struct aml_area_ops block_ops = {
 	.munmap = aml_area_linux_munmap,
 	.fprintf = block_fprintf,
 };
-
-/* The PMD (transparent huge page) size, or 0 when the kernel has no THP. */
-static size_t thp_size(void)
-{
-	char text[32];
-	if (aml_os_read_file(THP_SIZE_FILE, text, sizeof(text)) <= 0)
-		return 0;
-	unsigned long long value = strtoull(text, NULL, 10);
-	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
-}
 
 /* Whether a sysfs THP mode file selects always or madvise; -1 when it
  * cannot be read, 2 for "inherit" (per-size files of newer kernels). */
@@ -316,7 +246,7 @@ int aml_area_block_create(struct aml_area **area, size_t block_size, const struc
 	}
 	data->block_size = block_size;
 	data->num_nodes = aml_raw_mask_nodes(data->raw_mask, data->nodes, AML_AREA_LINUX_MAX_NODES);
-	data->huge_page_size = thp_size();
+	data->huge_page_size = aml_thp_size();
 	data->thp_usable = thp_usable(data->huge_page_size);
 	*area = ret;
 	return AML_SUCCESS;

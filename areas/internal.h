@@ -56,6 +56,25 @@ AML_HIDDEN size_t aml_node_room(unsigned node, enum aml_node_room_kind kind);
  * (AML_NODE_ROOM_RECLAIM), else 0. */
 AML_HIDDEN int aml_nodes_fit(const unsigned long *raw, size_t size);
 
+/* The areas that place pages themselves (placing.c). The thread's memory
+ * policy, saved so it can be put back exactly (mode flags included). */
+struct aml_thread_policy {
+	int mode;
+	unsigned long mask[AML_MASK_WORDS];
+};
+/* Each returns AML_SUCCESS or a negative AML error from the kernel's. */
+AML_HIDDEN int aml_thread_policy_save(struct aml_thread_policy *saved);
+AML_HIDDEN int aml_thread_policy_restore(const struct aml_thread_policy *saved);
+/* The calling thread's policy becomes MPOL_PREFERRED {node}. */
+AML_HIDDEN int aml_thread_prefer_node(int node);
+/* A private anonymous read-write range of size bytes whose start is a
+ * multiple of align (a power of two; at most a page: no constraint) and,
+ * in units of align, a multiple of period (0 or 1: none); MAP_FAILED with
+ * errno on failure. */
+AML_HIDDEN char *aml_map_aligned(size_t size, size_t align, size_t period);
+/* The PMD (transparent huge page) size, or 0 when the kernel has no THP. */
+AML_HIDDEN size_t aml_thp_size(void);
+
 /* Loads aml_topology once (thread-safe); AML_SUCCESS or -AML_ENOTSUP. */
 AML_HIDDEN int aml_hwloc_topology_init(void);
 AML_HIDDEN void aml_hwloc_topology_fini(void);

@@ -42,6 +42,8 @@ static inline void aml_errno_restore(const int *saved)
 #define AML_OS_THP_DIR "/sys/kernel/mm/transparent_hugepage"
 #define AML_OS_ZONEINFO "/proc/zoneinfo"
 #define AML_OS_NODE_DIR "/sys/devices/system/node"
+/* The system weights of MPOL_WEIGHTED_INTERLEAVE (Linux 6.9+): nodeN files. */
+#define AML_OS_WEIGHTED_DIR "/sys/kernel/mm/mempolicy/weighted_interleave"
 
 /* Kernel policy numbers (linux/mempolicy.h); some headers lack the newer. */
 enum {
@@ -51,6 +53,7 @@ enum {
 	AML_MPOL_INTERLEAVE = 3,
 	AML_MPOL_LOCAL = 4,
 	AML_MPOL_PREFERRED_MANY = 5,
+	AML_MPOL_WEIGHTED_INTERLEAVE = 6, /* Linux 6.9+ */
 };
 /* A mode as get_mempolicy reports it, less its MPOL_F_* mode flags. */
 #define AML_MPOL_MODE_BITS 0xff

@@ -1,0 +1,73 @@
+/* What the areas that place pages themselves (block.c, weighted.c) share:
+ * the calling thread's memory policy saved, set to prefer one node and put
+ * back exactly; a range aligned for huge pages; the kernel's THP size. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+int aml_thread_policy_save(struct aml_thread_policy *saved)
+{
+	memset(saved, 0, sizeof(*saved));
+	if (aml_os_get_mempolicy(&saved->mode, saved->mask, AML_OS_MAXNODE, NULL, 0) != 0)
+		return -aml_errno_from_os(errno);
+	return AML_SUCCESS;
+}
+
+int aml_thread_policy_restore(const struct aml_thread_policy *saved)
+{
+	if (aml_os_set_mempolicy(saved->mode, saved->mask, AML_OS_MAXNODE) != 0)
+		return -aml_errno_from_os(errno);
+	return AML_SUCCESS;
+}
+
+int aml_thread_prefer_node(int node)
+{
+	unsigned long mask[AML_MASK_WORDS] = {0};
+	mask[node / AML_MASK_BITS] = 1UL << (node % AML_MASK_BITS);
+	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, AML_OS_MAXNODE) != 0)
+		return -aml_errno_from_os(errno);
+	return AML_SUCCESS;
+}
+
+char *aml_map_aligned(size_t size, size_t align, size_t period)
+{
+	const int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	const size_t page = aml_os_page_size();
+	if (period == 0)
+		period = 1;
+	if (align <= page && period == 1)
+		return aml_os_mmap(NULL, size, prot, flags, -1, 0);
+	if (align < page)
+		align = page;
+	size_t len = (size + page - 1) & ~(page - 1), span = align * period;
+	if (len < size || span / period != align || len + span < len) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	char *raw = aml_os_mmap(NULL, len + span - page, prot, flags, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	uintptr_t unit = ((uintptr_t)raw + align - 1) / align;
+	unit += (period - unit % period) % period;
+	char *start = (char *)(unit * align);
+	char *end = raw + len + span - page;
+	if (start > raw)
+		aml_os_munmap(raw, (size_t)(start - raw));
+	if (end > start + len)
+		aml_os_munmap(start + len, (size_t)(end - (start + len)));
+	return start;
+}
+
+size_t aml_thp_size(void)
+{
+	char text[32];
+	if (aml_os_read_file(AML_OS_THP_DIR "/hpage_pmd_size", text, sizeof(text)) <= 0)
+		return 0;
+	unsigned long long value = strtoull(text, NULL, 10);
+	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
+}
