@@ -10,11 +10,13 @@
 #define NODES_LEGEND "NODES: node numbers 0-1023 like 0-3,6, or all"
 #define PLACEMENT_FORMS                                                                      \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], "                   \
-	"block-interleave:SIZE[:NODES], bandwidth, latency, capacity, cuda-mapped[:DEV], "  \
-	"cuda-managed[:DEV] (" NODES_LEGEND "; SIZE: bytes like 2M, a multiple of 4K; DEV: 0-1023)"
+	"block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, "  \
+	"latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] (" NODES_LEGEND "; SIZE: "  \
+	"bytes like 2M, a multiple of 4K; WEIGHTS: auto or NODE*WEIGHT,... like 0*3,2*1, "   \
+	"weights 1-255; DEV: 0-1023)"
 
 _Static_assert(AMLSHIM_MAX_NODES == 1024 && AMLSHIM_MAX_DEVICES == 1024 && AMLSHIM_MAX_RULES == 16 &&
-	       AMLSHIM_PATH_MAX == 256, "the accepted forms below spell these limits out");
+	       AMLSHIM_PATH_MAX == 256 && AMLSHIM_MAX_WEIGHT == 255, "the accepted forms below spell these limits out");
 
 /* What each variable accepts, said after every complaint about it. */
 static const char policy_accepted[] = PLACEMENT_FORMS;
@@ -79,6 +81,9 @@ static const char *small_refusal(enum amlshim_placement_kind kind)
 	case AMLSHIM_PLACE_BLOCK_INTERLEAVE:
 		return "block-interleave cannot place small objects (their extents are split and "
 		       "merged, so blocks would not stay on their nodes)";
+	case AMLSHIM_PLACE_WEIGHTED_INTERLEAVE:
+		return "weighted-interleave cannot place small objects (their extents are split and "
+		       "merged, so the pattern would not start at each object)";
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 		return "cuda-mapped cannot place small objects (the CUDA runtime itself calls malloc)";
 	case AMLSHIM_PLACE_CUDA_MANAGED:

@@ -14,6 +14,7 @@ enum argument {
 	ARG_OPTIONAL_NODES, /* interleave[:NODES] */
 	ARG_SIZE_NODES,     /* block-interleave:SIZE[:NODES] */
 	ARG_DEVICE,         /* cuda-mapped[:DEV] */
+	ARG_WEIGHTS,        /* weighted-interleave[:auto][:NODES] or :NODE*WEIGHT,... */
 };
 
 static const struct {
@@ -33,6 +34,7 @@ static const struct {
 	[AMLSHIM_PLACE_CAPACITY] = {"capacity", ARG_NONE, NULL},
 	[AMLSHIM_PLACE_CUDA_MAPPED] = {"cuda-mapped", ARG_DEVICE, NULL},
 	[AMLSHIM_PLACE_CUDA_MANAGED] = {"cuda-managed", ARG_DEVICE, NULL},
+	[AMLSHIM_PLACE_WEIGHTED_INTERLEAVE] = {"weighted-interleave", ARG_WEIGHTS, NULL},
 };
 
 const char *amlshim_placement_kind_name(enum amlshim_placement_kind kind)
@@ -57,6 +59,11 @@ static int count_nodes(const unsigned long *nodes)
 		for (unsigned long bits = nodes[w]; bits; bits &= bits - 1)
 			count++;
 	return count;
+}
+
+static int node_in(const unsigned long *nodes, unsigned node)
+{
+	return (nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1;
 }
 
 static int parse_device(const char *s, size_t n, int *out, struct amlshim_text *why)
@@ -97,6 +104,110 @@ static int parse_block_size(const char *s, size_t n, size_t *out, struct amlshim
 static int parse_node_list(struct amlshim_placement *p, const char *s, size_t n, struct amlshim_text *why)
 {
 	return amlshim_parse_nodes_span(s, n, p->nodes, &p->all_nodes, why);
+}
+
+/* One "NODE*WEIGHT" item of a weight list: its node (the node part is
+ * read as a node list, which must name exactly one node) and weight. */
+static int parse_weight_item(const char *s, size_t n, unsigned *node, unsigned *weight, struct amlshim_text *why)
+{
+	const char *star = memchr(s, '*', n);
+	if (!star) {
+		amlshim_text_str(why, "weight ");
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " is not NODE*WEIGHT");
+		return -1;
+	}
+	size_t node_len = (size_t)(star - s), weight_len = n - node_len - 1;
+	struct amlshim_placement one;
+	amlshim_placement_default(&one);
+	if (parse_node_list(&one, s, node_len, why) != 0)
+		return -1;
+	if (one.all_nodes || count_nodes(one.nodes) != 1) {
+		amlshim_text_str(why, "weight ");
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " must name one node");
+		return -1;
+	}
+	for (*node = 0; !node_in(one.nodes, *node);)
+		++*node;
+	unsigned long value;
+	int bad = amlshim_parse_decimal(star + 1, weight_len, AMLSHIM_MAX_WEIGHT, &value);
+	if (bad || value == 0) {
+		amlshim_text_str(why, "weight ");
+		amlshim_text_quoted(why, star + 1, weight_len);
+		amlshim_text_str(why, " of node ");
+		amlshim_text_uint(why, *node);
+		amlshim_text_str(why, bad == -1 ? " is not a number" : " is not from 1 to ");
+		if (bad != -1)
+			amlshim_text_uint(why, AMLSHIM_MAX_WEIGHT);
+		return -1;
+	}
+	*weight = (unsigned)value;
+	return 0;
+}
+
+/* "NODE*WEIGHT,...": the nodes into p->nodes, each weight at its node's
+ * rank in the set. */
+static int parse_weight_list(struct amlshim_placement *p, const char *s, size_t n, struct amlshim_text *why)
+{
+	unsigned nodes[AMLSHIM_MAX_WEIGHTS], weights[AMLSHIM_MAX_WEIGHTS];
+	int count = 0;
+	const char *end = s + n;
+	for (const char *item = s;; count++) {
+		const char *comma = memchr(item, ',', (size_t)(end - item));
+		size_t len = (size_t)((comma ? comma : end) - item);
+		if (count == AMLSHIM_MAX_WEIGHTS) {
+			amlshim_text_str(why, "weights for more than ");
+			amlshim_text_uint(why, AMLSHIM_MAX_WEIGHTS);
+			amlshim_text_str(why, " nodes");
+			return -1;
+		}
+		unsigned node, weight;
+		if (parse_weight_item(item, len, &node, &weight, why) != 0)
+			return -1;
+		/* Kept sorted by node, for the weights' order in the set. */
+		int at = count;
+		for (; at > 0 && nodes[at - 1] >= node; at--) {
+			if (nodes[at - 1] == node) {
+				amlshim_text_str(why, "node ");
+				amlshim_text_uint(why, node);
+				amlshim_text_str(why, " is given two weights");
+				return -1;
+			}
+			nodes[at] = nodes[at - 1];
+			weights[at] = weights[at - 1];
+		}
+		nodes[at] = node;
+		weights[at] = weight;
+		if (!comma)
+			break;
+		item = comma + 1;
+	}
+	p->all_nodes = 0;
+	for (int i = 0; i <= count; i++) {
+		p->nodes[nodes[i] / (8 * sizeof(unsigned long))] |= 1UL << (nodes[i] % (8 * sizeof(unsigned long)));
+		p->weights[i] = (unsigned char)weights[i];
+	}
+	return 0;
+}
+
+/* weighted-interleave's argument: "auto[:NODES]", "NODES" (weights
+ * auto), or weights that name their nodes. */
+static int parse_weighted(struct amlshim_placement *p, const char *s, size_t n, struct amlshim_text *why)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t first = colon ? (size_t)(colon - s) : n;
+	if (amlshim_keyword_is(s, first, "auto"))
+		return colon ? parse_node_list(p, colon + 1, n - first - 1, why) : 0;
+	if (!memchr(s, '*', first))
+		return parse_node_list(p, s, n, why);
+	if (colon) {
+		amlshim_text_str(why, "weights name their nodes: no node list after them (");
+		amlshim_text_quoted(why, colon + 1, n - first - 1);
+		amlshim_text_str(why, ")");
+		return -1;
+	}
+	return parse_weight_list(p, s, n, why);
 }
 
 /* The argument after "NAME:", per kind; has_arg says whether ':' was there. */
@@ -145,9 +256,35 @@ static int parse_argument(struct amlshim_placement *p, int has_arg, const char *
 		if (!has_arg)
 			return 0;
 		return parse_device(arg, n, &p->device, why);
+	case ARG_WEIGHTS:
+		if (!has_arg)
+			return 0;
+		return parse_weighted(p, arg, n, why);
 	}
 	amlshim_text_str(why, kinds[p->kind].usage);
 	return -1;
+}
+
+/* weighted-interleave: ":NODE*WEIGHT,..." when weights were given, else
+ * (auto) the node list unless it is all nodes. */
+static void spell_weights(struct amlshim_text *text, const struct amlshim_placement *p)
+{
+	if (p->weights[0] == 0) {
+		if (!p->all_nodes) {
+			amlshim_text_str(text, ":");
+			amlshim_text_nodes(text, p->nodes);
+		}
+		return;
+	}
+	int rank = 0;
+	for (unsigned node = 0; node < AMLSHIM_MAX_NODES && rank < AMLSHIM_MAX_WEIGHTS; node++) {
+		if (!node_in(p->nodes, node))
+			continue;
+		amlshim_text_str(text, rank ? "," : ":");
+		amlshim_text_uint(text, node);
+		amlshim_text_str(text, "*");
+		amlshim_text_uint(text, p->weights[rank++]);
+	}
 }
 
 /* Canonical text: lower case, defaults left out, "..." if it is too long
@@ -181,6 +318,9 @@ static void spell(struct amlshim_placement *p)
 			amlshim_text_str(&text, ":");
 			amlshim_text_uint(&text, (unsigned)p->device);
 		}
+		break;
+	case ARG_WEIGHTS:
+		spell_weights(&text, p);
 		break;
 	case ARG_NONE:
 		break;

@@ -18,6 +18,8 @@
 #define AMLSHIM_MAX_DEVICES 1024     /* cuda-*:DEV takes 0..1023 */
 #define AMLSHIM_QUOTE_MAX 64         /* value bytes shown in a message */
 #define AMLSHIM_MESSAGE_MAX 2048     /* longest message line, NUL included */
+#define AMLSHIM_MAX_WEIGHTS 16       /* nodes of weighted-interleave:NODE*WEIGHT,... */
+#define AMLSHIM_MAX_WEIGHT 255       /* a weight, 1..255 (the kernel's are bytes) */
 
 /* Where a range of allocation sizes is placed. */
 enum amlshim_placement_kind {
@@ -32,6 +34,7 @@ enum amlshim_placement_kind {
 	AMLSHIM_PLACE_CAPACITY,         /* largest node */
 	AMLSHIM_PLACE_CUDA_MAPPED,      /* cuda-mapped[:DEV] */
 	AMLSHIM_PLACE_CUDA_MANAGED,     /* cuda-managed[:DEV] */
+	AMLSHIM_PLACE_WEIGHTED_INTERLEAVE, /* weighted-interleave[:auto][:NODES], or :NODE*WEIGHT,... */
 	AMLSHIM_PLACE_KIND_COUNT
 };
 
@@ -59,6 +62,9 @@ struct amlshim_placement {
 	enum amlshim_share share;                   /* +share[:static|dynamic] */
 	enum amlshim_pages pages;                   /* +thp, +nothp, +huge:SIZE */
 	size_t huge_size;                           /* +huge:SIZE only */
+	/* weighted-interleave: the weight of each node of nodes, in increasing
+	 * node order; all 0 for "auto" (from bandwidth, at resolve time). */
+	unsigned char weights[AMLSHIM_MAX_WEIGHTS];
 	char text[128];                             /* canonical spelling, e.g. "interleave:0-3+thp" */
 };
 

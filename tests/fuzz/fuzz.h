@@ -120,6 +120,17 @@ static inline void fuzz_check_placement(const struct amlshim_placement *p)
 	FUZZ_CHECK(!(p->all_nodes && any), "'all' with a node mask");
 	if (p->kind == AMLSHIM_PLACE_BIND || p->kind == AMLSHIM_PLACE_PREFERRED)
 		FUZZ_CHECK(p->all_nodes || any, "%s without nodes", name);
+	/* Weights: none, or one from 1 for each node of the set, in order. */
+	int weighted = 0, set = 0;
+	for (size_t i = 0; i < AMLSHIM_MAX_WEIGHTS; i++) {
+		FUZZ_CHECK(p->weights[i] != 0 || i + 1 == AMLSHIM_MAX_WEIGHTS || p->weights[i + 1] == 0,
+		           "a weight after a 0 in '%s'", p->text);
+		weighted += p->weights[i] != 0;
+	}
+	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
+		set += __builtin_popcountl(p->nodes[w]);
+	FUZZ_CHECK(!weighted || (p->kind == AMLSHIM_PLACE_WEIGHTED_INTERLEAVE && !p->all_nodes && weighted == set),
+	           "%d weights for %d nodes in '%s'", weighted, set, p->text);
 	/* The canonical text parses back to the same placement, unless it was
 	 * cut ("...": a long scattered node list). */
 	size_t len = strlen(p->text);
@@ -132,6 +143,7 @@ static inline void fuzz_check_placement(const struct amlshim_placement *p)
 	FUZZ_CHECK(again.kind == p->kind && again.all_nodes == p->all_nodes &&
 	                   memcmp(again.nodes, p->nodes, sizeof(p->nodes)) == 0 &&
 	                   again.block_size == p->block_size && again.device == p->device &&
+	                   memcmp(again.weights, p->weights, sizeof(p->weights)) == 0 &&
 	                   strcmp(again.text, p->text) == 0,
 	           "canonical text '%s' parses to another placement ('%s')", p->text, again.text);
 }
@@ -167,7 +179,8 @@ static inline void fuzz_check_policy(const struct amlshim_policy *policy, const 
 	}
 	fuzz_check_placement(&policy->small);
 	FUZZ_CHECK(policy->small.kind != AMLSHIM_PLACE_BLOCK_INTERLEAVE && policy->small.kind != AMLSHIM_PLACE_CUDA_MAPPED &&
-	                   policy->small.kind != AMLSHIM_PLACE_CUDA_MANAGED,
+	                   policy->small.kind != AMLSHIM_PLACE_CUDA_MANAGED &&
+	                   policy->small.kind != AMLSHIM_PLACE_WEIGHTED_INTERLEAVE,
 	           "AMLSHIM_SMALL accepted %s", policy->small.text);
 	FUZZ_CHECK(policy->mmap_on == 0 || policy->mmap_on == 1, "mmap_on %d", policy->mmap_on);
 	FUZZ_CHECK(policy->strict == 0 || policy->strict == 1, "strict %d", policy->strict);

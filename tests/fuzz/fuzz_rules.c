@@ -48,6 +48,27 @@ static void append_size(char *buf, size_t cap, size_t *len, size_t size)
 	append(buf, cap, len, text);
 }
 
+/* weighted-interleave's argument in full: "NODE*WEIGHT,..." when weights
+ * were given, else "auto:NODES". */
+static void append_weights(char *buf, size_t cap, size_t *len, const struct amlshim_placement *p)
+{
+	if (p->weights[0] == 0) {
+		append(buf, cap, len, ":auto:");
+		append_nodes(buf, cap, len, p);
+		return;
+	}
+	const size_t bits = 8 * sizeof(unsigned long);
+	int rank = 0;
+	for (unsigned node = 0; node < AMLSHIM_MAX_NODES; node++) {
+		if (!((p->nodes[node / bits] >> (node % bits)) & 1))
+			continue;
+		char entry[32];
+		snprintf(entry, sizeof(entry), "%s%u*%u", rank ? "," : ":", node, p->weights[rank]);
+		append(buf, cap, len, entry);
+		rank++;
+	}
+}
+
 /* The placement in full (its canonical text may be cut for long lists). */
 static void append_placement(char *buf, size_t cap, size_t *len, const struct amlshim_placement *p)
 {
@@ -71,6 +92,9 @@ static void append_placement(char *buf, size_t cap, size_t *len, const struct am
 			append(buf, cap, len, ":");
 			append_nodes(buf, cap, len, p);
 		}
+		break;
+	case AMLSHIM_PLACE_WEIGHTED_INTERLEAVE:
+		append_weights(buf, cap, len, p);
 		break;
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 	case AMLSHIM_PLACE_CUDA_MANAGED: {
@@ -141,6 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                   memcmp(a->placement.nodes, b->placement.nodes, sizeof(a->placement.nodes)) == 0 &&
 		                   a->placement.block_size == b->placement.block_size &&
 		                   a->placement.device == b->placement.device &&
+		                   memcmp(a->placement.weights, b->placement.weights, sizeof(a->placement.weights)) == 0 &&
 		                   strcmp(a->placement.text, b->placement.text) == 0,
 		           "round trip: rule %d placement '%s' became '%s'", i, a->placement.text, b->placement.text);
 	}

@@ -13,7 +13,10 @@ PLACEMENTS = ["default", "local", "bind:0", "bind:0-3,6", "bind:all", "preferred
               "capacity", "cuda-mapped", "cuda-mapped:1", "cuda-managed:1023", "INTERLEAVE:All",
               "bogus", "bind:", "preferred:0-1", "block-interleave:3000", "block-interleave:0",
               "interleave:1024", "bind:3-1", "cuda-mapped:1024", "local:0", "interleave:0,,1",
-              "bind:99999999999999999999", "block-interleave:2M:all", "preferred:all"]
+              "bind:99999999999999999999", "block-interleave:2M:all", "preferred:all",
+              "weighted-interleave", "weighted-interleave:auto:0-3", "weighted-interleave:0*3,3*1",
+              "weighted-interleave:2*1,0*1,1*2", "weighted-interleave:0*0", "weighted-interleave:0*256",
+              "weighted-interleave:0*3,0*1", "weighted-interleave:0*3:1", "weighted-interleave:0-1*2"]
 SIZES = ["0", "4096", "64K", "1M", "2GiB", "1T", "18446744073709551615", "18446744073709551616",
          "16E", "1.5M", "-1", " 1M", "1MB", "1mib", "", "K"]
 RULES = ["0-64K=local;64K-1G=interleave;1G-=block-interleave:2M", "-64K=local", "1M-=interleave",
@@ -22,6 +25,7 @@ RULES = ["0-64K=local;64K-1G=interleave;1G-=block-interleave:2M", "-64K=local", 
          ";".join("%dK-%dK=local" % (i * 4, i * 4 + 4) for i in range(16)),
          ";".join("%dK-%dK=local" % (i * 4, i * 4 + 4) for i in range(17)),
          "0-18446744073709551615=interleave", "4K-8K=block-interleave:4K:0-1023",
+         "0-1M=local;1M-=weighted-interleave:0*3,3*1", "1G-=weighted-interleave:auto:0-2",
          "0-1K=bind:" + ",".join(str(i) for i in range(0, 1024, 2))]
 SITES = ["solver+0x1a2b>solver+0x1c00 = bind:2 cap=4G", "func=compute_rhs=interleave",
          "func = setup > alloc_grid =preferred:0", "libstdc++.so.6+0x10>libfoo.so.1+0XAbC=bandwidth;",
