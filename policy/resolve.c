@@ -13,6 +13,7 @@
 #include <aml/area/cuda.h>
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
+#include <aml/area/weighted.h>
 #include "external_hwloc.h"
 #include "resolve.h"
 
@@ -139,6 +140,101 @@ static int cuda_area(const struct amlshim_placement *placement, struct amlshim_r
 	return 0;
 }
 
+_Static_assert(AMLSHIM_MAX_WEIGHTS == AML_AREA_WEIGHTED_MAX_NODES && AMLSHIM_MAX_WEIGHT == AML_AREA_WEIGHTED_MAX_WEIGHT,
+               "a parsed weight list fits the area");
+/* Auto weights: each node's bandwidth as a share of the best, 1 to this. */
+#define AUTO_MAX_WEIGHT 16
+
+/* weighted-interleave's auto weights: the HMAT bandwidth from
+ * initiator_node to each node of the set (over all nodes: those of them
+ * with a value), as small integers; nodes[] increasing. */
+static int auto_weights(const struct amlshim_placement *placement, int initiator_node, int *nodes,
+                        unsigned *weights, int *count, char *why, size_t why_len)
+{
+	struct aml_area *ranked;
+	int err = aml_area_hwloc_ranked_create_node(&ranked, initiator_node, AML_HWLOC_RANK_BANDWIDTH);
+	if (err != AML_SUCCESS) {
+		snprintf(why, why_len, "no bandwidth from node %d: %s", initiator_node,
+		         err == -AML_ENOTSUP ? no_topology_reason() : aml_strerror(err));
+		return -1;
+	}
+	const struct aml_area_hwloc_preferred_data *r = (const struct aml_area_hwloc_preferred_data *)ranked->data;
+	struct bitmask *allowed = placement->all_nodes ? numa_get_mems_allowed() : NULL;
+	uint64_t values[AMLSHIM_MAX_WEIGHTS];
+	int ret = 0, want = 0;
+	for (unsigned w = 0; w < AMLSHIM_NODE_WORDS; w++)
+		want += __builtin_popcountl(placement->nodes[w]);
+	*count = 0;
+	if (r->source != AML_HWLOC_SOURCE_MEMATTR) {
+		snprintf(why, why_len, "no HMAT bandwidth from node %d (only %s)", initiator_node,
+		         aml_hwloc_rank_source_name(r->source));
+		ret = -1;
+	}
+	for (unsigned i = 0; ret == 0 && i < r->num_nodes; i++) {
+		unsigned node = r->os_index[i];
+		if (placement->all_nodes ? !allowed || !numa_bitmask_isbitset(allowed, node)
+		                         : !node_set(placement->nodes, node))
+			continue;
+		if (i >= r->num_valued && placement->all_nodes)
+			continue; /* over all nodes, those with a value */
+		if (i >= r->num_valued || *count == AMLSHIM_MAX_WEIGHTS) {
+			snprintf(why, why_len, i >= r->num_valued ? "no HMAT bandwidth from node %d to node %u"
+			                                          : "more than 16 nodes from node %d (at %u)",
+			         initiator_node, node);
+			ret = -1;
+			break;
+		}
+		int at = (*count)++;
+		for (; at > 0 && nodes[at - 1] > (int)node; at--) {
+			nodes[at] = nodes[at - 1];
+			values[at] = values[at - 1];
+		}
+		nodes[at] = (int)node;
+		values[at] = r->values[i];
+	}
+	if (ret == 0 && (*count == 0 || (!placement->all_nodes && *count != want))) {
+		snprintf(why, why_len, "no HMAT bandwidth from node %d to the nodes asked for", initiator_node);
+		ret = -1;
+	}
+	if (ret == 0)
+		aml_area_weighted_from_values(values, *count, AUTO_MAX_WEIGHT, weights);
+	if (allowed)
+		numa_bitmask_free(allowed);
+	aml_area_hwloc_preferred_destroy(&ranked);
+	return ret;
+}
+
+/* weighted-interleave: the weights given, or auto from initiator_node. */
+static int weighted_area(const struct amlshim_placement *placement, int initiator_node,
+                         struct amlshim_resolved *out, char *why, size_t why_len)
+{
+	int nodes[AMLSHIM_MAX_WEIGHTS], count = 0;
+	unsigned weights[AMLSHIM_MAX_WEIGHTS];
+	char source[48] = "given";
+	if (placement->weights[0]) {
+		for (unsigned node = 0; node < AMLSHIM_MAX_NODES && count < AMLSHIM_MAX_WEIGHTS; node++)
+			if (node_set(placement->nodes, node)) {
+				nodes[count] = (int)node;
+				weights[count] = placement->weights[count];
+				count++;
+			}
+	} else {
+		if (auto_weights(placement, initiator_node, nodes, weights, &count, why, why_len) != 0)
+			return -1;
+		snprintf(source, sizeof(source), "HMAT bandwidth from node %d", initiator_node);
+		out->per_node = 1;
+	}
+	int err = aml_area_weighted_create(&out->area, nodes, weights, count, 0, source, 0);
+	if (err != AML_SUCCESS) {
+		snprintf(why, why_len, "%s", aml_strerror(err));
+		return -1;
+	}
+	snprintf(out->source, sizeof(out->source), "%s", source);
+	/* User-space placement populates each allocation from its first page. */
+	out->populates = aml_area_weighted_mechanism(out->area) == AML_AREA_WEIGHTED_USER;
+	return 0;
+}
+
 /* A ranking's first node, for users that want one node (small objects). */
 static void note_best_node(struct amlshim_resolved *out)
 {
@@ -212,6 +308,8 @@ int amlshim_resolve(const struct amlshim_placement *placement, int initiator_nod
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 	case AMLSHIM_PLACE_CUDA_MANAGED:
 		return cuda_area(placement, out, why, why_len);
+	case AMLSHIM_PLACE_WEIGHTED_INTERLEAVE:
+		return weighted_area(placement, initiator_node, out, why, why_len);
 	default:
 		snprintf(why, why_len, "unknown placement");
 		return -1;
@@ -229,8 +327,23 @@ void amlshim_resolved_destroy(const struct amlshim_placement *placement, struct 
 	case AMLSHIM_PLACE_CAPACITY: aml_area_hwloc_preferred_destroy(&resolved->area); break;
 	case AMLSHIM_PLACE_CUDA_MAPPED:
 	case AMLSHIM_PLACE_CUDA_MANAGED: aml_area_cuda_destroy(&resolved->area); break;
+	case AMLSHIM_PLACE_WEIGHTED_INTERLEAVE: aml_area_weighted_destroy(&resolved->area); break;
 	default: aml_area_linux_destroy(&resolved->area); break;
 	}
+}
+
+int amlshim_resolved_weights(const struct amlshim_resolved *resolved, int *nodes, unsigned *weights, int max,
+                             int *kernel)
+{
+	int mechanism = resolved->area ? aml_area_weighted_mechanism(resolved->area) : -1;
+	if (mechanism < 0)
+		return 0;
+	const struct aml_area_weighted_data *data = (const struct aml_area_weighted_data *)resolved->area->data;
+	int count = data->num_nodes < max ? data->num_nodes : max;
+	memcpy(nodes, data->nodes, (size_t)count * sizeof(*nodes));
+	memcpy(weights, data->weights, (size_t)count * sizeof(*weights));
+	*kernel = mechanism == AML_AREA_WEIGHTED_KERNEL;
+	return count;
 }
 
 void amlshim_describe_area(const struct aml_area *area, char *buf, size_t len)

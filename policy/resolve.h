@@ -40,6 +40,10 @@ int amlshim_resolved_fits(const struct amlshim_resolved *resolved, size_t bytes)
 int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len);
 /* Nodes that have CPUs (initiators), increasing; returns the count. */
 int amlshim_cpu_nodes(int *nodes, int max);
+/* A weighted-interleave area's nodes and weights, reduced (at most max),
+ * and whether the kernel places them (*kernel): the count; 0 for other areas. */
+int amlshim_resolved_weights(const struct amlshim_resolved *resolved, int *nodes, unsigned *weights, int max,
+                             int *kernel);
 /* The area's one-line description (aml_area_fprintf without the prefix). */
 void amlshim_describe_area(const struct aml_area *area, char *buf, size_t len);
 

@@ -55,7 +55,8 @@ static int resolve_route(struct shim_route *route)
 	set_pool(&route->pools[slot], &resolved);
 	amlshim_describe_area(resolved.area, route->area_text, sizeof(route->area_text));
 	if (resolved.source[0])
-		snprintf(route->note, sizeof(route->note), "ranked by %s", resolved.source);
+		snprintf(route->note, sizeof(route->note), "%s %s",
+		         placement->kind == AMLSHIM_PLACE_WEIGHTED_INTERLEAVE ? "weights" : "ranked by", resolved.source);
 	/* Rankings seen from each CPU node: a thread gets its own node's best. */
 	for (int i = 1; resolved.per_node && i < num_cpu_nodes; i++) {
 		struct amlshim_resolved other;

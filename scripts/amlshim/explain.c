@@ -517,6 +517,22 @@ static void sink_to_json(const char *line, void *ctx)
 	json_str(list->out, line);
 }
 
+/* A weighted-interleave area's weights, their source and mechanism. */
+static void json_weights(FILE *out, const struct amlshim_resolved *resolved)
+{
+	int nodes[AMLSHIM_MAX_WEIGHTS], kernel = 0;
+	unsigned weights[AMLSHIM_MAX_WEIGHTS];
+	int count = amlshim_resolved_weights(resolved, nodes, weights, AMLSHIM_MAX_WEIGHTS, &kernel);
+	if (count == 0)
+		return;
+	fputs(",\"weights\":[", out);
+	for (int i = 0; i < count; i++)
+		fprintf(out, "%s{\"node\":%d,\"weight\":%u}", i ? "," : "", nodes[i], weights[i]);
+	fputs("],\"weights_source\":", out);
+	json_str(out, resolved->source);
+	fprintf(out, ",\"mechanism\":\"%s\"", kernel ? "kernel" : "user");
+}
+
 /* "resolved": one entry per CPU node for per-thread placements, else one;
  * a fallback ends the list (as in the text). Returns the failures. */
 static int json_placement(FILE *out, const struct amlshim_placement *placement, const int *cpu_nodes,
@@ -545,10 +561,11 @@ static int json_placement(FILE *out, const struct amlshim_placement *placement, 
 		fputs(",\"area\":", out);
 		json_str(out, area);
 		fputs(",\"ranked_by\":", out);
-		if (resolved.source[0])
+		if (resolved.source[0] && placement->kind != AMLSHIM_PLACE_WEIGHTED_INTERLEAVE)
 			json_str(out, resolved.source);
 		else
 			fputs("null", out);
+		json_weights(out, &resolved);
 		fputc('}', out);
 		int per_node = resolved.per_node;
 		amlshim_resolved_destroy(placement, &resolved);

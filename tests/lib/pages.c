@@ -185,3 +185,17 @@ size_t test_resident_pages(const void *addr, size_t size)
 	free(vec);
 	return count;
 }
+
+int test_weighted_node(const int *set, const unsigned *weights, int count, size_t i)
+{
+	size_t cycle = 0;
+	for (int k = 0; k < count; k++)
+		cycle += weights[k];
+	size_t at = cycle ? i % cycle : 0;
+	for (int k = 0; k < count; k++) {
+		if (at < weights[k])
+			return set[k];
+		at -= weights[k];
+	}
+	return -1;
+}

@@ -34,6 +34,9 @@ void test_check_in_set(const char *what, const int *where, size_t pages, const i
  * (block interleave); prints the first few unless what is NULL. */
 size_t test_blocks_misplaced(const char *what, const int *where, size_t pages, size_t block_pages, const int *set,
                              int count);
+/* Weighted interleave: the node of unit i of an allocation, each cycle
+ * putting weights[0] units on set[0], then weights[1] on set[1], ... */
+int test_weighted_node(const int *set, const unsigned *weights, int count, size_t i);
 /* Kernel policy (MPOL_*) and node mask (first word) for the page at addr. */
 int test_range_policy(const void *addr, int *mode, unsigned long *mask);
 /* The same, failing the test on an error: the mode; mask may be NULL. */

@@ -121,6 +121,7 @@ static const struct shim_test_mode modes[] = {
 	{"interleave-strict", {"AMLSHIM_POLICY=interleave", "AMLSHIM_THRESHOLD=64K", "AMLSHIM_STRICT=1", NULL}},
 	{"block", {"AMLSHIM_POLICY=block-interleave:2M", "AMLSHIM_THRESHOLD=256K", NULL}},
 	{"block-strict", {"AMLSHIM_POLICY=block-interleave:2M", "AMLSHIM_THRESHOLD=256K", "AMLSHIM_STRICT=1", NULL}},
+	{"weighted", {"AMLSHIM_POLICY=weighted-interleave:0*3", "AMLSHIM_THRESHOLD=256K", NULL}},
 	{"rules", {"AMLSHIM_RULES=4K-64K=local;64K-1M=interleave;1M-=preferred:0", NULL}},
 	{"default", {NULL}},
 };

@@ -16,7 +16,12 @@
  * - block-interleave:2M:0,1 (lazy: huge pages), block-interleave:2M over
  *   every node, block-interleave:1M:0,1 (eager: populated at malloc):
  *   block b of each allocation, counted from its own first page, wholly on
- *   node b mod n of the set.
+ *   node b mod n of the set;
+ * - weighted-interleave:0*3,3*1, weighted-interleave:0*1,1*2,2*1 and, in
+ *   the 4-node VM, weighted-interleave (auto: from node 0, HMAT bandwidth
+ *   100, 400 and 25 GiB/s to nodes 0, 2 and 3, node 1 without a value:
+ *   weights 4:16:1 over {0,2,3}): page i of each allocation, counted from
+ *   its own first page, on the node the weights' pattern gives for i.
  *
  * Each live block starts on a page; every page is resident on a node;
  * the content is intact; the report's rule counted the allocations, reused
@@ -27,13 +32,14 @@
 #define BLOCKS_PER_CHECKPOINT 6
 #define PROGRAM_MALLOCS 11
 
-enum expect { SPREAD, ONE_NODE, BLOCKS };
+enum expect { SPREAD, ONE_NODE, BLOCKS, WEIGHTED };
 
 struct policy {
 	char text[64];
 	enum expect expect;
 	int set[VM_MAX_NODES], count;
 	size_t block_bytes;
+	unsigned weights[VM_MAX_NODES]; /* WEIGHTED: of set[], in order */
 };
 
 static int where[MAX_PAGES];
@@ -92,6 +98,14 @@ static void check_block(const char *what, const struct policy *p, const char *li
 		size_t wrong = test_blocks_misplaced(what, where, pages, block_pages, p->set, p->count);
 		EXPECT(wrong == 0, "%s: block %c (%zu bytes): %zu of %zu pages not on the node of their %zu KiB block "
 		       "(counted from the block's first page)", what, name, size, wrong, pages, p->block_bytes >> 10);
+	} else if (p->expect == WEIGHTED) {
+		size_t wrong = 0, first_wrong = 0;
+		for (size_t i = 0; i < pages; i++)
+			if (where[i] != test_weighted_node(p->set, p->weights, p->count, i) && !wrong++)
+				first_wrong = i;
+		EXPECT(wrong == 0, "%s: block %c (%zu bytes): %zu of %zu pages off the weights' pattern from the "
+		       "block's first page, the first page %zu on node %d", what, name, size, wrong, pages, first_wrong,
+		       wrong ? where[first_wrong] : 0);
 	}
 }
 
@@ -175,6 +189,13 @@ static struct policy make_policy(const char *text, enum expect expect, const cha
 	return p;
 }
 
+static struct policy weighted(const char *text, const char *nodes, const unsigned *weights)
+{
+	struct policy p = make_policy(text, WEIGHTED, nodes, 0);
+	memcpy(p.weights, weights, (size_t)p.count * sizeof(*weights));
+	return p;
+}
+
 int main(void)
 {
 	struct vm_nodes vm = vm_start_nodes();
@@ -193,6 +214,14 @@ int main(void)
 		make_policy("block-interleave:2M:0,1", BLOCKS, "0,1", 2UL << 20),
 		make_policy("block-interleave:2M", BLOCKS, all, 2UL << 20),
 		make_policy("block-interleave:1M:0,1", BLOCKS, "0,1", 1UL << 20),
+		/* Nodes 3 and 2 where the VM has them (VM_NODES=2 has 0 and 1). */
+		vm.count >= 4 ? weighted("weighted-interleave:0*3,3*1", "0,3", (const unsigned[]){3, 1})
+		              : weighted("weighted-interleave:0*3,1*1", "0,1", (const unsigned[]){3, 1}),
+		vm.count >= 4 ? weighted("weighted-interleave:0*1,1*2,2*1", "0,1,2", (const unsigned[]){1, 2, 1})
+		              : weighted("weighted-interleave:0*1,1*2", "0,1", (const unsigned[]){1, 2}),
+		/* Auto: the 4-node VM's HMAT (the other sizes have other values). */
+		weighted(vm.count == 4 ? "weighted-interleave" : "weighted-interleave:0*1", vm.count == 4 ? "0,2,3" : "0",
+		         (const unsigned[]){4, 16, 1}),
 	};
 
 	char *argv[] = {(char *)shim_vm_program("large_split"), NULL};
