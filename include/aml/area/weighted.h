@@ -15,6 +15,8 @@
  *    a page from its offset in the mapping, and an anonymous mapping's
  *    offset is its address in pages, so the range starts at a page whose
  *    number is a multiple of the cycle (the sum of the system weights).
+ *    System weights that are a multiple of those asked for (6:2 for 3:1)
+ *    keep the ratio but lengthen the cycle: 6 pages, then 2;
  *    The system weights are global and root's to change: the kernel reads
  *    them at each fault, so a change later changes the ratio of pages not
  *    yet touched;
