@@ -55,39 +55,6 @@
 
 #define THP_DIR AML_OS_THP_DIR
 
-/* Faults in, under the current thread policy, the blocks of the rotation
- * that belong to position k (blocks k, k+n, k+2n, ...). */
-static int populate_position(const struct aml_area_block_data *data, char *ptr, size_t size, int k)
-{
-	const size_t block = data->block_size, stride = block * (size_t)data->num_nodes;
-	if (data->num_nodes == 1) /* every block is ours: one call */
-		return aml_os_populate_write(ptr, size) == 0 ? AML_SUCCESS : -aml_errno_from_os(errno);
-	for (size_t off = (size_t)k * block; off < size; off += stride) {
-		size_t len = size - off < block ? size - off : block; /* last block may be partial */
-		if (aml_os_populate_write(ptr + off, len) != 0)
-			return -aml_errno_from_os(errno);
-		if (size - off <= stride) /* off + stride would overflow or end */
-			break;
-	}
-	return AML_SUCCESS;
-}
-
-/* Steps 2 and 3: every block on its node, the thread policy put back. */
-static int place_blocks(const struct aml_area_block_data *data, char *ptr, size_t size)
-{
-	struct aml_thread_policy saved;
-	int err = aml_thread_policy_save(&saved);
-	if (err != AML_SUCCESS)
-		return err;
-	for (int k = 0; k < data->num_nodes && err == AML_SUCCESS; k++) {
-		err = aml_thread_prefer_node(data->nodes[k]);
-		if (err == AML_SUCCESS)
-			err = populate_position(data, ptr, size, k);
-	}
-	int restored = aml_thread_policy_restore(&saved);
-	return err != AML_SUCCESS ? err : restored;
-}
-
 /* Populates [ptr + from, ptr + size), which lies in one block, on that
  * block's node (the lazy path's partial last block). */
 static int place_tail(const struct aml_area_block_data *data, char *ptr, size_t from, size_t size)
@@ -154,15 +121,10 @@ static void *block_mmap(const struct aml_area_data *area_data, size_t size,
 		placement = AML_AREA_BLOCK_EAGER;
 	int err = AML_SUCCESS;
 	if (placement == AML_AREA_BLOCK_EAGER)
-		err = place_blocks(data, ptr, size);
+		err = aml_place_runs(ptr, size, data->nodes, NULL, data->num_nodes, data->block_size);
 	else if (placement == AML_AREA_BLOCK_LAZY_HUGE && size % huge != 0)
 		err = place_tail(data, ptr, size - size % huge, size); /* no huge page there */
-	if (err == AML_SUCCESS &&
-	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) != 0)
-		err = -aml_errno_from_os(errno);
-	if (err != AML_SUCCESS)
-		return aml_area_map_failed(ptr, size, err);
-	return ptr;
+	return aml_place_finish(ptr, size, data->raw_mask, err);
 }
 
 static int block_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)

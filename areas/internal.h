@@ -67,6 +67,17 @@ AML_HIDDEN int aml_thread_policy_save(struct aml_thread_policy *saved);
 AML_HIDDEN int aml_thread_policy_restore(const struct aml_thread_policy *saved);
 /* The calling thread's policy becomes MPOL_PREFERRED {node}. */
 AML_HIDDEN int aml_thread_prefer_node(int node);
+/* Populates [ptr, ptr + size) in cycles of units of `unit` bytes: the
+ * first weights[0] units of each cycle (1 when weights is NULL) under a
+ * thread policy preferring nodes[0], the next weights[1] nodes[1], ...;
+ * then puts the thread's policy back (on every path). */
+AML_HIDDEN int aml_place_runs(char *ptr, size_t size, const int *nodes, const unsigned *weights, int count,
+                              size_t unit);
+/* Ends an mmap that placed [ptr, ptr + size) itself: with err
+ * AML_SUCCESS the range gets MPOL_INTERLEAVE over raw_mask (pages already
+ * placed stay; later faults stay spread) and ptr is returned; otherwise,
+ * or when that fails, the range is unmapped, aml_errno set, NULL returned. */
+AML_HIDDEN void *aml_place_finish(char *ptr, size_t size, const unsigned long *raw_mask, int err);
 /* A private anonymous read-write range of size bytes whose start is a
  * multiple of align (a power of two; at most a page: no constraint) and,
  * in units of align, a multiple of period (0 or 1: none); MAP_FAILED with

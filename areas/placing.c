@@ -1,6 +1,7 @@
 /* What the areas that place pages themselves (block.c, weighted.c) share:
  * the calling thread's memory policy saved, set to prefer one node and put
- * back exactly; a range aligned for huge pages; the kernel's THP size. */
+ * back exactly; a range populated node by node in runs of units; a range
+ * aligned for huge pages; the kernel's THP size. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -32,6 +33,51 @@ int aml_thread_prefer_node(int node)
 	if (aml_os_set_mempolicy(AML_MPOL_PREFERRED, mask, AML_OS_MAXNODE) != 0)
 		return -aml_errno_from_os(errno);
 	return AML_SUCCESS;
+}
+
+/* Faults in, under the current thread policy, the run of position k:
+ * [first, first + run) of every cycle of stride bytes. */
+static int populate_runs(char *ptr, size_t size, size_t first, size_t run, size_t stride)
+{
+	for (size_t off = first; off < size; off += stride) {
+		size_t len = size - off < run ? size - off : run; /* the last run may be partial */
+		if (aml_os_populate_write(ptr + off, len) != 0)
+			return -aml_errno_from_os(errno);
+		if (size - off <= stride) /* off + stride would overflow or end */
+			break;
+	}
+	return AML_SUCCESS;
+}
+
+int aml_place_runs(char *ptr, size_t size, const int *nodes, const unsigned *weights, int count, size_t unit)
+{
+	struct aml_thread_policy saved;
+	int err = aml_thread_policy_save(&saved);
+	if (err != AML_SUCCESS)
+		return err;
+	size_t cycle = 0, first = 0;
+	for (int k = 0; k < count; k++)
+		cycle += weights ? weights[k] : 1;
+	for (int k = 0; k < count && err == AML_SUCCESS; k++) {
+		size_t run = (weights ? weights[k] : 1) * unit;
+		err = aml_thread_prefer_node(nodes[k]);
+		if (err == AML_SUCCESS && count == 1 && aml_os_populate_write(ptr, size) != 0)
+			err = -aml_errno_from_os(errno); /* every unit is this node's: one call */
+		else if (err == AML_SUCCESS && count > 1)
+			err = populate_runs(ptr, size, first, run, cycle * unit);
+		first += run;
+	}
+	int restored = aml_thread_policy_restore(&saved);
+	return err != AML_SUCCESS ? err : restored;
+}
+
+void *aml_place_finish(char *ptr, size_t size, const unsigned long *raw_mask, int err)
+{
+	if (err == AML_SUCCESS && aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, raw_mask, AML_OS_MAXNODE, 0) != 0)
+		err = -aml_errno_from_os(errno);
+	if (err != AML_SUCCESS)
+		return aml_area_map_failed(ptr, size, err);
+	return ptr;
 }
 
 char *aml_map_aligned(size_t size, size_t align, size_t period)

@@ -105,41 +105,6 @@ static void format_weights(const struct aml_area_weighted_data *data, const unsi
 		                         weights[i] * scale);
 }
 
-/* Faults in, under the current thread policy, the runs of position k's
- * units: [first, first + run) of every cycle. */
-static int populate_node(const struct aml_area_weighted_data *data, char *ptr, size_t size, int k, size_t first)
-{
-	const size_t run = data->weights[k] * data->unit, stride = (size_t)data->cycle * data->unit;
-	if (data->num_nodes == 1) /* every unit is this node's: one call */
-		return aml_os_populate_write(ptr, size) == 0 ? AML_SUCCESS : -aml_errno_from_os(errno);
-	for (size_t off = first; off < size; off += stride) {
-		size_t len = size - off < run ? size - off : run; /* the last run may be partial */
-		if (aml_os_populate_write(ptr + off, len) != 0)
-			return -aml_errno_from_os(errno);
-		if (size - off <= stride) /* off + stride would overflow or end */
-			break;
-	}
-	return AML_SUCCESS;
-}
-
-/* User space: every unit on its node, the thread policy put back. */
-static int place_units(const struct aml_area_weighted_data *data, char *ptr, size_t size)
-{
-	struct aml_thread_policy saved;
-	int err = aml_thread_policy_save(&saved);
-	if (err != AML_SUCCESS)
-		return err;
-	size_t first = 0;
-	for (int k = 0; k < data->num_nodes && err == AML_SUCCESS; k++) {
-		err = aml_thread_prefer_node(data->nodes[k]);
-		if (err == AML_SUCCESS)
-			err = populate_node(data, ptr, size, k, first);
-		first += data->weights[k] * data->unit;
-	}
-	int restored = aml_thread_policy_restore(&saved);
-	return err != AML_SUCCESS ? err : restored;
-}
-
 static void *weighted_mmap(const struct aml_area_data *area_data, size_t size, struct aml_area_mmap_options *opts)
 {
 	(void)opts; /* private anonymous memory only */
@@ -165,13 +130,8 @@ static void *weighted_mmap(const struct aml_area_data *area_data, size_t size, s
 	if (kernel && aml_os_mbind(ptr, size, AML_MPOL_WEIGHTED_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) == 0)
 		return ptr;
 	/* User space (or a kernel that refused the mode after all). */
-	int err = place_units(data, ptr, size);
-	if (err == AML_SUCCESS &&
-	    aml_os_mbind(ptr, size, AML_MPOL_INTERLEAVE, data->raw_mask, AML_OS_MAXNODE, 0) != 0)
-		err = -aml_errno_from_os(errno);
-	if (err != AML_SUCCESS)
-		return aml_area_map_failed(ptr, size, err);
-	return ptr;
+	int err = aml_place_runs(ptr, size, data->nodes, data->weights, data->num_nodes, data->unit);
+	return aml_place_finish(ptr, size, data->raw_mask, err);
 }
 
 static int weighted_fprintf(const struct aml_area_data *area_data, FILE *stream, const char *prefix)
