@@ -149,6 +149,8 @@ def run_block_interleave(args, bench_dir, work, shim, runs, raw, report):
          dict(shim_env, AMLSHIM_POLICY="block-interleave:2M")),
         ("amlshim interleave malloc + touch", [bi, "mode=malloc"], dict(shim_env, AMLSHIM_POLICY="interleave")),
         ("libaml block area (2M) + touch", [bi, "mode=area"], base_env()),
+        ("libaml weighted area 3:1 (user space) + touch", [bi, "mode=weighted", "user=1"], base_env()),
+        ("libaml weighted area 3:1 (kernel if it can) + touch", [bi, "mode=weighted"], base_env()),
     ]
     bi_results = {c[0]: [] for c in bi_configs}
     for r in range(runs):
