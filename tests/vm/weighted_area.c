@@ -56,6 +56,30 @@ static int vmas_covering(const void *p, size_t size)
 	return count;
 }
 
+/* The system weights as the test found them, put back at exit (a failed
+ * check too), so that the tests after it see the kernel's defaults. */
+static int saved_weights[VM_MAX_NODES];
+
+static int set_weight(int node, unsigned weight)
+{
+	char path[128], text[16];
+	snprintf(path, sizeof(path), WEIGHTS_DIR "/node%d", node);
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int len = snprintf(text, sizeof(text), "%u", weight);
+	int ok = write(fd, text, (size_t)len) == len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static void restore_weights(void)
+{
+	for (int node = 0; node < VM_MAX_NODES; node++)
+		if (saved_weights[node] > 0)
+			set_weight(node, (unsigned)saved_weights[node]);
+}
+
 static int read_weight(int node)
 {
 	char path[128], text[16] = "";
@@ -65,13 +89,7 @@ static int read_weight(int node)
 
 static void write_weight(int node, unsigned weight)
 {
-	char path[128], text[16];
-	snprintf(path, sizeof(path), WEIGHTS_DIR "/node%d", node);
-	int fd = open(path, O_WRONLY);
-	CHECK(fd >= 0, "open %s: %s", path, strerror(errno));
-	int len = snprintf(text, sizeof(text), "%u", weight);
-	CHECK(write(fd, text, (size_t)len) == len, "write %s to %s: %s", text, path, strerror(errno));
-	close(fd);
+	CHECK(set_weight(node, weight) == 0, "system weight %u for node %d: %s", weight, node, strerror(errno));
 }
 
 /* Maps size bytes through an area with these weights, checks every page
@@ -141,11 +159,8 @@ static void check_kernel(const struct weighted_case *c, size_t size, const long 
 		       uts.release);
 		return;
 	}
-	int saved[4];
-	for (int k = 0; k < c->count; k++) {
-		saved[k] = read_weight(c->nodes[k]);
-		CHECK(saved[k] > 0, "no system weight for node %d", c->nodes[k]);
-	}
+	for (int k = 0; k < c->count; k++)
+		CHECK(read_weight(c->nodes[k]) > 0, "no system weight for node %d", c->nodes[k]);
 	/* Weights that differ from the ones asked for: user space. */
 	for (int k = 0; k < c->count; k++)
 		write_weight(c->nodes[k], k == 0 ? 7 : 1);
@@ -166,8 +181,7 @@ static void check_kernel(const struct weighted_case *c, size_t size, const long 
 			CHECK(counts[k] == user_counts[k], "%s: node %d: %ld pages by the kernel, %ld in user space",
 			      c->name, c->nodes[k], counts[k], user_counts[k]);
 	}
-	for (int k = 0; k < c->count; k++)
-		write_weight(c->nodes[k], (unsigned)saved[k]);
+	restore_weights();
 	printf("%s: the kernel (Linux %s) and user space put the same pages on each node\n", c->name, uts.release);
 }
 
@@ -205,21 +219,22 @@ static void time_weighted_1g(void)
 	aml_area_weighted_destroy(&area);
 	if (access(WEIGHTS_DIR, F_OK) != 0)
 		return;
-	int saved[2] = {read_weight(0), read_weight(3)};
 	write_weight(0, 1);
 	write_weight(3, 3);
 	CHECK_EQ(aml_area_weighted_create(&area, nodes, weights, 2, 0, NULL, 0), 0);
 	CHECK_EQ(aml_area_weighted_mechanism(area), AML_AREA_WEIGHTED_KERNEL);
 	time_1g("weighted 1:3 over {0,3}, kernel", area);
 	aml_area_weighted_destroy(&area);
-	write_weight(0, (unsigned)saved[0]);
-	write_weight(3, (unsigned)saved[1]);
+	restore_weights();
 }
 
 int main(void)
 {
 	struct vm_nodes vm = vm_start_nodes();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int node = 0; node < vm.count && access(WEIGHTS_DIR, F_OK) == 0; node++)
+		saved_weights[node] = read_weight(node);
+	atexit(restore_weights);
 	const struct weighted_case cases[] = {
 		{"3:1 over {0,3}", 2, {0, 3}, {3, 1}},
 		{"1:2:1 over {0,1,2}", 3, {0, 1, 2}, {1, 2, 1}},
