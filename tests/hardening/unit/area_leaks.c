@@ -7,7 +7,8 @@
  * sizes, munmap of NULL.
  *
  * Areas: aml_area_linux and Linux areas of every policy, block-interleave
- * of several block sizes, the static hwloc areas, hwloc nodeset areas,
+ * of several block sizes, weighted-interleave (kernel, user space, by
+ * block), the static hwloc areas, hwloc nodeset areas,
  * the hwloc preferred and ranked areas (bandwidth, latency, capacity),
  * and the CUDA area where there is a device. */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 
 #include <aml.h>
 #include <aml/area/block.h>
+#include <aml/area/weighted.h>
 #include <aml/area/cuda.h>
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
@@ -129,6 +131,15 @@ static int block_create(struct aml_area **area, int variant)
 {
 	static const size_t blocks[] = {4096, 8192, (size_t)2 << 20, (size_t)64 << 10};
 	return aml_area_block_create(area, blocks[variant % 4], NULL);
+}
+
+/* Node 0 by page (the kernel's where it can), forced to user space, by block. */
+static int weighted_create(struct aml_area **area, int variant)
+{
+	const int nodes[] = {0};
+	const unsigned weights[] = {3};
+	return aml_area_weighted_create(area, nodes, weights, 1, variant % 3 == 2 ? 8192 : 0, "leaks",
+	                                variant % 3 == 1 ? AML_AREA_WEIGHTED_FLAG_USER : 0);
 }
 
 static int hwloc_nodeset_create(struct aml_area **area, int variant)
@@ -258,6 +269,7 @@ int main(int argc, char **argv)
 	static_areas();
 	cycle("linux (every policy)", linux_create, aml_area_linux_destroy, 1);
 	cycle("block-interleave", block_create, aml_area_block_destroy, 1);
+	cycle("weighted-interleave", weighted_create, aml_area_weighted_destroy, 1);
 	cycle("hwloc nodeset", hwloc_nodeset_create, aml_area_hwloc_destroy, 1);
 	cycle("hwloc preferred/ranked", hwloc_ranked_create, aml_area_hwloc_preferred_destroy, 1);
 	if (aml_support_backends(AML_BACKEND_CUDA))
