@@ -47,6 +47,7 @@ include mk/shim.mk
 include mk/cli.mk
 include mk/tests.mk
 include mk/vm.mk
+include mk/mpi.mk
 include mk/hardening.mk
 include mk/slurm.mk
 include mk/site.mk

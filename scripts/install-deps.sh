@@ -8,6 +8,10 @@ packages="gcc make pkg-config libc6-dev libnuma-dev libhwloc-dev libjemalloc-dev
 binutils numactl hwloc bats bats-support bats-assert
 python3 perl git xz-utils tar findutils coreutils g++
 qemu-system-x86 busybox-static cpio"
+# MPI (tests/bats/mpi.bats, the VM's vm/mpi/*): Open MPI and MPICH side by
+# side, each used by its own name (mpicc.openmpi, mpirun.openmpi,
+# mpicc.mpich, mpiexec.hydra).
+packages="$packages openmpi-bin libopenmpi-dev mpich libmpich-dev"
 # Hardening (tests/hardening/, tests/fuzz/): sanitizers, valgrind, libFuzzer,
 # other allocators, the programs of the real-program matrix, and CPython's
 # own test suite (tests/hardening/pysuite.bats).

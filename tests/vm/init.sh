@@ -7,6 +7,8 @@
 #
 #   VMTEST-BEGIN <uptime>
 #   VMTEST <name> PASS|FAIL|SKIP <seconds> [<exit status or skip reason>]
+#   VMTEST <name>/<case> PASS|FAIL|SKIP <seconds> [<why>]  (a test's own
+#                                     "CASE <case> PASS|FAIL|SKIP [why]" lines)
 #   VMLOG <name> ! <line with FAIL>                (for FAIL and SKIP:
 #   VMLOG <name> | <other line of the test's output> its output, in short)
 #   VMTEST-DONE <uptime>
@@ -25,6 +27,11 @@ if [ -z "${AMLVM_RUNNER:-}" ]; then
 	mount -t sysfs sysfs /sys
 	mount -t devtmpfs devtmpfs /dev
 	mkdir -p /tmp && mount -t tmpfs tmpfs /tmp
+	# For the MPI tests: POSIX shared memory, loopback and a host name
+	# (/etc/hosts names it) for the launchers.
+	mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
+	ifconfig lo 127.0.0.1 up 2>/dev/null
+	hostname amlvm
 	exec </dev/console >/dev/console 2>&1
 	AMLVM_RUNNER=1 /bin/sh /init
 	sync
@@ -78,6 +85,11 @@ while read -r bin; do
 		[ "$rc" = 143 ] && echo "timed out after ${VM_TEST_TIMEOUT:-120}s" >>/tmp/test.log
 		report "VMTEST $name FAIL $secs exit $rc" ;;
 	esac
+	# A test's named cases, each a line of its own (the MPI tests).
+	sed -n 's/^CASE \([^ ]*\) \(PASS\|FAIL\|SKIP\) *\(.*\)/\1 \2 \3/p' /tmp/test.log |
+		while read -r case status why; do
+			report "VMTEST $name/$case $status $secs $why"
+		done
 	if [ "$rc" != 0 ]; then
 		# The first failure messages (stderr, so often far from the end),
 		# then the end of the output.

@@ -82,6 +82,57 @@ if [ -d "$build/tests/vm/programs" ]; then
 	done
 fi
 
+# The MPI tests (build/tests/vm/mpi/*): the programs built with each MPI
+# (build/tests/mpi/), the amlshim command (for `amlshim report`) and each
+# MPI's runtime by its own name. Their plugins are dlopen'ed (ldd does not
+# name them): Open MPI's components (less the network, OpenSHMEM, MPI-IO
+# and monitoring ones, which pull in 20 MB of libraries and are not used
+# on one machine), PMIx's, their help texts and configuration; MPICH's
+# hydra launcher and its proxy.
+if [ -d "$build/tests/mpi" ] && grep -q '^build/tests/vm/mpi/' "$root/amlshim/tests.list"; then
+	mkdir -p "$root/amlshim/build/tests/mpi" "$root/amlshim/build/bin"
+	for prog in "$build"/tests/mpi/*; do
+		[ -f "$prog" ] && [ -x "$prog" ] || continue
+		cp "$prog" "$root/amlshim/build/tests/mpi/"
+		elves+=("$prog")
+	done
+	if [ -x "$build/bin/amlshim" ]; then
+		cp "$build/bin/amlshim" "$root/amlshim/build/bin/"
+		elves+=("$build/bin/amlshim")
+	fi
+	printf '127.0.0.1 localhost amlvm\n' >"$root/etc/hosts"
+	printf 'hosts: files\n' >"$root/etc/nsswitch.conf"
+	copy_tree() { # path...: files and directories at the same path
+		local path
+		for path in "$@"; do
+			[ -e "$path" ] || continue
+			mkdir -p "$root$(dirname "$path")"
+			cp -a "$path" "$root$path"
+		done
+	}
+	if [ -x /usr/bin/orterun ]; then
+		ompi=/usr/lib/x86_64-linux-gnu/openmpi/lib/openmpi3
+		pmix=/usr/lib/x86_64-linux-gnu/pmix2
+		copy_tree /usr/bin/orterun /usr/bin/orted /usr/bin/mpirun.openmpi /usr/share/openmpi /etc/openmpi \
+			"$pmix/share" /usr/share/pmix
+		elves+=(/usr/bin/orterun /usr/bin/orted)
+		mkdir -p "$root$ompi" "$root$pmix/lib/pmix"
+		for component in "$ompi"/*.so "$pmix"/lib/pmix/*.so; do
+			case ${component##*/} in
+			*ucx* | *ofi* | *openib* | *psm* | *verbs* | *cuda* | *monitoring* | *_slurm*) continue ;;
+			mca_atomic_* | mca_memheap_* | mca_scoll_* | mca_spml_* | mca_sshmem_*) continue ;;
+			mca_io_* | mca_fcoll_* | mca_fbtl_* | mca_fs_* | mca_sharedfp_*) continue ;;
+			esac
+			cp "$component" "$root$component"
+			elves+=("$component")
+		done
+	fi
+	if [ -x /usr/bin/mpiexec.hydra ]; then
+		copy_tree /usr/bin/mpiexec.hydra /usr/bin/mpiexec.mpich /usr/bin/hydra_pmi_proxy
+		elves+=(/usr/bin/mpiexec.hydra /usr/bin/hydra_pmi_proxy)
+	fi
+fi
+
 # Debian's python3 for vm/shim_python, with only the modules `python3 -S`
 # imports at start-up (mtimes kept, so their .pyc stay valid): 7 MB, not
 # the 50 MB stdlib. Without it the test skips (a failure in CI).
