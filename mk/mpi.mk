@@ -22,7 +22,7 @@ $(MPI_PROGRAMS): $(BUILD)/tests/mpi/buffers-%: tests/mpi/buffers.c
 	  if [ "$(CI)" = true ]; then echo "mpicc.$* not found: run 'make deps' (CI=true: a failure)" >&2; exit 1; fi; \
 	  echo "skip: mpicc.$* not found ('make deps' installs it): the $* tests will skip"; rm -f $@; \
 	elif [ ! -x $@ ] || [ $< -nt $@ ]; then \
-	  echo "mpicc.$* $(WARN) -O2 $< -o $@"; mpicc.$* -std=gnu11 $(WARN) -O2 $< -o $@; \
+	  echo "mpicc.$* -std=gnu11 $(WARN) -O2 $< -o $@"; mpicc.$* -std=gnu11 $(WARN) -O2 $< -o $@; \
 	fi
 
 $(MPI_VM_TESTS): $(BUILD)/tests/vm/mpi/%: tests/vm/mpi.sh

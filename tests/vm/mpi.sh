@@ -105,8 +105,9 @@ pages_table() {
 	done | sort -n
 }
 
-# check_job NAME: the job exited 0, printed the plain run's output, every
-# rank wrote its pages, each rank on its own CPU (rank r on CPU r). Its
+# check_job NAME: the job exited 0, printed the plain run's output, the
+# shim said nothing on stderr, every rank wrote its pages, each rank on its
+# own CPU (rank r on CPU r). Its
 # pages table in $work/NAME/pages.
 check_job() {
 	local dir=$work/$1 why=""
@@ -117,6 +118,7 @@ check_job() {
 	if [ "$1" != plain ] && ! cmp -s "$work/plain/out" "$dir/out"; then
 		why="$why; stdout differs from the plain run's"
 	fi
+	grep -q '^amlshim:' "$dir/err" && why="$why; the shim warned: $(grep -m 1 '^amlshim:' "$dir/err")"
 	local bad
 	bad=$(awk '$1 != $2 { printf "rank %s runs on CPU %s; ", $1, $2 }' "$dir/pages")
 	[ -z "$bad" ] || why="$why; $bad(the launch binds rank r to CPU r)"
