@@ -120,8 +120,8 @@ check_job() {
 	fi
 	grep -q '^amlshim:' "$dir/err" && why="$why; the shim warned: $(grep -m 1 '^amlshim:' "$dir/err")"
 	local bad
-	bad=$(awk '$1 != $2 { printf "rank %s runs on CPU %s; ", $1, $2 }' "$dir/pages")
-	[ -z "$bad" ] || why="$why; $bad(the launch binds rank r to CPU r)"
+	bad=$(awk '$1 != $2 { printf "%srank %s runs on CPU %s", sep, $1, $2; sep = ", " }' "$dir/pages")
+	[ -z "$bad" ] || why="$why; $bad (the launch binds rank r to CPU r)"
 	echo "${why#; }"
 }
 
@@ -146,7 +146,7 @@ expect() {
 		BEGIN { n = split(homes, h, " "); for (i = 1; i <= n; i++) { split(h[i], hh, ":"); home[i - 1] = hh[1] } }
 		function on(node) { return $(5 + node) }
 		function on_socket(s,   i, t) { t = 0; for (i = 0; i < n; i++) if (home[i] == s) t += on(i); return t }
-		{ if (!('"$cond"')) printf "rank %s (CPU %s, socket %s): %s; ", $1, $2, $3, msg }' "$work/$name/pages")
+		{ if (!('"$cond"')) { printf "%srank %s (CPU %s, socket %s): %s", sep, $1, $2, $3, msg; sep = "; " } }' "$work/$name/pages")
 	[ -z "$bad" ] || why="${why:+$why; }$bad"
 	if [ -z "$why" ]; then case_result "$case" PASS; else case_result "$case" FAIL "$why"; fi
 }
