@@ -59,8 +59,8 @@ run_job() {
 	echo "--- $name: $launch $prog $sizes"
 	local start end
 	start=$(cut -d' ' -f1 /proc/uptime)
-	# shellcheck disable=SC2086 # $launch is words
 	# Not the test list init.sh reads: mpirun forwards stdin to rank 0.
+	# shellcheck disable=SC2086 # $launch is words
 	timeout 120 $launch "$prog" $sizes </dev/null >"$dir/out" 2>"$dir/err"
 	echo $? >"$dir/rc"
 	end=$(cut -d' ' -f1 /proc/uptime)
