@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=dash # busybox ash: local is there
 # The VM's MPI tests (busybox sh), installed as build/tests/vm/mpi/openmpi
 # and build/tests/vm/mpi/mpich: the name says which MPI, launched by its own
 # name (mpirun.openmpi, mpiexec.hydra), never the alternatives' default.
@@ -136,8 +137,8 @@ expect() {
 	if [ -n "$mode" ]; then
 		for r in $(awk -v homes="$AMLVM_HMAT_LOCAL" -v best="$AMLVM_BW_BEST" \
 			'BEGIN { split(homes, h, " "); split(h[best + 1], hh, ":") } $3 == hh[1] { print $1 }' "$work/$name/pages"); do
-			grep -o '"share":{[^]]*]}' "$work/$name"/r."$r".*.json | sed "s/^/    rank $r: /" >&2
-			grep -q "\"share\":{\"mode\":\"$mode\",[^}]*\"applied\":true" "$work/$name"/r."$r".*.json 2>/dev/null ||
+			grep -o '"share":{[^]]*]}' "$work/$name/r.$r".*.json | sed "s/^/    rank $r: /" >&2
+			grep -q "\"share\":{\"mode\":\"$mode\",[^}]*\"applied\":true" "$work/$name/r.$r".*.json 2>/dev/null ||
 				why="${why:+$why; }rank $r's report has no $mode share applied"
 		done
 	fi
