@@ -74,7 +74,7 @@ FUZZ_REPLAY_FLAGS := -D_GNU_SOURCE -Ipolicy -Itests/lib -Itests/fuzz
 # topology: what runs inside malloc at start-up) is compiled in with the
 # fuzzer's coverage instrumentation.
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iinclude -Ipolicy -Itests/lib -Itests/fuzz
-FUZZ_PARSER_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out policy/resolve.c,$(POLICY_SRCS)))
+FUZZ_PARSER_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out $(POLICY_RESOLVE_SRCS),$(POLICY_SRCS)))
 # Without clang (outside CI) the runs skip; with CI=true they fail.
 HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
 

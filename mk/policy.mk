@@ -3,8 +3,11 @@
 
 POLICY_SRCS := $(sort $(wildcard policy/*.c))
 POLICY_OBJS := $(POLICY_SRCS:%.c=$(BUILD)/%.o)
+# What reads the machine: a placement made an area, node set names made
+# node numbers (libaml, libnuma, hwloc, sysfs).
+POLICY_RESOLVE_SRCS := policy/resolve.c policy/node_sets.c policy/node_kinds.c
 # The pure parser: no topology, no libaml.
-PARSER_OBJS := $(filter-out $(BUILD)/policy/resolve.o,$(POLICY_OBJS))
+PARSER_OBJS := $(filter-out $(POLICY_RESOLVE_SRCS:%.c=$(BUILD)/%.o),$(POLICY_OBJS))
 
 $(BUILD)/policy/%.o: policy/%.c
 	@mkdir -p $(dir $@)

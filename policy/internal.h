@@ -55,8 +55,11 @@ AMLSHIM_HIDDEN void amlshim_text_bad_value(struct amlshim_text *text, const char
  * appended to why (one clause, no variable name, values quoted). */
 AMLSHIM_HIDDEN int amlshim_parse_size_span(const char *s, size_t n, size_t *out,
                                            struct amlshim_text *why);
+/* names NULL: numbers only; else node set names are accepted too, as bits
+ * of *names. */
 AMLSHIM_HIDDEN int amlshim_parse_nodes_span(const char *s, size_t n, unsigned long *nodes,
-                                            int *all_nodes, struct amlshim_text *why);
+                                            int *all_nodes, unsigned *names,
+                                            struct amlshim_text *why);
 AMLSHIM_HIDDEN int amlshim_parse_placement_span(const char *s, size_t n,
                                                 struct amlshim_placement *out,
                                                 struct amlshim_text *why);
@@ -75,6 +78,9 @@ AMLSHIM_HIDDEN void amlshim_text_modifiers(struct amlshim_text *text, const stru
 /* Canonical spellings used in placement text and reports. */
 AMLSHIM_HIDDEN void amlshim_text_size(struct amlshim_text *text, size_t size);
 AMLSHIM_HIDDEN void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes);
+/* Names first, in enum order, then the numbers: "local,3". */
+AMLSHIM_HIDDEN void amlshim_text_node_set(struct amlshim_text *text, unsigned names,
+                                          const unsigned long *nodes);
 /* The kernel-default placement ("default", no nodes). */
 AMLSHIM_HIDDEN void amlshim_placement_default(struct amlshim_placement *out);
 

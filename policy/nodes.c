@@ -1,10 +1,69 @@
 /* Node lists in numactl syntax: "all", or comma-separated entries that are
  * a node ("6") or an inclusive range ("0-3"). Nodes are 0..1023; repeats
  * and overlapping ranges are allowed (a list is a set). Whether the nodes
- * exist is checked later by the shim, against the machine. */
+ * exist is checked later by the shim, against the machine. In a
+ * placement, an entry may also be a node set name ("local", "hbm@socket"):
+ * kept as a bit, resolved at start-up (node_sets.c). */
 #include <string.h>
 
 #include "internal.h"
+
+static const char *const kind_names[AMLSHIM_KIND_COUNT] = {"dram", "hbm", "cxl", "gpu"};
+static const char *const node_names[AMLSHIM_NAME_COUNT] = {
+	[AMLSHIM_NAME_LOCAL] = "local",
+	[AMLSHIM_NAME_SOCKET] = "socket",
+	[AMLSHIM_NAME_KIND + AMLSHIM_KIND_DRAM] = "dram",
+	[AMLSHIM_NAME_KIND + AMLSHIM_KIND_HBM] = "hbm",
+	[AMLSHIM_NAME_KIND + AMLSHIM_KIND_CXL] = "cxl",
+	[AMLSHIM_NAME_KIND + AMLSHIM_KIND_GPU] = "gpu",
+	[AMLSHIM_NAME_KIND_SOCKET + AMLSHIM_KIND_DRAM] = "dram@socket",
+	[AMLSHIM_NAME_KIND_SOCKET + AMLSHIM_KIND_HBM] = "hbm@socket",
+	[AMLSHIM_NAME_KIND_SOCKET + AMLSHIM_KIND_CXL] = "cxl@socket",
+	[AMLSHIM_NAME_KIND_SOCKET + AMLSHIM_KIND_GPU] = "gpu@socket",
+};
+
+const char *amlshim_node_name(unsigned name)
+{
+	return name < AMLSHIM_NAME_COUNT ? node_names[name] : "unknown";
+}
+
+const char *amlshim_node_kind_name(unsigned kind)
+{
+	return kind < AMLSHIM_KIND_COUNT ? kind_names[kind] : "unknown";
+}
+
+static int is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A node set name ("local", "hbm@socket") into *names; 0 or -1 with a
+ * reason. Only a kind goes before "@socket". */
+static int parse_name(const char *s, size_t n, unsigned *names, struct amlshim_text *why)
+{
+	const char *at = memchr(s, '@', n);
+	size_t left = at ? (size_t)(at - s) : n;
+	const char *problem = ": a kind goes before @socket (dram@socket, hbm@socket, cxl@socket, gpu@socket)";
+	if (!at) {
+		for (unsigned name = 0; name < AMLSHIM_NAME_KIND_SOCKET; name++)
+			if (amlshim_keyword_is(s, n, node_names[name])) {
+				*names |= 1U << name;
+				return 0;
+			}
+		problem = " is not a node number or node set name";
+	} else if (left + 1 == n) {
+		problem = ": '@' must be followed by socket (KIND@socket)";
+	} else if (amlshim_keyword_is(at + 1, n - left - 1, "socket")) {
+		for (unsigned kind = 0; kind < AMLSHIM_KIND_COUNT; kind++)
+			if (amlshim_keyword_is(s, left, kind_names[kind])) {
+				*names |= 1U << (AMLSHIM_NAME_KIND_SOCKET + kind);
+				return 0;
+			}
+	}
+	amlshim_text_quoted(why, s, n);
+	amlshim_text_str(why, problem);
+	return -1;
+}
 
 /* One node number; 0 or -1 with a reason. */
 static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_text *why)
@@ -28,11 +87,20 @@ static int parse_node(const char *s, size_t n, unsigned *out, struct amlshim_tex
 	return 0;
 }
 
-/* One entry, "6" or "0-3", into the mask. */
-static int parse_entry(const char *s, size_t n, unsigned long *nodes, struct amlshim_text *why)
+/* One entry, "6" or "0-3" (or a name when names is not NULL), into the mask. */
+static int parse_entry(const char *s, size_t n, unsigned long *nodes, unsigned *names,
+                       struct amlshim_text *why)
 {
 	const char *dash = memchr(s, '-', n);
 	unsigned first, last;
+	if (names && dash && (is_letter(s[0]) || (dash + 1 < s + n && is_letter(dash[1])))) {
+		amlshim_text_str(why, "node range ");
+		amlshim_text_quoted(why, s, n);
+		amlshim_text_str(why, " holds a name: ranges are of node numbers");
+		return -1;
+	}
+	if (names && (is_letter(s[0]) || s[0] == '@'))
+		return parse_name(s, n, names, why);
 	if (!dash) {
 		if (n == 0 || parse_node(s, n, &first, why) != 0)
 			return -1;
@@ -66,10 +134,12 @@ static int parse_entry(const char *s, size_t n, unsigned long *nodes, struct aml
 }
 
 int amlshim_parse_nodes_span(const char *s, size_t n, unsigned long *nodes, int *all_nodes,
-                             struct amlshim_text *why)
+                             unsigned *names, struct amlshim_text *why)
 {
 	memset(nodes, 0, AMLSHIM_NODE_WORDS * sizeof(*nodes));
 	*all_nodes = 0;
+	if (names)
+		*names = 0;
 	if (n == 0) {
 		amlshim_text_str(why, "empty node list");
 		return -1;
@@ -92,10 +162,12 @@ int amlshim_parse_nodes_span(const char *s, size_t n, unsigned long *nodes, int 
 			amlshim_text_str(why, "'all' must stand alone in a node list");
 			failed = 1;
 		} else {
-			failed = parse_entry(entry, len, nodes, why) != 0;
+			failed = parse_entry(entry, len, nodes, names, why) != 0;
 		}
 		if (failed) {
 			memset(nodes, 0, AMLSHIM_NODE_WORDS * sizeof(*nodes));
+			if (names)
+				*names = 0;
 			return -1;
 		}
 		if (more)
@@ -109,7 +181,7 @@ int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes)
 	char scratch[1];
 	struct amlshim_text why;
 	amlshim_text_init(&why, scratch, sizeof(scratch));
-	return text ? amlshim_parse_nodes_span(text, strlen(text), nodes, all_nodes, &why) : -1;
+	return text ? amlshim_parse_nodes_span(text, strlen(text), nodes, all_nodes, NULL, &why) : -1;
 }
 
 void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes)
@@ -126,4 +198,23 @@ void amlshim_text_nodes(struct amlshim_text *text, const unsigned long *nodes)
 			amlshim_text_uint(text, last);
 		}
 	}
+}
+
+void amlshim_text_node_set(struct amlshim_text *text, unsigned names, const unsigned long *nodes)
+{
+	int first_entry = 1;
+	for (unsigned name = 0; name < AMLSHIM_NAME_COUNT; name++) {
+		if (!(names >> name & 1U))
+			continue;
+		if (!first_entry)
+			amlshim_text_mem(text, ",", 1);
+		first_entry = 0;
+		amlshim_text_str(text, node_names[name]);
+	}
+	int any = 0;
+	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
+		any |= nodes[w] != 0;
+	if (any && !first_entry)
+		amlshim_text_mem(text, ",", 1);
+	amlshim_text_nodes(text, nodes);
 }

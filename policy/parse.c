@@ -7,7 +7,7 @@
 
 #include "internal.h"
 
-#define NODES_LEGEND "NODES: node numbers 0-1023 like 0-3,6, or all"
+#define NODES_LEGEND "NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all"
 #define PLACEMENT_FORMS                                                                      \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], "                   \
 	"block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, "  \

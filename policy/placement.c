@@ -103,7 +103,7 @@ static int parse_block_size(const char *s, size_t n, size_t *out, struct amlshim
  * placement are read. */
 static int parse_node_list(struct amlshim_placement *p, const char *s, size_t n, struct amlshim_text *why)
 {
-	return amlshim_parse_nodes_span(s, n, p->nodes, &p->all_nodes, why);
+	return amlshim_parse_nodes_span(s, n, p->nodes, &p->all_nodes, &p->node_names, why);
 }
 
 /* One "NODE*WEIGHT" item of a weight list: its node (the node part is
@@ -235,7 +235,9 @@ static int parse_argument(struct amlshim_placement *p, int has_arg, const char *
 			break;
 		if (parse_node_list(p, arg, n, why) != 0)
 			return -1;
-		if (p->all_nodes || count_nodes(p->nodes) != 1) {
+		/* One node, or one name alone (node_sets.c keeps its first node). */
+		int names = p->node_names ? 1 + ((p->node_names & (p->node_names - 1)) != 0) : 0;
+		if (p->all_nodes || count_nodes(p->nodes) + names != 1) {
 			amlshim_text_str(why, "preferred takes exactly one node, not ");
 			amlshim_text_quoted(why, arg, n);
 			return -1;
@@ -301,7 +303,7 @@ static void spell(struct amlshim_placement *p)
 		if (p->all_nodes)
 			amlshim_text_str(&text, "all");
 		else
-			amlshim_text_nodes(&text, p->nodes);
+			amlshim_text_node_set(&text, p->node_names, p->nodes);
 		break;
 	case ARG_SIZE_NODES:
 		amlshim_text_str(&text, ":");
@@ -310,7 +312,7 @@ static void spell(struct amlshim_placement *p)
 	case ARG_OPTIONAL_NODES:
 		if (!p->all_nodes) {
 			amlshim_text_str(&text, ":");
-			amlshim_text_nodes(&text, p->nodes);
+			amlshim_text_node_set(&text, p->node_names, p->nodes);
 		}
 		break;
 	case ARG_DEVICE:

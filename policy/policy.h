@@ -53,10 +53,33 @@ enum amlshim_pages {
 	AMLSHIM_PAGES_HUGETLB, /* hugetlb pool of huge_size */
 };
 
+/* Node kinds a node list may name (policy/node_kinds.c says how a node's
+ * kind is found). */
+enum amlshim_node_kind {
+	AMLSHIM_KIND_DRAM, /* main memory: a node with CPUs, or a memory-only node like them */
+	AMLSHIM_KIND_HBM,  /* memory-only, more bandwidth than DRAM */
+	AMLSHIM_KIND_CXL,  /* memory-only, slower than DRAM (CXL, NVM) */
+	AMLSHIM_KIND_GPU,  /* GPU memory as a NUMA node (Grace Hopper) */
+	AMLSHIM_KIND_COUNT,
+	AMLSHIM_KIND_UNKNOWN = AMLSHIM_KIND_COUNT
+};
+
+/* Names a node list may hold besides numbers (bits of node_names): node
+ * sets relative to the process, resolved at start-up from its CPU affinity
+ * and the topology (policy/node_sets.c). */
+enum amlshim_node_name {
+	AMLSHIM_NAME_LOCAL,                /* nodes of the CPUs the process may run on */
+	AMLSHIM_NAME_SOCKET,               /* memory nodes of those CPUs' packages */
+	AMLSHIM_NAME_KIND,                 /* + kind: dram, hbm, cxl, gpu */
+	AMLSHIM_NAME_KIND_SOCKET = AMLSHIM_NAME_KIND + AMLSHIM_KIND_COUNT, /* + kind: KIND@socket */
+	AMLSHIM_NAME_COUNT = AMLSHIM_NAME_KIND_SOCKET + AMLSHIM_KIND_COUNT
+};
+
 struct amlshim_placement {
 	enum amlshim_placement_kind kind;
 	int all_nodes;                              /* no node list given, or "all" */
 	unsigned long nodes[AMLSHIM_NODE_WORDS];    /* node list (bit per node) */
+	unsigned node_names;                        /* named node sets (bit per enum amlshim_node_name) */
 	size_t block_size;                          /* block-interleave only */
 	int device;                                 /* cuda-* only, default 0 */
 	enum amlshim_share share;                   /* +share[:static|dynamic] */
@@ -127,8 +150,13 @@ int amlshim_parse_size(const char *text, size_t *out);
 /* numactl-style node list ("0-3,6", "all") into a bit mask; all_nodes is
  * set for "all" (and the mask left empty). Returns 0 or -1 (mask cleared).
  * Nodes >= AMLSHIM_MAX_NODES are an error; whether nodes exist is not
- * checked here. */
+ * checked here. Numbers only: node set names ("local") are read in a
+ * placement's node list, which keeps them. */
 int amlshim_parse_nodes(const char *text, unsigned long *nodes, int *all_nodes);
+/* A node set name ("hbm@socket"), or "unknown". */
+const char *amlshim_node_name(unsigned name);
+/* A node kind ("hbm"), or "unknown". */
+const char *amlshim_node_kind_name(unsigned kind);
 /* One placement ("interleave:0-3"); 0 or -1, with a reason in why (one
  * clause, values quoted and escaped). On failure *out is "default". */
 int amlshim_parse_placement(const char *text, struct amlshim_placement *out,

@@ -15,6 +15,8 @@
 #include <aml/area/linux.h>
 #include <aml/area/weighted.h>
 #include "external_hwloc.h"
+#include "internal.h"
+#include "node_sets.h"
 #include "resolve.h"
 
 static int node_set(const unsigned long *nodes, unsigned node)
@@ -44,6 +46,14 @@ int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, si
 	if (allowed)
 		numa_bitmask_free(allowed);
 	return ret;
+}
+
+int amlshim_resolve_nodes(const struct amlshim_placement *placement, struct amlshim_placement *out,
+                          char *why, size_t why_len)
+{
+	if (amlshim_node_sets_apply(placement, out, NULL, why, why_len) != 0)
+		return -1;
+	return amlshim_check_nodes(out, why, why_len);
 }
 
 static struct bitmask *mask_of(const struct amlshim_placement *placement)
@@ -270,6 +280,17 @@ int amlshim_resolve(const struct amlshim_placement *placement, int initiator_nod
 	amlshim_resolved_default(out);
 	out->can_remap = 0; /* each area below says whether mremap keeps its placement */
 	why[0] = '\0';
+	/* Node set names ("socket") become this process's node numbers. */
+	struct amlshim_placement named;
+	if (amlshim_node_sets_apply(placement, &named, NULL, why, why_len) != 0)
+		return -1;
+	placement = &named;
+	if (!named.all_nodes) {
+		struct amlshim_text text;
+		amlshim_text_init(&text, out->node_set, sizeof(out->node_set));
+		amlshim_text_nodes(&text, named.nodes);
+		amlshim_text_ellipsize(&text);
+	}
 	if (amlshim_check_nodes(placement, why, why_len) != 0)
 		return -1;
 	switch (placement->kind) {

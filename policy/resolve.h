@@ -19,6 +19,7 @@ struct amlshim_resolved {
 	int best_node;         /* rankings: the node ranked first (-1: none, or not a ranking) */
 	int bound;             /* a Linux area bound to nodes: amlshim_resolved_fits asks them */
 	char source[48];       /* what decided a ranking ("memory attributes", ...) */
+	char node_set[64];     /* the nodes a node list (names included) resolved to; "" for all */
 };
 
 /* Creates the area for a placement as seen from initiator_node (used by
@@ -38,6 +39,11 @@ int amlshim_resolved_fits(const struct amlshim_resolved *resolved, size_t bytes)
 /* Checks the placement's nodes against the process's allowed memory nodes;
  * 0 or -1 with a reason. */
 int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len);
+/* out = placement with its node set names made this process's node
+ * numbers (node_sets.h), checked like amlshim_check_nodes; 0 or -1 with a
+ * reason. */
+int amlshim_resolve_nodes(const struct amlshim_placement *placement, struct amlshim_placement *out,
+                          char *why, size_t why_len);
 /* Nodes that have CPUs (initiators), increasing; returns the count. */
 int amlshim_cpu_nodes(int *nodes, int max);
 /* A weighted-interleave area's nodes and weights, reduced (at most max),

@@ -125,6 +125,13 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 		put_json_string(out, route->area_text);
 		shim_out_put(out, ",\"note\":");
 		put_json_string(out, route->note);
+		/* The nodes its node list resolved to (names included); null: all, or none. */
+		const char *node_set = route->use_fallback ? "" : route->pools[route->per_node ? route->first_node : 0].placed.node_set;
+		shim_out_put(out, ",\"node_set\":");
+		if (node_set[0])
+			put_json_string(out, node_set);
+		else
+			shim_out_put(out, "null");
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
 		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
 		         "\"mmaps\":%lu,\"small_allocs\":%lu}",

@@ -98,6 +98,7 @@ static int ranked_small(const struct amlshim_placement *small, struct amlshim_pl
 static int resolve_small(void)
 {
 	const struct amlshim_placement *small = &shim_process.policy.small;
+	static struct amlshim_placement named; /* node set names made numbers: small.c keeps it */
 	struct amlshim_placement preferred;
 	char why[160];
 	switch (small->kind) {
@@ -107,8 +108,8 @@ static int resolve_small(void)
 	case AMLSHIM_PLACE_BIND:
 	case AMLSHIM_PLACE_PREFERRED:
 	case AMLSHIM_PLACE_INTERLEAVE:
-		if (amlshim_check_nodes(small, why, sizeof(why)) == 0) {
-			shim_small_set_placement(0, small);
+		if (amlshim_resolve_nodes(small, &named, why, sizeof(why)) == 0) {
+			shim_small_set_placement(0, &named);
 			return 0;
 		}
 		break;

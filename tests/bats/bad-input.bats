@@ -136,7 +136,10 @@ bind:	empty node list
 bind:0-	node range '0-' has no end
 interleave:-1	node range '-1' has no start
 interleave:3-1	node range '3-1' goes down
-interleave:x	'x' is not a node number
+interleave:x	'x' is not a node number or node set name
+interleave:socket@dram	'socket@dram': a kind goes before @socket (dram@socket, hbm@socket, cxl@socket, gpu@socket)
+bind:hbm@	'hbm@': '@' must be followed by socket (KIND@socket)
+interleave:local-3	node range 'local-3' holds a name: ranges are of node numbers
 interleave:0,,1	empty entry in node list
 interleave:all,1	'all' must stand alone in a node list
 interleave:1024	node '1024' is out of range (the largest is 1023)

@@ -26,7 +26,7 @@ AMLSHIM_VARIABLES=(AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL 
 	AMLSHIM_STATS AMLSHIM_STATS_FILE AMLSHIM_LOG AMLSHIM_STRICT AMLSHIM_DEEPBIND)
 
 # What the parser says each variable accepts (policy/parse.c).
-NODES_LEGEND='NODES: node numbers 0-1023 like 0-3,6, or all'
+NODES_LEGEND='NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all'
 PLACEMENT_FORMS="default, local, bind:NODES, preferred:NODE, interleave[:NODES], block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] ($NODES_LEGEND; SIZE: bytes like 2M, a multiple of 4K; WEIGHTS: auto or NODE*WEIGHT,... like 0*3,2*1, weights 1-255; DEV: 0-1023)"
 declare -gA ACCEPTED=(
 	[AMLSHIM_POLICY]=$PLACEMENT_FORMS

@@ -117,9 +117,10 @@ static inline void fuzz_check_placement(const struct amlshim_placement *p)
 	int any = 0;
 	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
 		any |= p->nodes[w] != 0;
-	FUZZ_CHECK(!(p->all_nodes && any), "'all' with a node mask");
+	FUZZ_CHECK(!(p->all_nodes && (any || p->node_names)), "'all' with a node mask or names");
+	FUZZ_CHECK(p->node_names < 1U << AMLSHIM_NAME_COUNT, "node names 0x%x", p->node_names);
 	if (p->kind == AMLSHIM_PLACE_BIND || p->kind == AMLSHIM_PLACE_PREFERRED)
-		FUZZ_CHECK(p->all_nodes || any, "%s without nodes", name);
+		FUZZ_CHECK(p->all_nodes || any || p->node_names, "%s without nodes", name);
 	/* Weights: none, or one from 1 for each node of the set, in order. */
 	int weighted = 0, set = 0;
 	for (size_t i = 0; i < AMLSHIM_MAX_WEIGHTS; i++) {
@@ -142,6 +143,7 @@ static inline void fuzz_check_placement(const struct amlshim_placement *p)
 	           "canonical text '%s' does not parse: %s", p->text, why);
 	FUZZ_CHECK(again.kind == p->kind && again.all_nodes == p->all_nodes &&
 	                   memcmp(again.nodes, p->nodes, sizeof(p->nodes)) == 0 &&
+	                   again.node_names == p->node_names &&
 	                   again.block_size == p->block_size && again.device == p->device &&
 	                   memcmp(again.weights, p->weights, sizeof(p->weights)) == 0 &&
 	                   strcmp(again.text, p->text) == 0,

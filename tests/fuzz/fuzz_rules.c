@@ -23,6 +23,13 @@ static void append_nodes(char *buf, size_t cap, size_t *len, const struct amlshi
 		return;
 	}
 	int first = 1;
+	for (unsigned name = 0; name < AMLSHIM_NAME_COUNT; name++) {
+		if (!(p->node_names >> name & 1U))
+			continue;
+		append(buf, cap, len, first ? "" : ",");
+		append(buf, cap, len, amlshim_node_name(name));
+		first = 0;
+	}
 	const size_t bits = 8 * sizeof(unsigned long);
 	for (unsigned node = 0; node < AMLSHIM_MAX_NODES; node++) {
 		if (!((p->nodes[node / bits] >> (node % bits)) & 1))
@@ -163,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(a->min == b->min && a->max == b->max, "round trip: rule %d range", i);
 		FUZZ_CHECK(a->placement.kind == b->placement.kind && a->placement.all_nodes == b->placement.all_nodes &&
 		                   memcmp(a->placement.nodes, b->placement.nodes, sizeof(a->placement.nodes)) == 0 &&
+		                   a->placement.node_names == b->placement.node_names &&
 		                   a->placement.block_size == b->placement.block_size &&
 		                   a->placement.device == b->placement.device &&
 		                   memcmp(a->placement.weights, b->placement.weights, sizeof(a->placement.weights)) == 0 &&

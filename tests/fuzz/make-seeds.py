@@ -16,12 +16,15 @@ PLACEMENTS = ["default", "local", "bind:0", "bind:0-3,6", "bind:all", "preferred
               "bind:99999999999999999999", "block-interleave:2M:all", "preferred:all",
               "weighted-interleave", "weighted-interleave:auto:0-3", "weighted-interleave:0*3,3*1",
               "weighted-interleave:2*1,0*1,1*2", "weighted-interleave:0*0", "weighted-interleave:0*256",
-              "weighted-interleave:0*3,0*1", "weighted-interleave:0*3:1", "weighted-interleave:0-1*2"]
+              "weighted-interleave:0*3,0*1", "weighted-interleave:0*3:1", "weighted-interleave:0-1*2",
+              "interleave:socket", "interleave:local,3", "bind:HBM@Socket", "interleave:dram,gpu@socket",
+              "block-interleave:2M:cxl,0-1", "preferred:hbm", "interleave:socket@dram", "bind:hbm@",
+              "interleave:foo", "interleave:local-3", "preferred:local,0", "interleave:all,local"]
 SIZES = ["0", "4096", "64K", "1M", "2GiB", "1T", "18446744073709551615", "18446744073709551616",
          "16E", "1.5M", "-1", " 1M", "1MB", "1mib", "", "K"]
 RULES = ["0-64K=local;64K-1G=interleave;1G-=block-interleave:2M", "-64K=local", "1M-=interleave",
          "64K-1M=bind:0;", "1M-64K=local", "0-1M=local;512K-2M=interleave", ";", "0-1M", "=local",
-         "1M=local", "0-1M=local;;1M-=bind:0", "-=default",
+         "1M=local", "0-1M=local;;1M-=bind:0", "-=default", "0-64K=bind:local;64K-=interleave:socket,3",
          ";".join("%dK-%dK=local" % (i * 4, i * 4 + 4) for i in range(16)),
          ";".join("%dK-%dK=local" % (i * 4, i * 4 + 4) for i in range(17)),
          "0-18446744073709551615=interleave", "4K-8K=block-interleave:4K:0-1023",

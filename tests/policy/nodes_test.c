@@ -79,8 +79,6 @@ int main(void)
 	check_bad_nodes("-1", "node range '-1' has no start");
 	check_bad_nodes("1-", "node range '1-' has no end");
 	check_bad_nodes("-", "node range '-' has no start");
-	check_bad_nodes("a", "'a' is not a node number");
-	check_bad_nodes("1-b", "'b' is not a node number");
 	check_bad_nodes("1-2-3", "'2-3' is not a node number");
 	check_bad_nodes("=1", "'=1' is not a node number");
 	check_bad_nodes(" 1", "' 1' is not a node number");
@@ -93,7 +91,6 @@ int main(void)
 	                "node '99999999999999999999999' is out of range (the largest is 1023)");
 	check_bad_nodes("all,1", "'all' must stand alone in a node list");
 	check_bad_nodes("1,all", "'all' must stand alone in a node list");
-	check_bad_nodes("allx", "'allx' is not a node number");
 	check_bad_nodes("1,\n", "'\\x0a' is not a node number");
 
 	check_spelling("0", "interleave:0");

@@ -154,7 +154,7 @@ static void check_policy_and_threshold(void)
 	check_placement_fallback(&p);
 	test_parse(&p, &env, "AMLSHIM_POLICY", "interleave:x", "AMLSHIM_THRESHOLD", "2M", NULL);
 	CHECK_EQ(env.num_lines, 1);
-	check_message(&env, 0, "AMLSHIM_POLICY", "interleave:x", "'x' is not a node number", ACCEPTED_POLICY);
+	check_message(&env, 0, "AMLSHIM_POLICY", "interleave:x", "'x' is not a node number or node set name", ACCEPTED_POLICY);
 	check_placement_fallback(&p);
 	CHECK_EQ(p.threshold, 2 * M);
 }

@@ -24,12 +24,14 @@
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], "                   \
 	"block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, "  \
 	"latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] (NODES: node numbers "     \
-	"0-1023 like 0-3,6, or all; SIZE: bytes like 2M, a multiple of 4K; WEIGHTS: auto or " \
+	"0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like " \
+	"local,3, or all; SIZE: bytes like 2M, a multiple of 4K; WEIGHTS: auto or "          \
 	"NODE*WEIGHT,... like 0*3,2*1, weights 1-255; DEV: 0-1023)"
 #define ACCEPTED_POLICY ACCEPTED_PLACEMENT
 #define ACCEPTED_SMALL                                                                      \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], bandwidth, latency, " \
-	"capacity (NODES: node numbers 0-1023 like 0-3,6, or all)"
+	"capacity (NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, " \
+	"KIND@socket like local,3, or all)"
 #define ACCEPTED_THRESHOLD                                                                  \
 	"a size in bytes: digits with an optional K, M, G or T suffix (powers of 1024; B or " \
 	"iB may follow), like 0, 4096, 64K, 1M, 2GiB"
