@@ -62,20 +62,28 @@ void amlshim_nodes_allowed(unsigned long *mask)
 		numa_bitmask_free(allowed);
 }
 
+/* hwloc's subtypes (memory tiers set them too), and how --explain names them. */
 static const struct {
 	const char *subtype;
 	enum amlshim_node_kind kind;
+	const char *source;
 } subtypes[] = {
-	{"DRAM", AMLSHIM_KIND_DRAM},    {"HBM", AMLSHIM_KIND_HBM},     {"MCDRAM", AMLSHIM_KIND_HBM},
-	{"GPUMemory", AMLSHIM_KIND_GPU}, {"NVM", AMLSHIM_KIND_CXL},     {"CXL-DRAM", AMLSHIM_KIND_CXL},
-	{"CXL-NVM", AMLSHIM_KIND_CXL},
+	{"DRAM", AMLSHIM_KIND_DRAM, "hwloc subtype DRAM"},
+	{"HBM", AMLSHIM_KIND_HBM, "hwloc subtype HBM"},
+	{"MCDRAM", AMLSHIM_KIND_HBM, "hwloc subtype MCDRAM"},
+	{"GPUMemory", AMLSHIM_KIND_GPU, "hwloc subtype GPUMemory"},
+	{"NVM", AMLSHIM_KIND_CXL, "hwloc subtype NVM"},
+	{"CXL-DRAM", AMLSHIM_KIND_CXL, "hwloc subtype CXL-DRAM"},
+	{"CXL-NVM", AMLSHIM_KIND_CXL, "hwloc subtype CXL-NVM"},
 };
+#define SUBTYPES (sizeof(subtypes) / sizeof(subtypes[0]))
 
-static int kind_of_subtype(const char *subtype)
+/* The subtype's entry, or -1. */
+static int subtype_entry(const char *subtype)
 {
-	for (size_t i = 0; subtype && i < sizeof(subtypes) / sizeof(subtypes[0]); i++)
+	for (size_t i = 0; subtype && i < SUBTYPES; i++)
 		if (strcasecmp(subtype, subtypes[i].subtype) == 0)
-			return subtypes[i].kind;
+			return (int)i;
 	return -1;
 }
 
@@ -107,19 +115,24 @@ static int kinds_from_hwloc(struct amlshim_node_sets *sets, const unsigned long 
 {
 	if (amlshim_topology_load() != 0)
 		return -1;
-	int depth = hwloc_get_type_depth(aml_topology, HWLOC_OBJ_NUMANODE);
+	int depth = hwloc_get_type_depth(aml_topology, HWLOC_OBJ_NUMANODE), max_node = numa_max_node();
 	unsigned count = hwloc_get_nbobjs_by_depth(aml_topology, depth);
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned i = 0; i < count; i++) {
 			hwloc_obj_t node = hwloc_get_obj_by_depth(aml_topology, depth, i);
 			if (node->os_index >= AMLSHIM_MAX_NODES)
 				continue;
-			int kind = kind_of_subtype(node->subtype);
+			int kind = subtype_entry(node->subtype);
 			if (pass == 0 && kind >= 0)
-				set_kind(sets, node->os_index, (unsigned)kind, AMLSHIM_KIND_FROM_SUBTYPE);
+				set_kind(sets, node->os_index, subtypes[kind].kind, AMLSHIM_KIND_FROM_SUBTYPE + (unsigned)kind);
 			else if (pass == 0 && aml_nodemask_test(with_cpus, node->os_index))
 				set_kind(sets, node->os_index, AMLSHIM_KIND_DRAM, AMLSHIM_KIND_FROM_CPUS);
-			if (pass == 0 || kind >= 0 || aml_nodemask_test(with_cpus, node->os_index))
+			else if (pass == 0 && (int)node->os_index > max_node && node->parent &&
+			         node->parent->memory_first_child == node)
+				/* A node the kernel does not know (an XML topology): its
+				 * package's first memory is the normal one. */
+				set_kind(sets, node->os_index, AMLSHIM_KIND_DRAM, AMLSHIM_KIND_FROM_FIRST);
+			if (pass == 0 || kind >= 0 || aml_nodemask_test(sets->known, node->os_index))
 				continue;
 			/* Memory-only, no subtype: the HMAT against the DRAM next to it. */
 			int bandwidth = compare_hmat(sets, node, AML_HWLOC_RANK_BANDWIDTH);
@@ -175,10 +188,13 @@ const char *amlshim_node_kind_source(const struct amlshim_node_sets *sets, unsig
 {
 	if (node >= AMLSHIM_MAX_NODES || !aml_nodemask_test(sets->known, node))
 		return "not looked at";
-	switch (sets->kind_from[node]) {
-	case AMLSHIM_KIND_FROM_SUBTYPE: return "hwloc subtype";
+	unsigned from = sets->kind_from[node];
+	if (from >= AMLSHIM_KIND_FROM_SUBTYPE && from - AMLSHIM_KIND_FROM_SUBTYPE < SUBTYPES)
+		return subtypes[from - AMLSHIM_KIND_FROM_SUBTYPE].source;
+	switch (from) {
 	case AMLSHIM_KIND_FROM_CPUS: return "has CPUs";
-	case AMLSHIM_KIND_FROM_HMAT: return "HMAT bandwidth/latency against local DRAM";
+	case AMLSHIM_KIND_FROM_FIRST: return "first memory of its package in the XML topology";
+	case AMLSHIM_KIND_FROM_HMAT: return "HMAT bandwidth/latency against the DRAM next to it";
 	default: return "no subtype, no HMAT";
 	}
 }

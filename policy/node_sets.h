@@ -9,9 +9,10 @@
 /* Where a node's kind came from. */
 enum amlshim_kind_source {
 	AMLSHIM_KIND_FROM_NONE,    /* nothing says: no kind */
-	AMLSHIM_KIND_FROM_SUBTYPE, /* hwloc's node subtype (or its memory tier) */
 	AMLSHIM_KIND_FROM_CPUS,    /* a node with CPUs is DRAM */
+	AMLSHIM_KIND_FROM_FIRST,   /* XML topology: its package's first memory node */
 	AMLSHIM_KIND_FROM_HMAT,    /* bandwidth/latency against the DRAM next to it */
+	AMLSHIM_KIND_FROM_SUBTYPE, /* + entry: hwloc's node subtype (or memory tier) */
 };
 
 struct amlshim_node_sets {

@@ -62,5 +62,9 @@ void cli_explain_job_json(FILE *out, void (*json_str)(FILE *, const char *));
  * variables, from the environment. */
 void cli_explain_sites(FILE *out);
 void cli_explain_sites_json(FILE *out, void (*json_str)(FILE *, const char *));
+/* The "Node sets" part (explain_nodes.c): what each node set name
+ * resolves to here, node kinds and their sources; text, then JSON. */
+void cli_explain_node_sets(FILE *out);
+void cli_explain_node_sets_json(FILE *out, void (*json_str)(FILE *, const char *));
 
 #endif

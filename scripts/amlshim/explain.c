@@ -235,6 +235,9 @@ static int explain_placement(FILE *out, const struct amlshim_placement *placemen
 		if (resolved.source[0] && !strstr(area, resolved.source))
 			fprintf(out, " (ranked by %s)", resolved.source);
 		fprintf(out, "\n");
+		if (resolved.node_set[0] && (placement->node_names || placement->all_nodes))
+			fprintf(out, "%snode set: %s (names resolved for this process: see Node sets)\n", indent,
+			        resolved.node_set);
 		amlshim_resolved_destroy(placement, &resolved);
 		if (!resolved.per_node)
 			break;
@@ -285,7 +288,8 @@ static int explain_policy(FILE *out, const struct cli_settings *settings)
 	fprintf(out, "  small objects: %s\n", policy.small.text);
 	if (policy.small.kind != AMLSHIM_PLACE_DEFAULT) {
 		char why[256];
-		if (amlshim_check_nodes(&policy.small, why, sizeof(why)) != 0) {
+		struct amlshim_placement named;
+		if (amlshim_resolve_nodes(&policy.small, &named, why, sizeof(why)) != 0) {
 			fprintf(out, "      falls back to the kernel default: %s\n", why);
 			failures++;
 		}
@@ -326,6 +330,7 @@ int cli_explain(const struct cli_settings *settings, const char *library, FILE *
 	print_settings(out, settings);
 	explain_policy(out, settings);
 	cli_explain_sites(out);
+	cli_explain_node_sets(out);
 	cli_explain_job(out);
 	aml_finalize();
 	return fflush(out) == 0 ? 0 : 1;
@@ -566,6 +571,11 @@ static int json_placement(FILE *out, const struct amlshim_placement *placement, 
 		else
 			fputs("null", out);
 		json_weights(out, &resolved);
+		fputs(",\"node_set\":", out); /* the nodes its node list resolved to; null: all */
+		if (resolved.node_set[0])
+			json_str(out, resolved.node_set);
+		else
+			fputs("null", out);
 		fputc('}', out);
 		int per_node = resolved.per_node;
 		amlshim_resolved_destroy(placement, &resolved);
@@ -615,7 +625,8 @@ static void json_policy(FILE *out, const struct cli_settings *settings)
 	json_str(out, policy.small.text);
 	fputs(",\"fallback\":", out);
 	char why[256];
-	if (policy.small.kind != AMLSHIM_PLACE_DEFAULT && amlshim_check_nodes(&policy.small, why, sizeof(why)) != 0) {
+	struct amlshim_placement named;
+	if (policy.small.kind != AMLSHIM_PLACE_DEFAULT && amlshim_resolve_nodes(&policy.small, &named, why, sizeof(why)) != 0) {
 		json_str(out, why);
 		failures++;
 	} else {
@@ -651,6 +662,7 @@ int cli_explain_json(const struct cli_settings *settings, const char *library, F
 	json_settings(out, settings);
 	json_policy(out, settings);
 	cli_explain_sites_json(out, json_str);
+	cli_explain_node_sets_json(out, json_str);
 	cli_explain_job_json(out, json_str);
 	fputs("}\n", out);
 	aml_finalize();
