@@ -84,6 +84,15 @@ PY
 	HWLOC_XMLFILE=$TESTS_ROOT/tests/topologies/two-socket-hbm.xml HWLOC_THISSYSTEM=0 \
 		run --separate-stderr "$AMLSHIM" --strict --policy=interleave:gpu -- /bin/true
 	assert_equal "$status" 2
+	# AMLSHIM_SMALL resolves its names the same way.
+	HWLOC_XMLFILE=$TESTS_ROOT/tests/topologies/two-socket-hbm.xml HWLOC_THISSYSTEM=0 \
+		run --separate-stderr "$AMLSHIM" --small=bind:cxl@socket -- /bin/sh -c 'exit 0'
+	assert_success
+	[[ $stderr == "amlshim: AMLSHIM_SMALL='bind:cxl@socket' cannot be applied: 'cxl@socket' resolved to no node"* ]] ||
+		fail "stderr: $stderr"
+	run --separate-stderr "$AMLSHIM" --small=interleave:local -- /bin/sh -c 'exit 0'
+	assert_success
+	assert_equal "$stderr" ""
 }
 
 @test "the JSON report gives the node set each rule resolved to" {
