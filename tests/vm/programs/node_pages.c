@@ -2,8 +2,8 @@
  * it knows nothing of amlshim and links nothing of ours. It mallocs one
  * 64 MiB buffer (or the size given in MiB), writes every byte, asks
  * move_pages(2) (no target nodes) where each page is, and prints
- * "node N: PAGES" for each node holding some, "elsewhere: PAGES" for pages
- * move_pages gave no node, then "pages: TOTAL". */
+ * "pages: TOTAL", "elsewhere: PAGES" for pages move_pages gave no node,
+ * then "node N: PAGES" for each node holding some. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,19 +32,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	static long counts[MAX_NODES];
-	long elsewhere = 0;
-	for (size_t i = 0; i < pages; i++) {
-		if (status[i] >= 0 && status[i] < MAX_NODES)
+	long elsewhere = (long)pages;
+	for (size_t i = 0; i < pages; i++)
+		if (status[i] >= 0 && status[i] < MAX_NODES) {
 			counts[status[i]]++;
-		else
-			elsewhere++;
-	}
+			elsewhere--; /* the others: an error instead of a node */
+		}
+	printf("pages: %zu\n", pages);
+	if (elsewhere)
+		printf("elsewhere: %ld\n", elsewhere);
 	for (int node = 0; node < MAX_NODES; node++)
 		if (counts[node])
 			printf("node %d: %ld\n", node, counts[node]);
-	if (elsewhere)
-		printf("elsewhere: %ld\n", elsewhere);
-	printf("pages: %zu\n", pages);
 	free(status);
 	free(addrs);
 	free(buf);
