@@ -148,7 +148,7 @@ static int kinds_from_hwloc(struct amlshim_node_sets *sets, const unsigned long 
 	return 0;
 }
 
-static void kinds_from_sysfs(struct amlshim_node_sets *sets, const unsigned long *with_cpus)
+void amlshim_node_kinds_sysfs(struct amlshim_node_sets *sets, const unsigned long *with_cpus)
 {
 	int max = numa_max_node();
 	unsigned long dram = 0, allowed[AMLSHIM_NODE_WORDS] = {0};
@@ -180,7 +180,7 @@ void amlshim_node_kinds_find(struct amlshim_node_sets *sets)
 		snprintf(sets->kinds_from, sizeof(sets->kinds_from), "hwloc subtypes, CPUs, HMAT");
 		return;
 	}
-	kinds_from_sysfs(sets, with_cpus);
+	amlshim_node_kinds_sysfs(sets, with_cpus);
 	snprintf(sets->kinds_from, sizeof(sets->kinds_from), "sysfs CPUs, HMAT");
 }
 

@@ -206,8 +206,21 @@ int amlshim_node_sets_spread(struct amlshim_node_sets *sets, unsigned long *node
 	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++)
 		cpu_less |= (allowed[w] & ~with_cpus[w]) != 0;
 	/* An XML topology (HWLOC_XMLFILE) is not the machine sysfs describes. */
-	if (!cpu_less && !getenv("HWLOC_XMLFILE"))
+	int xml = getenv("HWLOC_XMLFILE") != NULL;
+	if (!cpu_less && !xml)
 		return -1;
+	if (!xml && !(sets->computed & AMLSHIM_SETS_KINDS)) {
+		/* CPU-less nodes the HMAT shows as HBM or CXL are no GPU's. */
+		struct amlshim_node_sets cheap;
+		memset(&cheap, 0, sizeof(cheap));
+		amlshim_node_kinds_sysfs(&cheap, with_cpus);
+		int unknown = 0;
+		for (unsigned node = 0; node < AMLSHIM_MAX_NODES; node++)
+			unknown |= aml_nodemask_test(allowed, node) && !aml_nodemask_test(with_cpus, node) &&
+			           cheap.kind_from[node] != AMLSHIM_KIND_FROM_HMAT;
+		if (!unknown)
+			return -1;
+	}
 	amlshim_node_sets_find(sets, AMLSHIM_SETS_KINDS);
 	for (size_t w = 0; w < AMLSHIM_NODE_WORDS; w++) {
 		gpu |= sets->kinds[AMLSHIM_KIND_GPU][w] != 0;

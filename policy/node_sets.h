@@ -43,7 +43,8 @@ int amlshim_node_sets_apply(const struct amlshim_placement *placement, struct am
                             struct amlshim_node_sets *sets, char *why, size_t why_len);
 /* What a default interleave spreads over: nodes less GPU memory, when the
  * machine has CPU-less nodes that are GPU memory; returns 0 (nodes set) or
- * -1 (all nodes: nothing to leave out). */
+ * -1 (all nodes: nothing to leave out). Cheap: hwloc is loaded only for
+ * CPU-less nodes that sysfs's HMAT does not make HBM or CXL. */
 int amlshim_node_sets_spread(struct amlshim_node_sets *sets, unsigned long *nodes);
 /* Where a name's nodes came from, one phrase ("CPU affinity 0-1"). */
 void amlshim_node_sets_source(const struct amlshim_node_sets *sets, unsigned name, char *buf, size_t len);
@@ -52,6 +53,8 @@ const char *amlshim_node_kind_source(const struct amlshim_node_sets *sets, unsig
 
 /* node_kinds.c: every node's kind, from hwloc when it loads, else sysfs. */
 void amlshim_node_kinds_find(struct amlshim_node_sets *sets);
+/* The kinds sysfs alone gives (CPUs, HMAT bandwidth), no hwloc. */
+void amlshim_node_kinds_sysfs(struct amlshim_node_sets *sets, const unsigned long *with_cpus);
 /* Nodes that have CPUs (kernel view), into mask; returns the count. */
 int amlshim_nodes_with_cpus(unsigned long *mask);
 /* Loads aml_topology (hwloc) once: 0, or -1 without one. */
