@@ -26,6 +26,7 @@ struct ranked_target {
 struct preferred_area {
 	struct aml_area_hwloc_preferred_data ranking; /* first: the area's data */
 	struct ranked_target *targets;                /* in ranking order */
+	struct aml_area_hwloc_budget budget;          /* take NULL: none */
 };
 
 static long prefer(void *addr, size_t len, const struct ranked_target *target)
@@ -55,20 +56,44 @@ static void *preferred_mmap(const struct aml_area_data *area_data, size_t size,
 		/* Free memory only: a preferred allocation goes to another
 		 * node before the kernel reclaims page cache for it. */
 		size_t room = aml_node_room(area->targets[i].node, AML_NODE_ROOM_FREE);
-		if (room == 0)
-			continue;
 		size_t part = room < len - done ? room : len - done;
+		if (part && area->budget.take)
+			part = area->budget.take(area->budget.ctx, area->targets[i].node, ptr + done, part, 0);
+		if (part == 0)
+			continue;
 		if (prefer(ptr + done, part, &area->targets[i]) != 0)
 			goto fail;
 		done += part;
 		last = i;
 	}
 	/* More than the nodes hold: extend the last part (its VMA merges). */
+	if (done < len && area->budget.take)
+		area->budget.take(area->budget.ctx, area->targets[last].node, ptr + done, len - done, 1);
 	if (done < len && prefer(ptr + done, len - done, &area->targets[last]) != 0)
 		goto fail;
 	return ptr;
 fail:
+	if (area->budget.release)
+		area->budget.release(area->budget.ctx, ptr, len);
 	return aml_area_map_failed(ptr, size, -aml_errno_from_os(errno));
+}
+
+int aml_area_hwloc_ranked_set_budget(struct aml_area *area, const struct aml_area_hwloc_budget *budget)
+{
+	if (!area || !area->data || area->ops->mmap != preferred_mmap)
+		return -(aml_errno = AML_EINVAL);
+	struct preferred_area *data = (struct preferred_area *)area->data;
+	data->budget = budget ? *budget : (struct aml_area_hwloc_budget){0};
+	return AML_SUCCESS;
+}
+
+/* A budget hears what leaves (before: another mapping may land there). */
+static int preferred_munmap(const struct aml_area_data *area_data, void *ptr, size_t size)
+{
+	const struct preferred_area *area = (const struct preferred_area *)area_data;
+	if (area && area->budget.release && ptr)
+		area->budget.release(area->budget.ctx, ptr, size);
+	return aml_area_linux_munmap(area_data, ptr, size);
 }
 
 /* "400000 MiB/s", "130 ns", "65536 MiB", "distance 10", "local", ... */
@@ -114,7 +139,7 @@ static int preferred_fprintf(const struct aml_area_data *area_data, FILE *stream
 
 static struct aml_area_ops preferred_ops = {
 	.mmap = preferred_mmap,
-	.munmap = aml_area_linux_munmap, /* a plain munmap, as every mmap-based area */
+	.munmap = preferred_munmap, /* a plain munmap, as every mmap-based area */
 	.fprintf = preferred_fprintf,
 };
 
@@ -150,6 +175,7 @@ int aml_area_hwloc_ranked_create_cpuset(struct aml_area **area, hwloc_topology_t
 	data->targets = (struct ranked_target *)((char *)data + AML_SIZEOF_ALIGNED(struct preferred_area));
 	data->ranking.values = (uint64_t *)(data->targets + n);
 	data->ranking.os_index = (unsigned *)(data->ranking.values + n);
+	data->budget = (struct aml_area_hwloc_budget){0};
 
 	int err = aml_hwloc_rank_nodes(topology, initiator, rank, (unsigned)n, &data->ranking);
 	for (unsigned i = 0; err == AML_SUCCESS && i < data->ranking.num_nodes; i++) {

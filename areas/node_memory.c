@@ -16,6 +16,7 @@
 
 #include <aml/area/linux.h>
 #include "internal.h"
+#include "os.h"
 
 #define MIN_RESERVE ((uint64_t)4 << 20)
 
@@ -112,6 +113,18 @@ size_t aml_node_room(unsigned node, enum aml_node_room_kind kind)
 		return 0;
 	uint64_t room = (free_bytes - reserve) & ~(uint64_t)(aml_os_page_size() - 1);
 	return room > SIZE_MAX ? SIZE_MAX : (size_t)room;
+}
+
+size_t aml_os_node_total(unsigned node)
+{
+	char path[64], text[4096];
+	uint64_t total;
+	if (node >= AML_MAX_NODES)
+		return 0;
+	snprintf(path, sizeof(path), AML_OS_NODE_DIR "/node%u/meminfo", node);
+	if (aml_os_read_file(path, text, sizeof(text)) < 0 || !meminfo_field(text, "MemTotal:", &total))
+		return 0;
+	return total > SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
 int aml_nodes_fit(const unsigned long *raw_mask, size_t size)

@@ -123,10 +123,18 @@ AML_HIDDEN int aml_os_read_lines(const char *path, char *buf, size_t len,
 /* Creates or truncates a file for writing (0644, close-on-exec): the
  * descriptor, or -1 with errno. */
 AML_HIDDEN int aml_os_create_file(const char *path);
+/* Opens or creates a file for reading and writing (0600, no symbolic
+ * link, close-on-exec): the descriptor, or -1 with errno. */
+AML_HIDDEN int aml_os_open_private(const char *path);
+/* State (field 3) and start time (field 22, clock ticks since boot) of a
+ * process from /proc/PID/stat; 0, or -1 when it cannot be read. */
+AML_HIDDEN int aml_os_process_stat(long pid, char *state, unsigned long long *start);
 /* MemAvailable of /proc/meminfo in bytes (SIZE_MAX when unknown). */
 AML_HIDDEN size_t aml_os_system_available(void);
 /* The same, less what the memory cgroup would still allow if that is less. */
 AML_HIDDEN size_t aml_os_available_memory(void);
+/* A NUMA node's MemTotal in bytes, 0 when sysfs cannot tell (node_memory.c). */
+AML_HIDDEN size_t aml_os_node_total(unsigned node);
 
 /* The AML error code for a system call's errno. */
 AML_HIDDEN int aml_errno_from_os(int err);

@@ -146,6 +146,25 @@ size_t aml_os_system_available(void)
 	return (size_t)strtoull(field + 13, NULL, 10) * 1024;
 }
 
+int aml_os_open_private(const char *path)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+int aml_os_process_stat(long pid, char *state, unsigned long long *start)
+{
+	char path[48], text[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (aml_os_read_file(path, text, sizeof(text)) <= 0)
+		return -1;
+	char *at = strrchr(text, ')'); /* the command name may hold spaces */
+	if (!at || sscanf(at + 1, " %c", state) != 1)
+		return -1;
+	for (int field = 3; field < 22 && at; field++)
+		at = strchr(at + 1, ' ');
+	return at && sscanf(at, " %llu", start) == 1 ? 0 : -1;
+}
+
 int aml_os_create_file(const char *path)
 {
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "budget.h"
 #include "deepbind_got.h"
 #include "fork.h"
 #include "registry.h"
@@ -66,6 +67,7 @@ static void after_fork_child(void)
 	shim_small_after_fork();
 	shim_in_forked_child = 1;
 	shim_routes_after_fork_child();
+	shim_share_after_fork_child();
 	shim_stats_after_fork_child();
 	shim_small_after_fork_child();
 	shim_deepbind_after_fork_child();

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <amlshim.h>
+#include "budget.h"
 #include "large.h"
 #include "resolve.h"
 #include "shim.h"
@@ -35,6 +36,7 @@ static const char *const known_variables[] = {
 	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
 	"AMLSHIM_SITES", "AMLSHIM_SITE_DEPTH", "AMLSHIM_SITE_MIN", "AMLSHIM_PROFILE", "AMLSHIM_PROFILE_MIN_SIZE",
 	"AMLSHIM_PROFILE_INTERVAL",
+	"AMLSHIM_LEDGER", "AMLSHIM_SHARE_SETTLE",
 };
 
 /* A misspelt variable would silently do nothing: say so. */
@@ -254,4 +256,5 @@ __attribute__((destructor)) static void shim_destructor(void)
 	/* Nothing is torn down: exit handlers and _dl_fini still free. */
 	if (__atomic_load_n(&shim_process.state, __ATOMIC_ACQUIRE) == SHIM_READY)
 		shim_report_at_exit();
+	shim_share_exit();
 }

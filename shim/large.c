@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "budget.h"
 #include "dispatch.h"
 #include "init.h"
 #include "large.h"
@@ -47,6 +48,10 @@ static void trim_to_alignment(struct shim_block *block, size_t size, size_t alig
 		aml_os_munmap((void *)base, ptr - base);
 	if (end > used_end)
 		aml_os_munmap((void *)used_end, end - used_end);
+	if (SHIM_UNLIKELY(shim_share_route(block->pool->route))) {
+		shim_share_release((void *)base, ptr - base);
+		shim_share_release((void *)used_end, end - used_end);
+	}
 	block->base = (void *)ptr;
 	block->mapped = used_end - ptr;
 }
@@ -149,6 +154,9 @@ static void *remap_block(struct shim_block *block, size_t size)
 
 static int room_to_grow(const struct shim_pool *pool, const struct shim_block *block, size_t size)
 {
+	/* Under +share, a block moves by copy: its budget stays by address. */
+	if (SHIM_UNLIKELY(shim_share_route(pool->route)))
+		return 0;
 	return size <= block->mapped || amlshim_resolved_fits(&pool->placed, size - block->mapped);
 }
 

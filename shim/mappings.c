@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+#include "budget.h"
 #include "init.h"
 #include "mappings.h"
 #include "os.h"
@@ -120,6 +121,8 @@ void shim_large_unmap_range(void *addr, size_t len)
 	struct unmap_range range = {(uintptr_t)addr, (uintptr_t)addr + ((len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1))};
 	shim_stats_maybe_sample();
 	shim_routes_for_each_pool(unmap_in_pool, &range);
+	if (SHIM_UNLIKELY(shim_share_active))
+		shim_share_release(addr, range.end - range.start);
 }
 
 void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, void *new_addr)
@@ -128,6 +131,8 @@ void *shim_large_mremap(struct shim_block *block, size_t new_len, int flags, voi
 	shim_lock(&pool->lock);
 	shim_registry_set(block->ptr, NULL); /* before the old range is released */
 	void *moved = aml_os_mremap(block->ptr, block->mapped, new_len, flags, new_addr);
+	if (moved != MAP_FAILED && SHIM_UNLIKELY(shim_share_route(pool->route)))
+		shim_share_release(block->ptr, block->mapped); /* moved: no longer counted */
 	if (moved == MAP_FAILED) {
 		shim_registry_set(block->ptr, block);
 	} else {

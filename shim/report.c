@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <amlshim.h>
+#include "budget.h"
 #include "fork.h"
 #include "init.h"
 #include "job_report.h"
@@ -92,6 +93,7 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks));
 		shim_out_put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
 		    route->note[0] ? "; " : "", route->note);
+		shim_share_write_text(out, i);
 		if (route->small_class)
 			shim_out_put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
 			    load(&route->small_allocs));
@@ -134,10 +136,12 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 			shim_out_put(out, "null");
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
 		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
-		         "\"mmaps\":%lu,\"small_allocs\":%lu}",
+		         "\"mmaps\":%lu,\"small_allocs\":%lu",
 		    load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
 		    load(&route->mmaps), load(&route->small_allocs));
+		shim_share_write_json(out, i);
+		shim_out_put(out, "}");
 	}
 	shim_out_put(out, "],\"nodes\":[");
 	for (int n = 0; n <= last_node(exit_pages); n++)

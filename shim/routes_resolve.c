@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "init.h"
 #include "log.h"
 #include "resolve.h"
@@ -137,6 +138,7 @@ int shim_routes_resolve(void)
 		failures += resolve_route(&shim_route_table.rules[i]) != 0;
 		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	}
+	shim_share_resolve();
 	return failures;
 }
 

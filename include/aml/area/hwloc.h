@@ -131,6 +131,20 @@ int aml_area_hwloc_ranked_create_node(struct aml_area **area, int initiator_node
                                       const enum aml_hwloc_rank rank);
 void aml_area_hwloc_preferred_destroy(struct aml_area **area);
 
+/* A budget on a ranked area's nodes (optional, e.g. a node's memory shared
+ * by the processes of a job): before placing a part of a mapping on a node,
+ * mmap asks take() how many of want bytes at addr may go there (at most
+ * want; must: the last part, placed anyway, only to be counted); it places
+ * the granted bytes and moves on to the next ranked node. munmap, and mmap
+ * failing after some take(), tell release() the range. Called from mmap:
+ * neither may allocate. NULL budget: none. Not thread-safe against mmap. */
+struct aml_area_hwloc_budget {
+	size_t (*take)(void *ctx, unsigned node, void *addr, size_t want, int must);
+	void (*release)(void *ctx, void *addr, size_t len);
+	void *ctx;
+};
+int aml_area_hwloc_ranked_set_budget(struct aml_area *area, const struct aml_area_hwloc_budget *budget);
+
 /* The ranking alone: fills ranking->rank, source, initiator_os_index,
  * num_nodes, num_valued and the first num_nodes entries of the caller's
  * ranking->os_index and ranking->values arrays, which hold max_nodes

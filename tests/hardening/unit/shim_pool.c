@@ -31,6 +31,9 @@
 #include "../../../shim/stats.c"
 #include "../../../shim/large.c"
 #include "../../../shim/mappings.c"
+#include "../../../shim/out.c"
+#include "../../../shim/budget.c"
+#include "../../../shim/ledger.c"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -1,0 +1,280 @@
+/* Budgets for +share rules. Each sharing rule's ranked areas ask, before a
+ * part of a mapping goes on the process's first-choice node, how much may
+ * (aml_area_hwloc_ranked_set_budget): this process's bytes there (every
+ * sharing rule together) stay within its budget, the rest takes the next
+ * ranked node and counts as spilled. The budget comes from the node-wide
+ * ledger (ledger.c): static, the node's memory over the local ranks that
+ * use it; dynamic, what the others do not claim. Placed bytes are mapped
+ * bytes (a region counts when mapped, touched or not), recorded by address
+ * so that an unmap gives them back. Only mappings of sharing rules come
+ * here: no other path reads any of it. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <aml/area/hwloc.h>
+#include "budget.h"
+#include "init.h"
+#include "ledger.h"
+#include "log.h"
+#include "os.h"
+#include "shim.h"
+
+#define RECORDS 2048
+#define SETTLE_DEFAULT_NS 1000000000ULL
+
+int shim_share_active;
+
+/* This process's budgeted nodes (the first choices of its sharing rules). */
+static struct {
+	struct shim_ledger ledger;
+	int nodes[SHIM_LEDGER_NODES];
+	size_t capacity[SHIM_LEDGER_NODES];
+	size_t placed[SHIM_LEDGER_NODES];
+	int num_nodes;
+	uint64_t settle_ns;
+	const char *how; /* where the users come from */
+	int lock;
+} budgets = {.ledger = {.slot = -1}, .settle_ns = SETTLE_DEFAULT_NS};
+
+/* Per sharing rule, for the report. */
+struct rule_share {
+	size_t placed[SHIM_LEDGER_NODES], budget[SHIM_LEDGER_NODES], spilled;
+	int users[SHIM_LEDGER_NODES];
+	int budgeted; /* a ranked area took the budget */
+};
+static struct rule_share rules[AMLSHIM_MAX_RULES];
+
+/* A part placed on a budgeted node, by address. */
+static struct {
+	uintptr_t start, end;
+	size_t bytes;
+	signed char node, rule;
+} records[RECORDS];
+static int num_records;
+
+/* CLOCK_MONOTONIC(_COARSE): one clock for every process of the host. */
+static uint64_t now_ns(void)
+{
+	return aml_os_now_ns();
+}
+
+static int node_index(unsigned node)
+{
+	for (int i = 0; i < budgets.num_nodes; i++)
+		if (budgets.nodes[i] == (int)node)
+			return i;
+	return -1;
+}
+
+/* This process's budget on node i (under the lock); *users counted. */
+static size_t budget_of(int i, int dynamic, int *users)
+{
+	long local_size = shim_process.job.local_size;
+	size_t capacity = budgets.capacity[i];
+	if (!budgets.ledger.table) {
+		*users = local_size > 0 ? (int)local_size : 1;
+		return shim_share_static(capacity, *users);
+	}
+	struct shim_share_view view;
+	shim_ledger_view(&budgets.ledger, (unsigned)budgets.nodes[i], now_ns(), budgets.settle_ns, &view);
+	*users = shim_share_users(view.users, view.registered, local_size);
+	return dynamic ? shim_share_dynamic(capacity, *users, &view) : shim_share_static(capacity, *users);
+}
+
+static void account(int i, int rule, int64_t delta)
+{
+	budgets.placed[i] += (size_t)delta;
+	rules[rule].placed[i] += (size_t)delta;
+	shim_ledger_add(&budgets.ledger, i, delta, now_ns());
+}
+
+/* The area's question: how much of want at addr may go on node. */
+static size_t take(void *ctx, unsigned node, void *addr, size_t want, int must)
+{
+	int rule = (int)(intptr_t)ctx, i = node_index(node);
+	if (i < 0)
+		return want; /* not budgeted */
+	struct rule_share *r = &rules[rule];
+	shim_lock(&budgets.lock);
+	size_t grant = want;
+	if (!must) {
+		size_t budget = budget_of(i, shim_process.policy.rules[rule].placement.share == AMLSHIM_SHARE_DYNAMIC,
+		                          &r->users[i]);
+		r->budget[i] = budget;
+		grant = budget > budgets.placed[i] ? budget - budgets.placed[i] : 0;
+		grant = (grant < want ? grant : want) & ~(size_t)(SHIM_PAGE - 1);
+	}
+	if (grant && num_records == RECORDS)
+		grant = must ? grant : 0; /* nowhere to remember it: not placed there */
+	if (grant && num_records < RECORDS) {
+		records[num_records].start = (uintptr_t)addr;
+		records[num_records].end = (uintptr_t)addr + grant;
+		records[num_records].bytes = grant;
+		records[num_records].node = (signed char)i;
+		records[num_records++].rule = (signed char)rule;
+		account(i, rule, (int64_t)grant);
+	}
+	r->spilled += want - grant;
+	shim_unlock(&budgets.lock);
+	return grant;
+}
+
+void shim_share_release(void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr, end = start + len;
+	shim_lock(&budgets.lock);
+	for (int k = 0; k < num_records;) {
+		uintptr_t a = records[k].start > start ? records[k].start : start;
+		uintptr_t b = records[k].end < end ? records[k].end : end;
+		if (a < b) {
+			size_t gone = b - a < records[k].bytes ? b - a : records[k].bytes;
+			records[k].bytes -= gone;
+			account(records[k].node, records[k].rule, -(int64_t)gone);
+			if (records[k].bytes == 0) {
+				records[k] = records[--num_records];
+				continue;
+			}
+		}
+		k++;
+	}
+	shim_unlock(&budgets.lock);
+}
+
+static void release_budget(void *ctx, void *addr, size_t len)
+{
+	(void)ctx;
+	shim_share_release(addr, len);
+}
+
+/* "1s", "500ms", "0": nanoseconds, or -1. */
+static long long parse_duration(const char *text)
+{
+	char *end;
+	if (!text || *text < '0' || *text > '9')
+		return -1;
+	unsigned long long value = strtoull(text, &end, 10);
+	unsigned long long unit = !strcmp(end, "ms") ? 1000000ULL : !strcmp(end, "s") ? 1000000000ULL : 0;
+	if (*end == 0 && value == 0)
+		return 0;
+	if (!unit || value > 100000000ULL)
+		return -1;
+	return (long long)(value * unit);
+}
+
+static const char *env(const char *name)
+{
+	return shim_process.secure_mode ? NULL : getenv(name);
+}
+
+static void read_settings(char *key, size_t len)
+{
+	char quoted[320];
+	const char *settle = env("AMLSHIM_SHARE_SETTLE");
+	long long ns = settle ? parse_duration(settle) : (long long)SETTLE_DEFAULT_NS;
+	if (ns < 0)
+		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_SHARE_SETTLE=%s is not valid; accepted: a duration such as 1s, "
+		         "500ms or 0; using 1s", amlshim_quote_value(settle, quoted, sizeof(quoted)));
+	budgets.settle_ns = ns < 0 ? SETTLE_DEFAULT_NS : (uint64_t)ns;
+	const char *name = env("AMLSHIM_LEDGER");
+	if (name && !shim_ledger_name_ok(name)) {
+		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_LEDGER=%s is not valid; accepted: 1 to 64 of A-Z a-z 0-9 . _ - "
+		         "(not starting with .); using the job's own ledger", amlshim_quote_value(name, quoted, sizeof(quoted)));
+		name = NULL;
+	}
+	if (name)
+		snprintf(key, len, "%s", name);
+	else if (shim_ledger_default_key(key, len) != 0)
+		key[0] = 0;
+}
+
+/* The rule's ranked pools take the budget; their first choices join the
+ * process's budgeted nodes. */
+static void budget_rule(int rule)
+{
+	struct shim_route *route = &shim_route_table.rules[rule];
+	if (!shim_share_route(route) || route->use_fallback)
+		return;
+	struct aml_area_hwloc_budget budget = {take, release_budget, (void *)(intptr_t)rule};
+	for (int p = 0; p < SHIM_MAX_NODES; p++) {
+		struct shim_pool *pool = &route->pools[p];
+		int best = pool->placed.best_node;
+		if (!pool->present || best < 0 || !pool->placed.area ||
+		    aml_area_hwloc_ranked_set_budget(pool->placed.area, &budget) != AML_SUCCESS)
+			continue;
+		rules[rule].budgeted = 1;
+		shim_share_active = 1;
+		if (node_index((unsigned)best) < 0 && budgets.num_nodes < SHIM_LEDGER_NODES) {
+			budgets.capacity[budgets.num_nodes] = aml_os_node_total((unsigned)best);
+			budgets.nodes[budgets.num_nodes++] = best;
+		}
+	}
+}
+
+void shim_share_resolve(void)
+{
+	int lends = 0;
+	for (int r = 0; r < shim_route_table.count; r++) {
+		budget_rule(r);
+		lends |= shim_process.policy.rules[r].placement.share == AMLSHIM_SHARE_DYNAMIC;
+	}
+	if (!shim_share_active)
+		return;
+	char key[SHIM_LEDGER_NAME_MAX + 32];
+	read_settings(key, sizeof(key));
+	budgets.how = "the whole node: not in a job";
+	if (!shim_process.job.launcher)
+		return;
+	if (key[0] && shim_ledger_attach(&budgets.ledger, "/dev/shm", key, budgets.nodes, budgets.num_nodes, lends) == 0) {
+		budgets.how = "ledger";
+		return;
+	}
+	budgets.how = shim_process.job.local_size > 0 ? "local size: no ledger" : "the whole node: no ledger, local size unknown";
+	shim_log(AMLSHIM_LOG_INFO, "+share: no node ledger (%s): budgets are each node's memory over %s",
+	         key[0] ? budgets.ledger.path : "no job key", shim_process.job.local_size > 0 ? "the local size" : "1");
+}
+
+void shim_share_after_fork_child(void)
+{
+	budgets.lock = 0;
+	/* The mapping stays, the slot is the parent's: this process is off it. */
+	budgets.ledger.slot = -1;
+	budgets.ledger.table = NULL;
+}
+
+void shim_share_exit(void)
+{
+	shim_ledger_detach(&budgets.ledger);
+}
+
+static const char *mode_name(int rule)
+{
+	return shim_process.policy.rules[rule].placement.share == AMLSHIM_SHARE_DYNAMIC ? "dynamic" : "static";
+}
+
+void shim_share_write_text(struct shim_out *out, int rule)
+{
+	const struct rule_share *r = &rules[rule];
+	if (!shim_share_route(&shim_route_table.rules[rule]))
+		return;
+	shim_out_put(out, "  %-14s share (%s, users from %s):", "", mode_name(rule), budgets.how ? budgets.how : "nowhere");
+	for (int i = 0; i < budgets.num_nodes; i++)
+		shim_out_put(out, " node %d budget %zu placed %zu users %d;", budgets.nodes[i], r->budget[i], r->placed[i],
+		             r->users[i]);
+	shim_out_put(out, " spilled %zu%s\n", r->spilled, r->budgeted ? "" : " (no ranked area: not applied)");
+}
+
+void shim_share_write_json(struct shim_out *out, int rule)
+{
+	const struct rule_share *r = &rules[rule];
+	if (!shim_share_route(&shim_route_table.rules[rule]))
+		return;
+	shim_out_put(out, ",\"share\":{\"mode\":\"%s\",\"users_from\":\"%s\",\"applied\":%s,\"spilled_bytes\":%zu,\"nodes\":[",
+	             mode_name(rule), budgets.how ? budgets.how : "", r->budgeted ? "true" : "false", r->spilled);
+	for (int i = 0; i < budgets.num_nodes; i++)
+		shim_out_put(out, "%s{\"node\":%d,\"capacity\":%zu,\"budget\":%zu,\"placed_bytes\":%zu,\"users\":%d}",
+		             i ? "," : "", budgets.nodes[i], budgets.capacity[i], r->budget[i], r->placed[i], r->users[i]);
+	shim_out_put(out, "]}");
+}
