@@ -9,6 +9,7 @@
  * so that an unmap gives them back. Only mappings of sharing rules come
  * here: no other path reads any of it. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,9 +191,10 @@ static void read_settings(char *key, size_t len)
 		key[0] = 0;
 }
 
-/* The rule's ranked pools take the budget; their first choices join the
- * process's budgeted nodes. */
-static void budget_rule(int rule)
+/* The rule's ranked pools take the budget. The node budgeted is the first
+ * choice seen from the CPU node the process starts on (a rank bound to a
+ * socket uses that socket's pool only). */
+static void budget_rule(int rule, int here)
 {
 	struct shim_route *route = &shim_route_table.rules[rule];
 	if (!shim_share_route(route) || route->use_fallback)
@@ -200,24 +202,26 @@ static void budget_rule(int rule)
 	struct aml_area_hwloc_budget budget = {take, release_budget, (void *)(intptr_t)rule};
 	for (int p = 0; p < SHIM_MAX_NODES; p++) {
 		struct shim_pool *pool = &route->pools[p];
-		int best = pool->placed.best_node;
-		if (!pool->present || best < 0 || !pool->placed.area ||
+		if (!pool->present || !pool->placed.area ||
 		    aml_area_hwloc_ranked_set_budget(pool->placed.area, &budget) != AML_SUCCESS)
 			continue;
 		rules[rule].budgeted = 1;
 		shim_share_active = 1;
-		if (node_index((unsigned)best) < 0 && budgets.num_nodes < SHIM_LEDGER_NODES) {
-			budgets.capacity[budgets.num_nodes] = aml_os_node_total((unsigned)best);
-			budgets.nodes[budgets.num_nodes++] = best;
-		}
+	}
+	if (here < 0 || here >= SHIM_MAX_NODES || !route->per_node || !route->pools[here].present)
+		here = route->per_node ? route->first_node : 0;
+	int best = route->pools[here].placed.best_node;
+	if (rules[rule].budgeted && best >= 0 && node_index((unsigned)best) < 0 && budgets.num_nodes < SHIM_LEDGER_NODES) {
+		budgets.capacity[budgets.num_nodes] = aml_os_node_total((unsigned)best);
+		budgets.nodes[budgets.num_nodes++] = best;
 	}
 }
 
 void shim_share_resolve(void)
 {
-	int lends = 0;
+	int lends = 0, here = aml_os_current_node();
 	for (int r = 0; r < shim_route_table.count; r++) {
-		budget_rule(r);
+		budget_rule(r, here);
 		lends |= shim_process.policy.rules[r].placement.share == AMLSHIM_SHARE_DYNAMIC;
 	}
 	if (!shim_share_active)
@@ -227,9 +231,15 @@ void shim_share_resolve(void)
 	budgets.how = "the whole node: not in a job";
 	if (!shim_process.job.launcher)
 		return;
-	if (key[0] && shim_ledger_attach(&budgets.ledger, "/dev/shm", key, budgets.nodes, budgets.num_nodes, lends) == 0) {
-		budgets.how = "ledger";
-		return;
+	/* /dev/shm, else /tmp (a machine without /dev/shm mounted). */
+	static const char *const dirs[] = {"/dev/shm", "/tmp"};
+	for (int d = 0; key[0] && d < 2; d++) {
+		if (shim_ledger_attach(&budgets.ledger, dirs[d], key, budgets.nodes, budgets.num_nodes, lends) == 0) {
+			budgets.how = "ledger";
+			return;
+		}
+		if (errno != ENOENT)
+			break;
 	}
 	budgets.how = shim_process.job.local_size > 0 ? "local size: no ledger" : "the whole node: no ledger, local size unknown";
 	shim_log(AMLSHIM_LOG_INFO, "+share: no node ledger (%s): budgets are each node's memory over %s",
