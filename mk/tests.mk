@@ -28,6 +28,12 @@ $(BUILD)/tests/policy/%: tests/policy/%.c $(TEST_LIB) $(POLICY_OBJS) $(LIBAML_SO
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Itests/lib -Ipolicy $(DEPFLAGS) $< $(TEST_LIB) $(POLICY_OBJS) -o $@ $(TEST_LDFLAGS) -laml $(LIBS)
 
+# The +share ledger's unit test links the shim's ledger object and the OS
+# layer (libaml.a), without preloading the shim.
+$(BUILD)/tests/unit/share_ledger: tests/unit/share_ledger.c $(TEST_LIB) $(BUILD)/shim/ledger.o $(LIBAML_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -D_GNU_SOURCE -Itests/lib $(DEPFLAGS) $< $(BUILD)/shim/ledger.o $(TEST_LIB) $(LIBAML_A) -o $@ $(LIBS)
+
 # Shim tests: plain programs that re-execute themselves under
 # $(BUILD)/lib/libamlshim.so (tests/shim/shim_test.h). Helper libraries
 # (tests/shim/lib/*.c) are embedded in the tests that dlopen them, so the

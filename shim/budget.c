@@ -176,12 +176,12 @@ static void read_settings(char *key, size_t len)
 	const char *settle = env("AMLSHIM_SHARE_SETTLE");
 	long long ns = settle ? parse_duration(settle) : (long long)SETTLE_DEFAULT_NS;
 	if (ns < 0)
-		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_SHARE_SETTLE=%s is not valid; accepted: a duration such as 1s, "
+		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_SHARE_SETTLE=%s is not valid: not a duration; accepted: a duration such as 1s, "
 		         "500ms or 0; using 1s", amlshim_quote_value(settle, quoted, sizeof(quoted)));
 	budgets.settle_ns = ns < 0 ? SETTLE_DEFAULT_NS : (uint64_t)ns;
 	const char *name = env("AMLSHIM_LEDGER");
 	if (name && !shim_ledger_name_ok(name)) {
-		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_LEDGER=%s is not valid; accepted: 1 to 64 of A-Z a-z 0-9 . _ - "
+		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_LEDGER=%s is not valid: not a name; accepted: 1 to 64 of A-Z a-z 0-9 . _ - "
 		         "(not starting with .); using the job's own ledger", amlshim_quote_value(name, quoted, sizeof(quoted)));
 		name = NULL;
 	}

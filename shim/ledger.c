@@ -177,11 +177,16 @@ void shim_ledger_add(struct shim_ledger *l, int i, int64_t delta, uint64_t now_n
 		__atomic_store_n(&s->grown_ns[i], now_ns ? now_ns : 1, __ATOMIC_RELAXED);
 }
 
-static int table_empty(const struct shim_ledger_table *t)
+/* No live process holds a slot (dead ones' are reclaimed on the way). */
+static int table_empty(struct shim_ledger_table *t)
 {
-	for (int i = 0; i < SHIM_LEDGER_SLOTS; i++)
-		if (__atomic_load_n(&t->slots[i].owner, __ATOMIC_SEQ_CST))
+	for (int i = 0; i < SHIM_LEDGER_SLOTS; i++) {
+		uint64_t owner = __atomic_load_n(&t->slots[i].owner, __ATOMIC_SEQ_CST);
+		if (owner && shim_ledger_owner_gone(owner))
+			reclaim(&t->slots[i], owner);
+		else if (owner)
 			return 0;
+	}
 	return 1;
 }
 
