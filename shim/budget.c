@@ -40,11 +40,21 @@ static struct {
 	int lock;
 } budgets = {.ledger = {.slot = -1}, .settle_ns = SETTLE_DEFAULT_NS};
 
+/* bind:N / preferred:N: their area wrapped, the budget asked after it maps. */
+struct budget_area {
+	struct aml_area area;
+	struct aml_area_ops ops;
+	struct aml_area *inner;
+	unsigned node;
+	int rule;
+};
+
 /* Per sharing rule, for the report. */
 struct rule_share {
 	size_t placed[SHIM_LEDGER_NODES], budget[SHIM_LEDGER_NODES], spilled;
 	int users[SHIM_LEDGER_NODES];
-	int budgeted; /* a ranked area took the budget */
+	int budgeted; /* its areas ask the budget */
+	struct budget_area named;
 };
 static struct rule_share rules[AMLSHIM_MAX_RULES];
 
@@ -150,6 +160,60 @@ static void release_budget(void *ctx, void *addr, size_t len)
 	shim_share_release(addr, len);
 }
 
+/* Mapped on the named node by the rule's own area; past the budget, the
+ * rest of the range takes the kernel default (first touch). */
+static void *named_mmap(const struct aml_area_data *data, size_t size, struct aml_area_mmap_options *opts)
+{
+	const struct budget_area *b = (const struct budget_area *)data;
+	char *ptr = aml_area_mmap(b->inner, size, opts);
+	size_t len = (size + SHIM_PAGE - 1) & ~(size_t)(SHIM_PAGE - 1);
+	size_t granted = ptr ? take((void *)(intptr_t)b->rule, b->node, ptr, len, 0) : len;
+	if (granted < len && aml_os_mbind(ptr + granted, len - granted, AML_MPOL_DEFAULT, NULL, 0, 0) != 0) {
+		shim_share_release(ptr, len);
+		aml_area_munmap(b->inner, ptr, size);
+		aml_errno = AML_FAILURE;
+		return NULL;
+	}
+	return ptr;
+}
+
+static int named_munmap(const struct aml_area_data *data, void *ptr, size_t size)
+{
+	const struct budget_area *b = (const struct budget_area *)data;
+	shim_share_release(ptr, size);
+	return aml_area_munmap(b->inner, ptr, size);
+}
+
+/* The one node of bind:N or preferred:N, or -1. */
+static int named_node(const struct amlshim_placement *p)
+{
+	int node = -1;
+	if ((p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_PREFERRED) || p->all_nodes)
+		return -1;
+	for (int n = 0; n < AMLSHIM_MAX_NODES; n++) {
+		if (!(p->nodes[n / (8 * sizeof(unsigned long))] & (1UL << (n % (8 * sizeof(unsigned long))))))
+			continue;
+		if (node >= 0)
+			return -1; /* several: not one named node */
+		node = n;
+	}
+	return node;
+}
+
+static int wrap_named(int rule, struct shim_pool *pool, int node)
+{
+	struct budget_area *b = &rules[rule].named;
+	if (node < 0 || !pool->placed.area || b->inner)
+		return -1;
+	b->inner = pool->placed.area;
+	b->ops = (struct aml_area_ops){named_mmap, named_munmap, b->inner->ops->fprintf};
+	b->area = (struct aml_area){&b->ops, (struct aml_area_data *)b};
+	b->node = (unsigned)node;
+	b->rule = rule;
+	pool->placed.area = &b->area;
+	return 0;
+}
+
 /* "1s", "500ms", "0": nanoseconds, or -1. */
 static long long parse_duration(const char *text)
 {
@@ -200,17 +264,18 @@ static void budget_rule(int rule, int here)
 	if (!shim_share_route(route) || route->use_fallback)
 		return;
 	struct aml_area_hwloc_budget budget = {take, release_budget, (void *)(intptr_t)rule};
+	int named = named_node(&route->rule->placement);
 	for (int p = 0; p < SHIM_MAX_NODES; p++) {
 		struct shim_pool *pool = &route->pools[p];
-		if (!pool->present || !pool->placed.area ||
-		    aml_area_hwloc_ranked_set_budget(pool->placed.area, &budget) != AML_SUCCESS)
+		if (!pool->present || (aml_area_hwloc_ranked_set_budget(pool->placed.area, &budget) != AML_SUCCESS &&
+		                       wrap_named(rule, pool, named) != 0))
 			continue;
 		rules[rule].budgeted = 1;
 		shim_share_active = 1;
 	}
 	if (here < 0 || here >= SHIM_MAX_NODES || !route->per_node || !route->pools[here].present)
 		here = route->per_node ? route->first_node : 0;
-	int best = route->pools[here].placed.best_node;
+	int best = named >= 0 ? named : route->pools[here].placed.best_node;
 	if (rules[rule].budgeted && best >= 0 && node_index((unsigned)best) < 0 && budgets.num_nodes < SHIM_LEDGER_NODES) {
 		budgets.capacity[budgets.num_nodes] = aml_os_node_total((unsigned)best);
 		budgets.nodes[budgets.num_nodes++] = best;

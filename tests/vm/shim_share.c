@@ -9,6 +9,8 @@
  *  - bandwidth+share:dynamic: rank A needs 64 MiB and settles (no growth
  *    for AMLSHIM_SHARE_SETTLE=200ms); rank B, started after, gets more than
  *    half of node 2.
+ *  - preferred:2+share: a named node; the same halves, the rest with the
+ *    kernel default (first touch: node 0, the CPUs' own).
  *  - a bad AMLSHIM_LEDGER: one line, and the program runs. */
 #include <sched.h>
 #include <stdio.h>
@@ -163,13 +165,25 @@ int main(int argc, char **argv)
 	CHECK(a.pages[2] == 64L << 20 >> 12, "dynamic A: %ld of its 16384 pages on node 2", a.pages[2]);
 	CHECK(b.pages[2] > half + half / 4, "dynamic B: %ld pages on node 2, not well over its half %ld", b.pages[2], half);
 
+	/* A named node: at most half each, the rest where first touch puts it. */
+	unlink(done_a);
+	unlink(path);
+	start_rank(&a, dir, "named-a", 0, "preferred:2+share", "384", "2000", "-", done_a, NULL);
+	start_rank(&b, dir, "named-b", 1, "preferred:2+share", "384", "2000", "-", path, NULL);
+	finish_rank(&a, "named-a");
+	finish_rank(&b, "named-b");
+	for (int i = 0; i < 2; i++)
+		CHECK(both[i]->pages[2] <= half && both[i]->pages[0] >= want - both[i]->pages[2] - want / 16,
+		      "named rank %d: %ld pages on node 2 (half %ld), %ld on node 0", i, both[i]->pages[2], half,
+		      both[i]->pages[0]);
+
 	/* Bad values: one line each, the program runs. */
 	unlink(done_a);
 	start_rank(&a, dir, "bad-settle", 0, "bandwidth+share", "64", "0", "-", done_a, "AMLSHIM_LEDGER=../x");
 	CHECK(shim_test_wait(a.pid, 300) == 0, "bad values: the program failed");
 	char *err = shim_vm_read_file(a.err);
 	CHECK(err && strstr(err, "AMLSHIM_LEDGER='../x' is not valid"), "no line for AMLSHIM_LEDGER: %s", err ? err : "");
-	printf("shim_share: static halves, dynamic lending, bad values: ok\n");
+	printf("shim_share: static halves, dynamic lending, a named node, bad values: ok\n");
 	shim_test_remove_dir(dir);
 	return 0;
 }
