@@ -53,6 +53,9 @@ int cli_report_main(int argc, char **argv);
 int cli_profile_main(int argc, char **argv);
 int cli_advise_main(int argc, char **argv);
 
+/* A +share rule's budget for this process (explain_share.c). */
+struct amlshim_placement;
+void cli_explain_share(FILE *out, const struct amlshim_placement *placement);
 /* The "Job" part of --explain (explain_job.c): the launcher variables. */
 void cli_explain_job(FILE *out);
 /* Its JSON (",\"job\":{...}"), strings written with json_str. */

@@ -275,6 +275,8 @@ static int explain_policy(FILE *out, const struct cli_settings *settings)
 		print_range(out, rule->min, rule->max);
 		fprintf(out, ": %s\n", rule->placement.text);
 		failures += explain_placement(out, &rule->placement, cpu_nodes, num_cpu_nodes, policy.strict);
+		if (rule->placement.share != AMLSHIM_SHARE_NONE)
+			cli_explain_share(out, &rule->placement);
 		covered = rule->max;
 	}
 	if (policy.num_rules && covered != SIZE_MAX) {
