@@ -24,6 +24,8 @@ struct rank_report {
 
 /* reports sorted by host, then rank. */
 void merge_print_tables(FILE *out, struct rank_report *const *reports, int count);
+/* The host's +share budgets per rank (report_share.c), when any. */
+void merge_print_shares(FILE *out, struct rank_report *const *reports, int count);
 /* 0, or -1 after saying why on stderr. */
 int merge_write_svg(const char *path, struct rank_report *const *reports, int count);
 /* "rank 3" or "pid 1234" (no rank known). */

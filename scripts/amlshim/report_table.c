@@ -125,6 +125,7 @@ static void print_host(FILE *out, struct rank_report *const *reports, int count)
 	}
 	print_imbalance(out, "  ", reports, count);
 	print_placements(out, reports, count);
+	merge_print_shares(out, reports, count);
 }
 
 void merge_print_tables(FILE *out, struct rank_report *const *reports, int count)
