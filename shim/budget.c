@@ -324,6 +324,18 @@ void shim_share_exit(void)
 	shim_ledger_detach(&budgets.ledger);
 }
 
+/* A rule that never asked (nothing allocated yet): its budget now. */
+static void fill_budgets(int rule)
+{
+	struct rule_share *r = &rules[rule];
+	int dynamic = shim_process.policy.rules[rule].placement.share == AMLSHIM_SHARE_DYNAMIC;
+	shim_lock(&budgets.lock);
+	for (int i = 0; i < budgets.num_nodes; i++)
+		if (r->budgeted && r->users[i] == 0)
+			r->budget[i] = budget_of(i, dynamic, &r->users[i]);
+	shim_unlock(&budgets.lock);
+}
+
 static const char *mode_name(int rule)
 {
 	return shim_process.policy.rules[rule].placement.share == AMLSHIM_SHARE_DYNAMIC ? "dynamic" : "static";
@@ -334,6 +346,7 @@ void shim_share_write_text(struct shim_out *out, int rule)
 	const struct rule_share *r = &rules[rule];
 	if (!shim_share_route(&shim_route_table.rules[rule]))
 		return;
+	fill_budgets(rule);
 	shim_out_put(out, "  %-14s share (%s, users from %s):", "", mode_name(rule), budgets.how ? budgets.how : "nowhere");
 	for (int i = 0; i < budgets.num_nodes; i++)
 		shim_out_put(out, " node %d budget %zu placed %zu users %d;", budgets.nodes[i], r->budget[i], r->placed[i],
@@ -346,6 +359,7 @@ void shim_share_write_json(struct shim_out *out, int rule)
 	const struct rule_share *r = &rules[rule];
 	if (!shim_share_route(&shim_route_table.rules[rule]))
 		return;
+	fill_budgets(rule);
 	shim_out_put(out, ",\"share\":{\"mode\":\"%s\",\"users_from\":\"%s\",\"applied\":%s,\"spilled_bytes\":%zu,\"nodes\":[",
 	             mode_name(rule), budgets.how ? budgets.how : "", r->budgeted ? "true" : "false", r->spilled);
 	for (int i = 0; i < budgets.num_nodes; i++)
