@@ -28,7 +28,8 @@ static void wait_for(const char *path)
 		usleep(10000);
 }
 
-/* child LABEL MB HOLD_MS WAIT_FILE|- DONE_FILE */
+/* child LABEL MB HOLD WAIT_FILE|- DONE_FILE; HOLD: milliseconds, or a
+ * file to wait for (the other rank done) */
 static int child(char **argv)
 {
 	size_t bytes = (size_t)atol(argv[3]) << 20;
@@ -53,7 +54,10 @@ static int child(char **argv)
 	int fd = open(argv[6], O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		close(fd);
-	usleep((useconds_t)atol(argv[4]) * 1000);
+	if (argv[4][0] == '/')
+		wait_for(argv[4]);
+	else
+		usleep((useconds_t)atol(argv[4]) * 1000);
 	for (size_t b = 0; b < count; b++)
 		free(blocks[b]);
 	return 0;
@@ -156,9 +160,11 @@ int main(int argc, char **argv)
 
 	CHECK(spilled_any > 0, "no rank counted a spill");
 
-	/* Dynamic: A needs 64 MiB and settles; B then gets more than half. */
+	/* Dynamic: A needs 64 MiB and settles; B then gets more than half. A
+	 * stays until B is done (gone, it would not be lending). */
 	unlink(done_a);
-	start_rank(&a, dir, "dynamic-a", 0, "bandwidth+share:dynamic", "64", "3000", "-", done_a, NULL);
+	unlink(path);
+	start_rank(&a, dir, "dynamic-a", 0, "bandwidth+share:dynamic", "64", path, "-", done_a, NULL);
 	start_rank(&b, dir, "dynamic-b", 1, "bandwidth+share:dynamic", "384", "0", done_a, path, NULL);
 	finish_rank(&a, "dynamic-a");
 	finish_rank(&b, "dynamic-b");
