@@ -160,7 +160,7 @@ int aml_os_process_stat(long pid, char *state, unsigned long long *start)
 	char *at = strrchr(text, ')'); /* the command name may hold spaces */
 	if (!at || sscanf(at + 1, " %c", state) != 1)
 		return -1;
-	for (int field = 3; field < 22 && at; field++)
+	for (int field = 3; field <= 22 && at; field++) /* at: the space before field */
 		at = strchr(at + 1, ' ');
 	return at && sscanf(at, " %llu", start) == 1 ? 0 : -1;
 }

@@ -120,7 +120,9 @@ static int claim(struct shim_ledger *l, const int *nodes, int num_nodes, int len
 	for (int i = 0; i < SHIM_LEDGER_SLOTS; i++) {
 		struct shim_ledger_slot *s = &l->table->slots[i];
 		uint64_t owner = __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST);
-		if (owner && shim_ledger_owner_gone(owner))
+		/* Our own pid and start time: this process before an exec (no
+		 * exit handler ran), gone as much as a dead one. */
+		if (owner && (owner == mine || shim_ledger_owner_gone(owner)))
 			reclaim(s, owner), owner = 0;
 		if (owner || l->slot >= 0)
 			continue;
@@ -177,12 +179,13 @@ void shim_ledger_add(struct shim_ledger *l, int i, int64_t delta, uint64_t now_n
 		__atomic_store_n(&s->grown_ns[i], now_ns ? now_ns : 1, __ATOMIC_RELAXED);
 }
 
-/* No live process holds a slot (dead ones' are reclaimed on the way). */
-static int table_empty(struct shim_ledger_table *t)
+/* No live process but this one (mine: its owner) holds a slot (dead
+ * ones' are reclaimed on the way). */
+static int table_empty(struct shim_ledger_table *t, uint64_t mine)
 {
 	for (int i = 0; i < SHIM_LEDGER_SLOTS; i++) {
 		uint64_t owner = __atomic_load_n(&t->slots[i].owner, __ATOMIC_SEQ_CST);
-		if (owner && shim_ledger_owner_gone(owner))
+		if (owner && (owner == mine || shim_ledger_owner_gone(owner)))
 			reclaim(&t->slots[i], owner);
 		else if (owner)
 			return 0;
@@ -197,6 +200,7 @@ void shim_ledger_detach(struct shim_ledger *l)
 		return;
 	if (l->slot >= 0) {
 		struct shim_ledger_slot *s = &t->slots[l->slot];
+		uint64_t mine = __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&s->live, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&s->owner, 0, __ATOMIC_SEQ_CST);
 		l->slot = -1;
@@ -204,8 +208,8 @@ void shim_ledger_detach(struct shim_ledger *l)
 		 * check, a joiner checks it after claiming, so one of the two
 		 * sees the other (the joiner then makes a new file). */
 		uint32_t open = 0;
-		if (table_empty(t) && __atomic_compare_exchange_n(&t->closing, &open, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
-			if (table_empty(t))
+		if (table_empty(t, mine) && __atomic_compare_exchange_n(&t->closing, &open, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+			if (table_empty(t, mine))
 				unlink(l->path);
 			else
 				__atomic_store_n(&t->closing, 0, __ATOMIC_SEQ_CST);

@@ -2,7 +2,8 @@
  * arithmetic, names, and a table in a temporary directory shared by this
  * process and forked children: a child's slot and use seen by the parent,
  * its slot reclaimed once it is SIGKILLed (not left to leak), settling,
- * and the file removed by the last one out. */
+ * a process's slot from before an exec taken back, and the file removed by
+ * the last one out. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,8 @@ static void names(void)
 	long_name[65] = 0;
 	CHECK(!shim_ledger_name_ok(long_name), "65 bytes");
 	char key[64];
-	CHECK(shim_ledger_default_key(key, sizeof(key)) == 0 && strchr(key, '-'), "default key '%s'", key);
+	CHECK(shim_ledger_default_key(key, sizeof(key)) == 0 && strchr(key, '-') && strcmp(strchr(key, '-'), "-0") != 0,
+	      "default key '%s': the parent's pid and start time", key);
 }
 
 static uint64_t now_ns(void)
@@ -135,9 +137,19 @@ static void table(void)
 	kill(second, SIGKILL);
 	waitpid(second, NULL, 0);
 
-	/* The last live one out removes the file (the dead child's slot with it). */
-	shim_ledger_detach(&me);
+	/* This process again, as after an exec (no exit handler ran): its old
+	 * slot is its own, taken back; the last live one out removes the file
+	 * (the dead child's slot with it) although the old slot never left. */
+	struct shim_ledger again;
+	CHECK(shim_ledger_attach(&again, dir, key, nodes, 1, 0) == 0, "attach again");
+	CHECK(again.slot == me.slot || me.table->slots[me.slot].owner == 0, "the pre-exec slot %d is still held",
+	      me.slot);
+	shim_ledger_view(&again, 2, now_ns(), 0, &v);
+	CHECK(v.users == 1 && v.registered == 1, "after the exec: %d users of %d", v.users, v.registered);
+	shim_ledger_detach(&again);
 	CHECK(stat(path, &st) != 0, "the last one out removes the file");
+	me.slot = -1;
+	shim_ledger_detach(&me);
 	shim_test_remove_dir(dir);
 }
 
@@ -146,6 +158,6 @@ int main(void)
 	arithmetic();
 	names();
 	table();
-	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, removal: ok\n");
+	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, exec, removal: ok\n");
 	return 0;
 }
