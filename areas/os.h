@@ -126,6 +126,9 @@ AML_HIDDEN int aml_os_create_file(const char *path);
 /* Opens or creates a file for reading and writing (0600, no symbolic
  * link, close-on-exec): the descriptor, or -1 with errno. */
 AML_HIDDEN int aml_os_open_private(const char *path);
+/* Calls each(name, ctx) for every entry of a directory (no malloc); 0, or
+ * -1 when it cannot be read. */
+AML_HIDDEN int aml_os_each_entry(const char *dir, void (*each)(const char *name, void *ctx), void *ctx);
 /* State (field 3) and start time (field 22, clock ticks since boot) of a
  * process from /proc/PID/stat; 0, or -1 when it cannot be read. */
 AML_HIDDEN int aml_os_process_stat(long pid, char *state, unsigned long long *start);

@@ -151,6 +151,32 @@ int aml_os_open_private(const char *path)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
+int aml_os_each_entry(const char *dir, void (*each)(const char *name, void *ctx), void *ctx)
+{
+	/* getdents64 into a stack buffer: opendir would malloc. */
+	struct entry {
+		uint64_t ino;
+		int64_t off;
+		unsigned short reclen;
+		unsigned char type;
+		char name[];
+	};
+	char buf[4096] __attribute__((aligned(8)));
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	long got;
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < got;) {
+			const struct entry *e = (const struct entry *)(buf + at);
+			each(e->name, ctx);
+			at += e->reclen;
+		}
+	}
+	close(fd);
+	return got < 0 ? -1 : 0;
+}
+
 int aml_os_process_stat(long pid, char *state, unsigned long long *start)
 {
 	char path[48], text[1024];

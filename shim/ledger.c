@@ -83,6 +83,37 @@ static void reclaim(struct shim_ledger_slot *s, uint64_t owner)
 	__atomic_compare_exchange_n(&s->owner, &owner, 0, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
+/* Ledgers of jobs that are over: named by a launcher (pid and start time)
+ * that is gone, their last ranks killed before they could remove them.
+ * No new rank can join them; one still running keeps its mapping. */
+struct sweep {
+	const char *dir;
+	char prefix[48];
+	size_t prefix_len;
+};
+
+static void sweep_entry(const char *name, void *ctx)
+{
+	const struct sweep *s = ctx;
+	long pid;
+	unsigned long long start, now;
+	char state, end, path[128];
+	if (strncmp(name, s->prefix, s->prefix_len) != 0 ||
+	    sscanf(name + s->prefix_len, "%ld-%llu%c", &pid, &start, &end) != 2 || pid <= 0)
+		return;
+	if (aml_os_process_stat(pid, &state, &now) == 0 && now == start)
+		return; /* the launcher still runs */
+	if (snprintf(path, sizeof(path), "%s/%s", s->dir, name) < (int)sizeof(path))
+		unlink(path);
+}
+
+static void sweep(const char *dir)
+{
+	struct sweep s = {.dir = dir};
+	s.prefix_len = (size_t)snprintf(s.prefix, sizeof(s.prefix), "amlshim-ledger-%u-", (unsigned)getuid());
+	aml_os_each_entry(dir, sweep_entry, &s);
+}
+
 static int open_table(struct shim_ledger *l)
 {
 	int fd = aml_os_open_private(l->path);
@@ -144,6 +175,7 @@ int shim_ledger_attach(struct shim_ledger *l, const char *dir, const char *key, 
 {
 	l->table = NULL;
 	l->slot = -1;
+	sweep(dir);
 	if (snprintf(l->path, sizeof(l->path), "%s/amlshim-ledger-%u-%s", dir, (unsigned)getuid(), key) >= (int)sizeof(l->path)) {
 		errno = ENAMETOOLONG;
 		return -1;

@@ -4,6 +4,7 @@
  * its slot reclaimed once it is SIGKILLed (not left to leak), settling,
  * a process's slot from before an exec taken back, and the file removed by
  * the last one out. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,37 @@ static pid_t child_joins(const char *dir, const char *key, uint64_t grown_ago_ns
 	return pid;
 }
 
+/* A ledger named by a launcher that is gone (a job whose ranks were all
+ * killed) goes when a process joins any ledger; a running launcher's and
+ * a named one stay. */
+static void stale_files(void)
+{
+	char dir[256], stale[400], running[400], named[400], own[64];
+	shim_test_tmpdir(dir, sizeof(dir));
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	snprintf(stale, sizeof(stale), "%s/amlshim-ledger-%u-%d-12345", dir, (unsigned)getuid(), (int)dead);
+	snprintf(named, sizeof(named), "%s/amlshim-ledger-%u-myjob", dir, (unsigned)getuid());
+	/* This process's parent, running: the key of its own ledger. */
+	CHECK(shim_ledger_default_key(own, sizeof(own)) == 0, "default key");
+	snprintf(running, sizeof(running), "%s/amlshim-ledger-%u-%s", dir, (unsigned)getuid(), own);
+	const char *files[] = {stale, running, named};
+	for (int i = 0; i < 3; i++) {
+		int fd = open(files[i], O_CREAT | O_WRONLY, 0600);
+		CHECK(fd >= 0, "create %s", files[i]);
+		close(fd);
+	}
+	struct shim_ledger l;
+	int node = 0;
+	CHECK(shim_ledger_attach(&l, dir, "sweeper", &node, 1, 0) == 0, "attach");
+	shim_ledger_detach(&l);
+	CHECK(access(stale, F_OK) != 0, "the stale ledger %s stays", stale);
+	CHECK(access(running, F_OK) == 0 && access(named, F_OK) == 0, "a running launcher's or a named ledger went");
+	shim_test_remove_dir(dir);
+}
+
 static void table(void)
 {
 	char dir[256], key[64], path[400];
@@ -158,6 +190,7 @@ int main(void)
 	arithmetic();
 	names();
 	table();
-	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, exec, removal: ok\n");
+	stale_files();
+	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, exec, removal, stale files: ok\n");
 	return 0;
 }
