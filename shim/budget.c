@@ -291,6 +291,8 @@ void shim_share_resolve(void)
 	}
 	if (!shim_share_active)
 		return;
+	/* Faulted in now: take() writes them under the lock. */
+	memset(records, 0, sizeof(records));
 	char key[SHIM_LEDGER_NAME_MAX + 32];
 	read_settings(key, sizeof(key));
 	budgets.how = "the whole node: not in a job";
