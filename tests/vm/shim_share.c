@@ -3,9 +3,9 @@
  * node 2, the 512 MiB HBM-like node), each a copy of this test under the
  * shim that allocates in 64 MiB blocks, writes every page and counts its
  * pages per node with move_pages.
- *  - bandwidth+share: both want 384 MiB; each gets at most half of node 2
- *    (its MemTotal / 2), the rest on node 0 (the next ranked), and the
- *    report counts the spill (the bytes refused on node 2).
+ *  - bandwidth+share: both want 384 MiB (B once A is done); each gets at
+ *    most half of node 2 (its MemTotal / 2), the rest on node 0 (the next
+ *    ranked), and A's report counts the spill (the bytes refused there).
  *  - bandwidth+share:dynamic: rank A needs 64 MiB and settles (no growth
  *    for AMLSHIM_SHARE_SETTLE=200ms); rank B, started after, gets more than
  *    half of node 2.
