@@ -139,6 +139,14 @@ AML_HIDDEN size_t aml_os_available_memory(void);
 /* A NUMA node's MemTotal in bytes, 0 when sysfs cannot tell (node_memory.c). */
 AML_HIDDEN size_t aml_os_node_total(unsigned node);
 
+/* Huge pages (os_huge.c). The transparent huge page (PMD) size, 0 when
+ * the kernel has none (aml_thp_size, for users outside the areas). The free pages of the kernel's pool of size
+ * bytes on a node (node < 0: the whole system); -1 when there is no such
+ * pool. The pool sizes the kernel has, "2M, 1G", into buf; their count. */
+AML_HIDDEN size_t aml_os_thp_size(void);
+AML_HIDDEN long aml_os_huge_free(int node, size_t size);
+AML_HIDDEN int aml_os_huge_sizes(char *buf, size_t len);
+
 /* The AML error code for a system call's errno. */
 AML_HIDDEN int aml_errno_from_os(int err);
 

@@ -170,7 +170,7 @@ static void parse_placement_vars(const struct parse_context *ctx)
 	}
 	if (rules) {
 		out->rules_override = policy || threshold;
-	} else if (large.kind != AMLSHIM_PLACE_DEFAULT) {
+	} else if (large.kind != AMLSHIM_PLACE_DEFAULT || large.pages != AMLSHIM_PAGES_DEFAULT) {
 		out->rules[0].min = out->threshold;
 		out->rules[0].max = SIZE_MAX;
 		out->rules[0].placement = large;

@@ -62,12 +62,13 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 	if (alignment < SHIM_PAGE)
 		alignment = SHIM_PAGE;
 	struct shim_pool *pool = shim_route_pool(route);
+	alignment = shim_pages_alignment(route, alignment); /* +thp: huge pages */
 	size_t extra = alignment - SHIM_PAGE;
 	if (size > SIZE_MAX - extra - SHIM_PAGE) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	size_t need = (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+	size_t need = shim_pages_need(route, (size + extra + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1), extra);
 	if (SHIM_UNLIKELY(route->populates && need >= POPULATE_CHECK_BYTES) && !populate_fits(route, need)) {
 		if (shim_process.policy.strict) { /* strict: no placement, no allocation */
 			errno = ENOMEM;
@@ -91,12 +92,13 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!shim_pool_map_block(&pool, block, need)) {
+	if (!(shim_pages_hugetlb(&route->pages) ? shim_pages_map_huge(&pool, block, need)
+	                                        : shim_pool_map_block(&pool, block, need))) {
 		shim_block_delete(block);
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (extra && pool->placed.can_remap)
+	if (extra && pool->placed.can_remap && !shim_pages_keep_slack(&route->pages))
 		trim_to_alignment(block, size, alignment);
 	return shim_pool_hand_out(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
 }

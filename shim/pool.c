@@ -41,7 +41,7 @@ static void *area_map(struct shim_pool *pool, size_t size)
 	shim_thread_busy++;
 	void *ptr = aml_area_mmap(amlshim_resolved_area(&pool->placed), size, NULL);
 	shim_thread_busy--;
-	return ptr;
+	return shim_pages_advised(&pool->route->pages, ptr, size); /* +thp, +nothp */
 }
 
 static void area_unmap(struct shim_pool *pool, void *base, size_t size)

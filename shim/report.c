@@ -94,6 +94,7 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 		shim_out_put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
 		    route->note[0] ? "; " : "", route->note);
 		shim_share_write_text(out, i);
+		shim_pages_write_text(out, route);
 		if (route->small_class)
 			shim_out_put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
 			    load(&route->small_allocs));
@@ -141,6 +142,7 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
 		    load(&route->mmaps), load(&route->small_allocs));
 		shim_share_write_json(out, i);
+		shim_pages_write_json(out, route);
 		shim_out_put(out, "}");
 	}
 	shim_out_put(out, "],\"nodes\":[");

@@ -3,6 +3,7 @@
 #ifndef AMLSHIM_ROUTES_H
 #define AMLSHIM_ROUTES_H
 
+#include "page_size.h"
 #include "pool.h"
 #include "resolve.h"
 #include "shim.h"
@@ -20,6 +21,7 @@ struct shim_route {
 	int populates;                          /* the area makes allocations resident */
 	int warned_populate;
 	int warned_unplaced;                    /* an area failed: said once */
+	struct shim_pages pages;                /* +thp, +nothp, +huge:SIZE (page_size.c) */
 	char area_text[256];                    /* what the report prints */
 	char note[256];                         /* why it fell back, source of a ranking */
 	unsigned long count, bytes, live, peak, moves, remaps, reuses, fallbacks, mmaps, small_allocs;

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "init.h"
 #include "log.h"
+#include "page_size.h"
 #include "resolve.h"
 #include "routes.h"
 #include "shim.h"
@@ -136,6 +137,7 @@ int shim_routes_resolve(void)
 	int failures = resolve_small() != 0;
 	for (int i = 0; i < shim_route_table.count; i++) {
 		failures += resolve_route(&shim_route_table.rules[i]) != 0;
+		shim_pages_setup(&shim_route_table.rules[i]);
 		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	}
 	shim_share_resolve();

@@ -34,6 +34,7 @@
 #include "../../../shim/out.c"
 #include "../../../shim/budget.c"
 #include "../../../shim/ledger.c"
+#include "../../../shim/page_size.c"
 
 #include <pthread.h>
 #include <stdio.h>

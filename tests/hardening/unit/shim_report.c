@@ -18,6 +18,7 @@
 #include "../../../shim/log.c"
 #include "../../../shim/out.c"
 #include "../../../shim/report.c"
+#include "../../../shim/page_report.c"
 #include "../../../shim/job_report.c"
 
 #include <limits.h>
