@@ -68,6 +68,10 @@ void shim_pages_setup(struct shim_route *route)
 	char size[24], sizes[48];
 	pages->size = p->huge_size;
 	shim_pages_size_text(size, sizeof(size), p->huge_size);
+	/* Kept whole: every block maps on its own (shim_pages_map_huge), so a
+	 * hugetlb block is never split, trimmed or remapped. */
+	for (int n = 0; n < SHIM_MAX_NODES; n++)
+		route->pools[n].placed.can_remap = 0;
 	if (route->use_fallback)
 		snprintf(pages->why, sizeof(pages->why), "the placement fell back to the kernel default");
 	else if (!takes_hugetlb(p->kind))
@@ -83,9 +87,6 @@ void shim_pages_setup(struct shim_route *route)
 		return;
 	}
 	pages->huge_ok = 1;
-	/* Kept whole: a hugetlb block is never split, trimmed or remapped. */
-	for (int n = 0; n < SHIM_MAX_NODES; n++)
-		route->pools[n].placed.can_remap = 0;
 }
 
 void shim_pages_advise(const struct shim_pages *pages, void *ptr, size_t size)

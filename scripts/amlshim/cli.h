@@ -56,6 +56,11 @@ int cli_advise_main(int argc, char **argv);
 /* A +share rule's budget for this process (explain_share.c). */
 struct amlshim_placement;
 void cli_explain_share(FILE *out, const struct amlshim_placement *placement);
+/* A rule's page-size modifier in --explain (explain_pages.c): a text line
+ * under its area, and its JSON (",\"pages\":{...}", none without one). */
+void cli_explain_pages(FILE *out, const struct amlshim_placement *placement);
+void cli_explain_pages_json(FILE *out, const struct amlshim_placement *placement);
+
 /* The "Job" part of --explain (explain_job.c): the launcher variables. */
 void cli_explain_job(FILE *out);
 /* Its JSON (",\"job\":{...}"), strings written with json_str. */

@@ -277,6 +277,7 @@ static int explain_policy(FILE *out, const struct cli_settings *settings)
 		failures += explain_placement(out, &rule->placement, cpu_nodes, num_cpu_nodes, policy.strict);
 		if (rule->placement.share != AMLSHIM_SHARE_NONE)
 			cli_explain_share(out, &rule->placement);
+		cli_explain_pages(out, &rule->placement);
 		covered = rule->max;
 	}
 	if (policy.num_rules && covered != SIZE_MAX) {
@@ -618,6 +619,7 @@ static void json_policy(FILE *out, const struct cli_settings *settings)
 		json_str(out, rule->placement.text);
 		fputc(',', out);
 		failures += json_placement(out, &rule->placement, cpu_nodes, num_cpu_nodes);
+		cli_explain_pages_json(out, &rule->placement);
 		fputc('}', out);
 		covered = rule->max;
 	}
