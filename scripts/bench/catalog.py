@@ -30,6 +30,8 @@ JOB_ENV = {"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_
            "SLURM_NODEID": "1", "SLURM_TASKS_PER_NODE": "4(x2)"}
 JOB_WORKLOADS = ("larson", "xthread", "churn", "small-mixed", "start-true")
 PLACED = " placed"  # suffix of a shim configuration run with a workload's small-size rule
+THP_CONFIG = "amlshim-il+thp"  # interleave with +thp (huge pages), unjudged: on these only
+THP_WORKLOADS = ("large-256M",)
 PLACED_PEERS = ("glibc", "jemalloc")  # what else a placed workload runs under, for scale
 
 
@@ -161,6 +163,7 @@ def configurations(shim):
     configs.append(("amlshim", shim, {}, shim_missing))
     configs.append(("amlshim-il", shim, {"AMLSHIM_POLICY": "interleave"}, shim_missing))
     configs.append((JOB_CONFIG, shim, JOB_ENV, shim_missing))
+    configs.append((THP_CONFIG, shim, {"AMLSHIM_POLICY": "interleave+thp"}, shim_missing))
     return configs
 
 
@@ -179,6 +182,7 @@ def workload_configurations(wl, configs):
     """The configurations one workload runs under, in the order of a round."""
     if wl.name not in JOB_WORKLOADS:
         configs = [c for c in configs if c[0] != JOB_CONFIG]
+    configs = [c for c in configs if c[0] != THP_CONFIG or wl.name in THP_WORKLOADS]
     if not wl.placed:
         return configs
     out = []
