@@ -38,18 +38,30 @@ static int node_named(const struct amlshim_placement *p, int node)
 	return (p->nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
 }
 
-/* Free huge pages where the placement takes them: its nodes for bind and
- * interleave, any node for the others (the kernel falls back to them). */
-static long free_pages(const struct amlshim_placement *p, size_t size)
+/* Whether the pools where the placement takes huge pages have `pages`
+ * free: any node's for the policies the kernel lets fall back (preferred,
+ * local, default, a set of all nodes); the named nodes' together for bind;
+ * for interleave each named node its share (the kernel takes a node's
+ * share from other nodes' pools, outside the set, when its own is short). */
+static int pools_serve(const struct amlshim_placement *p, size_t size, size_t pages)
 {
-	if (p->all_nodes || (p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_INTERLEAVE))
-		return aml_os_huge_free(-1, size);
-	long free = 0;
-	for (int node = 0; node < AMLSHIM_MAX_NODES; node++) {
-		long n = node_named(p, node) ? aml_os_huge_free(node, size) : 0;
-		free += n > 0 ? n : 0;
+	if (p->all_nodes || (p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_INTERLEAVE)) {
+		long free = aml_os_huge_free(-1, size);
+		return free >= 0 && (size_t)free >= pages;
 	}
-	return free;
+	size_t total = 0, least = SIZE_MAX, count = 0;
+	for (int node = 0; node < AMLSHIM_MAX_NODES; node++) {
+		if (!node_named(p, node))
+			continue;
+		long n = aml_os_huge_free(node, size);
+		size_t free = n > 0 ? (size_t)n : 0;
+		total += free;
+		least = free < least ? free : least;
+		count++;
+	}
+	if (p->kind == AMLSHIM_PLACE_BIND)
+		return total >= pages;
+	return count && least >= (pages + count - 1) / count;
 }
 
 void shim_pages_setup(struct shim_route *route)
@@ -166,8 +178,7 @@ void *shim_pages_map_huge(struct shim_pool **pool, struct shim_block *block, siz
 	struct shim_pages *pages = &route->pages;
 	const struct amlshim_placement *p = &route->rule->placement;
 	if (pages->huge_ok && *pool != &route->fallback) {
-		long free = free_pages(p, pages->size);
-		void *ptr = free >= 0 && (size_t)free >= need / pages->size ? map_hugetlb(*pool, need) : NULL;
+		void *ptr = pools_serve(p, pages->size, need / pages->size) ? map_hugetlb(*pool, need) : NULL;
 		if (ptr) {
 			block->base = ptr;
 			block->mapped = need;

@@ -12,6 +12,10 @@
  *   (none of node 0's), every page on node H, in a 2 MiB-page mapping;
  *   realloc to 96 MiB keeps the content, free and malloc_trim give every
  *   huge page back; the report counts the pages on node H, no fallback;
+ * - interleave-huge, interleave:0,H+huge:2M: 8 pages free on each node,
+ *   a 32 MiB block takes them all, huge pages alternating between the
+ *   two; with node H's pool short of its share, normal pages (node 1's
+ *   pool, outside the set, untouched);
  * - empty: node H's pool empty (node 0's not): two mallocs get normal
  *   pages, still on node H, with one warning and two fallbacks counted;
  * - strict: the same with AMLSHIM_STRICT=1: malloc fails with ENOMEM. */
@@ -25,10 +29,11 @@
 #define HUGE (2 * MiB)
 
 /* The huge modes' rule names the node (set in main). */
-static char huge_rule[64];
+static char huge_rule[64], interleave_rule[64];
 static struct shim_test_mode modes[] = {
 	{"thp", {"AMLSHIM_POLICY=interleave+thp", NULL}},
 	{"huge", {huge_rule, NULL}},
+	{"interleave-huge", {interleave_rule, NULL}},
 	{"empty", {huge_rule, NULL}},
 	{"strict", {huge_rule, "AMLSHIM_STRICT=1", NULL}},
 };
@@ -247,6 +252,48 @@ static void check_huge(int node)
 	       strstr(shim_test_report_buf, "\"rules\""));
 }
 
+/* interleave:0,H+huge:2M: huge pages from both pools, in turn; one pool
+ * short of its share (the kernel would take it from a third node's):
+ * normal pages. */
+static void check_interleave_huge(int node)
+{
+	if (node == 0)
+		test_skip_hardware("needs two nodes");
+	pool_set(0, 8);
+	pool_set(node, 8);
+	int other = node == 1 ? -1 : 1; /* a node outside the set, with pages */
+	if (other > 0)
+		pool_set(other, 16);
+	char *p = malloc(32 * MiB);
+	CHECK(p != NULL, "interleave-huge: malloc(32 MiB) failed");
+	memset(p, 1, 32 * MiB);
+	EXPECT(pool_read(0, "free_hugepages") == 0 && pool_read(node, "free_hugepages") == 0,
+	       "interleave-huge: nodes 0 and %d's pools have %ld and %ld free pages left, want none", node,
+	       pool_read(0, "free_hugepages"), pool_read(node, "free_hugepages"));
+	EXPECT(smaps_kb(p, "KernelPageSize:") == 2048, "interleave-huge: the page size is %ld kB",
+	       smaps_kb(p, "KernelPageSize:"));
+	int *where = nodes_of("interleave-huge", p, 32 * MiB), out_of_turn = 0;
+	size_t per_huge = HUGE / test_page_size();
+	for (size_t h = 1; h < 16; h++)
+		out_of_turn += where[h * per_huge] == where[(h - 1) * per_huge] ||
+		               (where[h * per_huge] != 0 && where[h * per_huge] != node);
+	EXPECT(out_of_turn == 0, "interleave-huge: %d huge pages not on the other node of the set", out_of_turn);
+	free(where);
+	free(p);
+	malloc_trim(0);
+	pool_set(0, 12); /* enough for both shares together, node H not for its own */
+	pool_set(node, 4);
+	long before = other > 0 ? pool_read(other, "free_hugepages") : 0;
+	p = malloc(32 * MiB);
+	CHECK(p != NULL, "interleave-huge: malloc(32 MiB) failed");
+	memset(p, 1, 32 * MiB);
+	EXPECT(smaps_kb(p, "KernelPageSize:") == 4, "interleave-huge: node %d short of its share, the page size is "
+	       "%ld kB", node, smaps_kb(p, "KernelPageSize:"));
+	EXPECT(other < 0 || pool_read(other, "free_hugepages") == before,
+	       "interleave-huge: node %d's pool served an interleave over 0,%d", other, node);
+	free(p);
+}
+
 /* The shim's stderr during fn, into buf. */
 static void capture_stderr(char *buf, size_t len, void (*fn)(int), int node)
 {
@@ -313,6 +360,7 @@ int main(int argc, char **argv)
 	struct vm_nodes vm = vm_start_nodes();
 	int node = vm.count > 2 ? 2 : vm.count - 1;
 	snprintf(huge_rule, sizeof(huge_rule), "AMLSHIM_RULES=1M-=bind:%d+huge:2M", node);
+	snprintf(interleave_rule, sizeof(interleave_rule), "AMLSHIM_RULES=1M-=interleave:0,%d+huge:2M", node);
 	int m = shim_test_mode_start(argv, modes, MODES);
 	if (m >= 0) {
 		for (int n = 0; n < vm.count && n < VM_MAX_NODES; n++)
@@ -325,6 +373,8 @@ int main(int argc, char **argv)
 		else if (m == 1)
 			check_huge(node);
 		else if (m == 2)
+			check_interleave_huge(node);
+		else if (m == 3)
 			check_empty(node);
 		else
 			check_strict(node);
