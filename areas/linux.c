@@ -114,8 +114,9 @@ void *aml_area_linux_mmap(const struct aml_area_data *area_data, size_t size,
 		offset = o->offset;
 	}
 	/* A bound page fault on full nodes ends in the OOM killer: refuse
-	 * now what the nodes cannot hold. */
-	if ((flags & MAP_ANONYMOUS) && !aml_area_linux_fits(data, size)) {
+	 * now what the nodes cannot hold. Not hugetlb pages: they come from
+	 * the pools (not the nodes' free memory), reserved at mmap. */
+	if ((flags & MAP_ANONYMOUS) && !(flags & MAP_HUGETLB) && !aml_area_linux_fits(data, size)) {
 		aml_errno = AML_ENOMEM;
 		return NULL;
 	}

@@ -4,14 +4,16 @@
  * - thp, AMLSHIM_POLICY=interleave+thp, with the system's THP mode set to
  *   madvise (restored at exit): two 5 MiB blocks (pieces of one region)
  *   and a 64 MiB block start on a huge page, AnonHugePages (smaps) covers
- *   the latter, every huge page lies wholly on
- *   one node and the nodes come in turn, huge page by huge page;
+ *   the latter, every huge page lies wholly on one node and the nodes
+ *   come in turn, huge page by huge page;
  * - huge, bind:H+huge:2M (H: node 2, the HBM-like node, or the VM's last):
  *   node H's pool reserved here (sysfs, restored at exit), node 0 given
  *   some too; a 64 MiB malloc takes 32 pages of node H's pool at once
  *   (none of node 0's), every page on node H, in a 2 MiB-page mapping;
  *   realloc to 96 MiB keeps the content, free and malloc_trim give every
  *   huge page back; the report counts the pages on node H, no fallback;
+ *   with most of node H in its pool (as sites do with HBM), a 96 MiB block
+ *   larger than the node's normal free memory still takes huge pages;
  * - interleave-huge, interleave:0,H+huge:2M: 8 pages free on each node,
  *   a 32 MiB block takes them all, huge pages alternating between the
  *   two; with node H's pool short of its share, normal pages (node 1's
@@ -250,6 +252,21 @@ static void check_huge(int node)
 	snprintf(want, sizeof(want), "\"huge_fallbacks\":0,\"huge_pages\":[{\"node\":%d,\"pages\":80}]", node);
 	EXPECT(strstr(shim_test_report_buf, want) != NULL, "huge: the report lacks %s: %.400s", want,
 	       strstr(shim_test_report_buf, "\"rules\""));
+
+	/* Most of the node in its pool (as sites do with HBM): the pool
+	 * serves more than the node's normal free memory. */
+	long free_kb = vm_node_meminfo_kb(node, "MemFree");
+	pool_set(node, pool_read(node, "free_hugepages") + (free_kb - 48 * 1024) / 2048);
+	printf("huge: node %d: %ld kB free besides %ld free huge pages\n", node, vm_node_meminfo_kb(node, "MemFree"),
+	       pool_read(node, "free_hugepages"));
+	before = pool_read(node, "free_hugepages");
+	p = malloc(96 * MiB);
+	CHECK(p != NULL, "huge: malloc(96 MiB) failed");
+	EXPECT(pool_read(node, "free_hugepages") == before - 48 && smaps_kb(p, "KernelPageSize:") == 2048,
+	       "huge: with %ld kB of normal memory free on node %d, a 96 MiB block took %ld of its %ld huge pages, page "
+	       "size %ld kB", vm_node_meminfo_kb(node, "MemFree"), node, before - pool_read(node, "free_hugepages"),
+	       before, smaps_kb(p, "KernelPageSize:"));
+	free(p);
 }
 
 /* interleave:0,H+huge:2M: huge pages from both pools, in turn; one pool
