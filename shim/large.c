@@ -39,7 +39,8 @@ static int populate_fits(struct shim_route *route, size_t need)
 
 /* An over-sized mapping made for a large alignment gives its slack back,
  * where the area's memory is plain mappings (not registered, not CUDA). */
-static void trim_to_alignment(struct shim_block *block, size_t size, size_t alignment)
+static void trim_to_alignment(const struct shim_route *route, struct shim_block *block, size_t size,
+                              size_t alignment)
 {
 	uintptr_t base = (uintptr_t)block->base, end = base + block->mapped;
 	uintptr_t ptr = (base + alignment - 1) & ~(uintptr_t)(alignment - 1);
@@ -48,7 +49,7 @@ static void trim_to_alignment(struct shim_block *block, size_t size, size_t alig
 		aml_os_munmap((void *)base, ptr - base);
 	if (end > used_end)
 		aml_os_munmap((void *)used_end, end - used_end);
-	if (SHIM_UNLIKELY(shim_share_route(block->pool->route))) {
+	if (SHIM_UNLIKELY(shim_share_route(route))) {
 		shim_share_release((void *)base, ptr - base);
 		shim_share_release((void *)used_end, end - used_end);
 	}
@@ -99,7 +100,7 @@ void *shim_large_alloc(struct shim_route *route, size_t size, size_t alignment, 
 		return NULL;
 	}
 	if (extra && pool->placed.can_remap && !shim_pages_keep_slack(&route->pages))
-		trim_to_alignment(block, size, alignment);
+		trim_to_alignment(route, block, size, alignment);
 	return shim_pool_hand_out(pool, block, size, alignment, SHIM_BLOCK_MALLOC);
 }
 
