@@ -14,7 +14,7 @@ VM_PROGRAMS_BIN := $(patsubst tests/vm/programs/%.c,$(BUILD)/tests/vm/programs/%
 VM_RUN = VM_NODES=$(VM_NODES) VM_KERNEL_SERIES='$(VM_KERNEL_SERIES)' tests/vm/run-vm.sh $(BUILD) $(filter-out $(POLICY_TESTS) $(CLI_TESTS),$(C_TESTS)) $(VM_TESTS)
 .PHONY: vm-tests
 
-vm-tests: lib $(C_TESTS) $(VM_TESTS) $(VM_PROGRAMS_BIN)
+vm-tests: lib $(C_TESTS) $(VM_TESTS) $(VM_PROGRAMS_BIN) $(AMLSHIM_BIN)
 
 $(VM_PROGRAMS_BIN): $(BUILD)/tests/vm/programs/%: tests/vm/programs/%.c
 	@mkdir -p $(dir $@)

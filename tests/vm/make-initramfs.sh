@@ -82,24 +82,27 @@ if [ -d "$build/tests/vm/programs" ]; then
 	done
 fi
 
+# The amlshim command (build/bin), for the tests that run it
+# (vm/shim_sites_loop, the MPI tests' `amlshim report`).
+if [ -x "$build/bin/amlshim" ]; then
+	mkdir -p "$root/amlshim/build/bin"
+	cp "$build/bin/amlshim" "$root/amlshim/build/bin/"
+	elves+=("$build/bin/amlshim")
+fi
+
 # The MPI tests (build/tests/vm/mpi/*): the programs built with each MPI
-# (build/tests/mpi/), the amlshim command (for `amlshim report`) and each
-# MPI's runtime by its own name. Their plugins are dlopen'ed (ldd does not
+# (build/tests/mpi/) and each MPI's runtime by its own name. Their plugins are dlopen'ed (ldd does not
 # name them): Open MPI's components (less the network, OpenSHMEM, MPI-IO
 # and monitoring ones, which pull in 20 MB of libraries and are not used
 # on one machine), PMIx's, their help texts and configuration; MPICH's
 # hydra launcher and its proxy.
 if [ -d "$build/tests/mpi" ] && grep -q '^build/tests/vm/mpi/' "$root/amlshim/tests.list"; then
-	mkdir -p "$root/amlshim/build/tests/mpi" "$root/amlshim/build/bin"
+	mkdir -p "$root/amlshim/build/tests/mpi"
 	for prog in "$build"/tests/mpi/*; do
 		[ -f "$prog" ] && [ -x "$prog" ] || continue
 		cp "$prog" "$root/amlshim/build/tests/mpi/"
 		elves+=("$prog")
 	done
-	if [ -x "$build/bin/amlshim" ]; then
-		cp "$build/bin/amlshim" "$root/amlshim/build/bin/"
-		elves+=("$build/bin/amlshim")
-	fi
 	printf '127.0.0.1 localhost amlvm\n' >"$root/etc/hosts"
 	printf 'hosts: files\n' >"$root/etc/nsswitch.conf"
 	copy_tree() { # path...: files and directories at the same path
