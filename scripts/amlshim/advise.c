@@ -1,7 +1,7 @@
 /* amlshim advise PROFILE...: chooses the call sites to put on the fast
  * memory. Each site needs its peak live bytes there (the most one rank
- * saw) and gains its heat (pages written per interval: heat x peak live,
- * summed over ranks), or, with no heat in the profiles, its byte-seconds
+ * saw) and gains its heat (writes per page per second) x peak live, summed
+ * over ranks, or, with no heat in the profiles, its byte-seconds
  * (bytes alive per byte of capacity). The capacity, per rank, is packed by
  * knapsack.c: exactly within each group of sites whose lifetimes overlap,
  * greedily (at least half the best) when a group's table is too large.
@@ -22,8 +22,9 @@ static const char usage_text[] =
 	"Usage: amlshim advise [OPTION]... PROFILE.json...\n"
 	"Choose the call sites of the profiles (amlshim profile, one per rank) to\n"
 	"place on the fast memory: their peak live bytes fit its capacity per\n"
-	"rank, and their heat (pages written per interval) is the most that fits;\n"
-	"with no heat measured, the bytes alive longest per byte of capacity.\n"
+	"rank, and their heat (writes per page per second) times those bytes is\n"
+	"the most that fits; with no heat measured, the bytes alive longest per\n"
+	"byte of capacity.\n"
 	"Writes the chosen sites as an AMLSHIM_SITES file.\n"
 	"\n"
 	"  --fast=NODES|hbm|bandwidth  the fast memory: node numbers, the first node\n"

@@ -4,8 +4,8 @@
  * naming its function. Merging: counts, bytes and byte-seconds add up
  * (the job's totals); largest and peak live take the maximum (capacity is
  * per rank, so one rank's need is what must fit); the lifetime is the
- * union; heat adds up weighted by peak live (the pages written per
- * interval over all ranks). */
+ * union; heat (writes per page per second) adds up weighted by peak live
+ * (heat x peak live summed over ranks: bytes rewritten per second). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
