@@ -31,10 +31,11 @@ import time
 
 from compare import baseline_configurations, compare
 from footprint import before_main_lines, run_before_main
-from catalog import (JOB_CONFIG, SHIM_CONFIGS, WORKLOAD_SRC, base_env, configurations, env_for, judged_against, unplaced,
-                     workload_configurations, workloads)
+from catalog import (JOB_CONFIG, SHIM_CONFIGS, SITES_CONFIG, WORKLOAD_SRC, base_env, configurations, env_for,
+                     judged_against, unplaced, workload_configurations, workloads)
 from machine import loadavg, machine_description, package_versions, tree_version
 from runner import callgrind_count, log, measure, parse_bench_line
+from sites_cost import site_cost_lines
 from tables import fmt_mib, fmt_ratio, fmt_time, markdown_table, paired_ratio, summarize, workload_table
 from targets import evaluate, unjudged
 
@@ -189,7 +190,8 @@ def run_callgrind(bench_dir, work, all_configs, only, report):
     """Instructions per operation (start-up excluded), and whole programs
     (start-up included); only's workloads when it names any."""
     configs = [c for c in all_configs if c[3] is None and c[0] in ("glibc", "jemalloc", "mimalloc", "tcmalloc",
-                                                                   "amlshim", "amlshim-il", JOB_CONFIG)]
+                                                                   "amlshim", "amlshim-il", JOB_CONFIG,
+                                                                   SITES_CONFIG)]
     named = only - set(SECTIONS)
     chosen = [wl for wl in workloads(bench_dir) if wl.callgrind and (not named or wl.name in named)]
     entries = [(wl.name + " (per op)", wl) for wl in chosen if wl.callgrind[1]]
@@ -354,7 +356,8 @@ def main():
     targets = []
     if not args.quick:
         targets = evaluate(all_stats, bi_stats)
-        report_targets(targets, before_main_lines(footprint), runs, report)
+        info = before_main_lines(footprint) + site_cost_lines(all_stats, cg, workloads(bench_dir))
+        report_targets(targets, info, runs, report)
     report.emit("Finished in %.0f s; load average at the end %s." % (time.time() - started, loadavg()))
 
     write_files(args, report, {"stats": all_stats, "block_interleave": bi_stats, "callgrind": cg,

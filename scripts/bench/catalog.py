@@ -29,6 +29,22 @@ JOB_ENV = {"OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8", "OMPI_COMM_
            "OMPI_COMM_WORLD_LOCAL_SIZE": "4", "SLURM_PROCID": "5", "SLURM_LOCALID": "1",
            "SLURM_NODEID": "1", "SLURM_TASKS_PER_NODE": "4(x2)"}
 JOB_WORKLOADS = ("larson", "xthread", "churn", "small-mixed", "start-true")
+# Call-site rules (issue 12), placement as "amlshim": two rules no workload
+# matches and one that matches large_loop's allocations (bench_malloc is
+# inlined into main) with the placement unchanged (`default`). The small
+# workloads never capture a stack (below the threshold): they must be
+# unchanged; large-1M pays a capture and a match per allocation.
+SITES_CONFIG = "amlshim-sites"
+SITES_ENV = {"AMLSHIM_SITES": "func=amlshim_bench_no_such_function = bind:0; "
+             "no_such_module.so+0x1234>no_such_module.so+0x5678 = interleave; func=main = default"}
+SITES_WORKLOADS = ("larson", "xthread", "churn", "small-mixed", "large-1M")
+# Profile mode (counters per stack, the soft-dirty sampler thread), the
+# profile thrown away: its overhead on the large-block loop.
+PROFILE_CONFIG = "amlshim-profile"
+PROFILE_ENV = {"AMLSHIM_PROFILE": os.devnull}
+PROFILE_WORKLOADS = ("large-1M", "large-16M")
+# The configurations judged against "amlshim", and the workloads each runs.
+AGAINST_AMLSHIM = {JOB_CONFIG: JOB_WORKLOADS, SITES_CONFIG: SITES_WORKLOADS, PROFILE_CONFIG: PROFILE_WORKLOADS}
 PLACED = " placed"  # suffix of a shim configuration run with a workload's small-size rule
 THP_CONFIG = "amlshim-il+thp"  # interleave with +thp (huge pages), unjudged: on these only
 THP_WORKLOADS = ("large-256M",)
@@ -110,7 +126,8 @@ def workloads(bench_dir):
                  ([w("thread_rounds"), "rounds=25", "ops=500"], [w("thread_rounds"), "rounds=0"])),
         Workload("large-1M", "malloc 1 MiB, write every page, free; 20000 times",
                  [w("large_loop"), "size=1M", "iterations=20000"],
-                 [w("large_loop"), "size=1M", "iterations=20"]),
+                 [w("large_loop"), "size=1M", "iterations=20"],
+                 ([w("large_loop"), "size=1M", "iterations=1000"], [w("large_loop"), "size=1M", "iterations=0"])),
         Workload("large-16M", "malloc 16 MiB, write every page, free; 200 times",
                  [w("large_loop"), "size=16M", "iterations=200"],
                  [w("large_loop"), "size=16M", "iterations=4"]),
@@ -164,6 +181,8 @@ def configurations(shim):
     configs.append(("amlshim-il", shim, {"AMLSHIM_POLICY": "interleave"}, shim_missing))
     configs.append((JOB_CONFIG, shim, JOB_ENV, shim_missing))
     configs.append((THP_CONFIG, shim, {"AMLSHIM_POLICY": "interleave+thp"}, shim_missing))
+    configs.append((SITES_CONFIG, shim, SITES_ENV, shim_missing))
+    configs.append((PROFILE_CONFIG, shim, PROFILE_ENV, shim_missing))
     return configs
 
 
@@ -180,8 +199,7 @@ def placed_configuration(config, rule):
 
 def workload_configurations(wl, configs):
     """The configurations one workload runs under, in the order of a round."""
-    if wl.name not in JOB_WORKLOADS:
-        configs = [c for c in configs if c[0] != JOB_CONFIG]
+    configs = [c for c in configs if wl.name in AGAINST_AMLSHIM.get(c[0], (wl.name,))]
     configs = [c for c in configs if c[0] != THP_CONFIG or wl.name in THP_WORKLOADS]
     if not wl.placed:
         return configs
@@ -196,8 +214,9 @@ def workload_configurations(wl, configs):
 
 def judged_against(name):
     """The shim configuration a variant is compared with, besides glibc and
-    jemalloc: "amlshim placed" and "amlshim-job" against "amlshim"."""
-    return "amlshim" if name == JOB_CONFIG else unplaced(name)
+    jemalloc: "amlshim placed" against "amlshim"; "amlshim-job",
+    "amlshim-sites" and "amlshim-profile" too."""
+    return "amlshim" if name in AGAINST_AMLSHIM else unplaced(name)
 
 
 def unplaced(name):
