@@ -31,8 +31,10 @@ SAN_LINK = $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML) $(LIBS) -lm
 # Tests of the build tree itself (nm on the objects) or that replace malloc
 # themselves are left out: they test the build, not memory safety.
 SAN_EXCLUDED := tests/policy/parser_symbols_test.c tests/policy/no_malloc_test.c
-SAN_TEST_SRCS := $(filter-out $(SAN_EXCLUDED),$(sort $(wildcard tests/unit/*.c tests/tutorials/*.c tests/policy/*.c)))
-SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/asan/%,$(SAN_TEST_SRCS))
+# Tests that link a shim object besides the parser and libaml: rules of their own.
+SAN_OWN_RULE := tests/unit/share_ledger.c
+SAN_TEST_SRCS := $(filter-out $(SAN_EXCLUDED) $(SAN_OWN_RULE),$(sort $(wildcard tests/unit/*.c tests/tutorials/*.c tests/policy/*.c)))
+SAN_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/asan/%,$(SAN_TEST_SRCS)) $(BUILD)/tests/asan/unit/share_ledger
 # The pure parts of the shim: tests that compile shim/ sources in.
 HARD_UNIT_SRCS := $(sort $(wildcard tests/hardening/unit/*.c))
 HARD_UNIT_TESTS := $(patsubst tests/hardening/unit/%.c,$(BUILD)/tests/hardening/unit/%,$(HARD_UNIT_SRCS))
@@ -51,7 +53,15 @@ $(SAN_LIBAML): $(SAN_AREA_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $(SAN_AREA_OBJS)
 
-$(SAN_TESTS): $(BUILD)/tests/asan/%: tests/%.c $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML)
+# The +share ledger's unit test with the shim's ledger, both under ASan.
+$(BUILD)/tests/asan/unit/share_ledger: tests/unit/share_ledger.c $(SAN_DIR)/shim/ledger.o $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_CFLAGS) -D_GNU_SOURCE -Itests/lib $(DEPFLAGS) $< $(SAN_DIR)/shim/ledger.o -o $@ $(SAN_LINK)
+$(SAN_DIR)/shim/ledger.o: shim/ledger.c
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_CFLAGS) $(SHIM_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(filter-out $(BUILD)/tests/asan/unit/share_ledger,$(SAN_TESTS)): $(BUILD)/tests/asan/%: tests/%.c $(SAN_COMMON_OBJS) $(SAN_POLICY_OBJS) $(SAN_LIBAML)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_CFLAGS) -D_GNU_SOURCE $(CUDA_CFLAGS) -Itests/lib -Ipolicy $(DEPFLAGS) $< -o $@ $(SAN_LINK)
 
