@@ -218,6 +218,7 @@ char *amlshim_site_text(const struct amlshim_site_rule *rule, char *buf, size_t 
 		amlshim_text_str(&text, "+");
 		amlshim_text_str(&text, digits);
 	}
+	amlshim_text_ellipsize(&text); /* a cut stack ends in "...", never in a half frame */
 	return buf;
 }
 
@@ -251,6 +252,7 @@ static int parse_rule(const char *s, size_t n, int number, struct amlshim_site_r
 		amlshim_text_str(&text, " cap=");
 		amlshim_text_str(&text, amlshim_format_size(rule->cap, size, sizeof(size)));
 	}
+	amlshim_text_ellipsize(&text);
 	why->len = mark; /* parsed: the rule's name is taken back */
 	why->buf[mark] = '\0';
 	return 0;
