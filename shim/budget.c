@@ -298,14 +298,14 @@ void shim_share_resolve(void)
 	budgets.how = "the whole node: not in a job";
 	if (!shim_process.job.launcher)
 		return;
-	/* /dev/shm, else /tmp (a machine without /dev/shm mounted). */
+	/* /dev/shm, else /tmp (a machine without /dev/shm mounted, or a full one). */
 	static const char *const dirs[] = {"/dev/shm", "/tmp"};
 	for (int d = 0; key[0] && d < 2; d++) {
 		if (shim_ledger_attach(&budgets.ledger, dirs[d], key, budgets.nodes, budgets.num_nodes, lends) == 0) {
 			budgets.how = "ledger";
 			return;
 		}
-		if (errno != ENOENT)
+		if (errno != ENOENT && errno != ENOSPC)
 			break;
 	}
 	budgets.how = shim_process.job.local_size > 0 ? "local size: no ledger" : "the whole node: no ledger, local size unknown";

@@ -127,6 +127,16 @@ static int open_table(struct shim_ledger *l)
 		errno = EPERM;
 		return -1;
 	}
+	/* The blocks reserved now: on a full tmpfs ftruncate succeeds, the
+	 * shared mapping's populate fails silently and the first write would
+	 * raise SIGBUS. A file this process made (empty when opened) goes. */
+	if (fallocate(fd, 0, 0, sizeof(struct shim_ledger_table)) != 0 && errno != EOPNOTSUPP) {
+		if (st.st_size == 0)
+			unlink(l->path);
+		close(fd);
+		errno = ENOSPC;
+		return -1;
+	}
 	void *map = aml_os_mmap(NULL, sizeof(struct shim_ledger_table), PROT_READ | PROT_WRITE,
 	                        MAP_SHARED | MAP_POPULATE, fd, 0);
 	int linked = fstat(fd, &st) == 0 && st.st_nlink > 0;
@@ -188,7 +198,7 @@ int shim_ledger_attach(struct shim_ledger *l, const char *dir, const char *key, 
 				return -1;
 		} else if (claim(l, nodes, num_nodes, lends) != 0) {
 			shim_ledger_detach(l);
-			errno = ENOSPC;
+			errno = EUSERS;
 			return -1;
 		} else if (!__atomic_load_n(&l->table->closing, __ATOMIC_SEQ_CST)) {
 			return 0;

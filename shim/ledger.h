@@ -44,7 +44,8 @@ int shim_ledger_name_ok(const char *name);
 int shim_ledger_default_key(char *buf, size_t len);
 /* Opens (creates, 0600) the table for key under dir ("/dev/shm"), claims
  * a slot for this process with its nodes (up to SHIM_LEDGER_NODES, node
- * numbers) and reclaims slots whose process is gone. 0, or -1 with errno. */
+ * numbers) and reclaims slots whose process is gone. 0, or -1 with errno
+ * (ENOSPC: no room for the file there; EUSERS: every slot taken). */
 int shim_ledger_attach(struct shim_ledger *l, const char *dir, const char *key, const int *nodes, int num_nodes,
                        int lends);
 /* This process's use of its node i grows or shrinks by delta bytes. */

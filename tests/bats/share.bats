@@ -43,3 +43,39 @@ setup() {
 	assert_line --regexp '^  rank 0     bandwidth\+share +static +[0-9]+ +[0-9]+ +[0-9]+ +2 +0   ledger$'
 	assert_line --regexp '^  rank 1     bandwidth\+share +static +[0-9]+ +[0-9]+ +[0-9]+ +2 +0   ledger$'
 }
+
+# Inside a user and mount namespace, /dev/shm and /tmp are 64 KiB tmpfs
+# mounts filled to the last block (the real /tmp stays reachable under /mnt:
+# the build and the test's files may live there).
+fill_and_run() {
+	mount --rbind /tmp /mnt || return 99
+	mount -t tmpfs -o size=64k amlshim-full /dev/shm || return 99
+	mount -t tmpfs -o size=64k amlshim-full /tmp || return 99
+	dd if=/dev/zero of=/dev/shm/fill bs=4096 2>/dev/null
+	dd if=/dev/zero of=/tmp/fill bs=4096 2>/dev/null
+	[ "$(stat -f -c %a /dev/shm)" = 0 ] && [ "$(stat -f -c %a /tmp)" = 0 ] || return 99
+	"$@"
+}
+
+under_mnt() {
+	case $1 in /tmp/*) printf '/mnt/%s' "${1#/tmp/}" ;; *) printf '%s' "$1" ;; esac
+}
+
+@test "+share with /dev/shm and /tmp full: no ledger, the local size; no SIGBUS" {
+	local dir=$BATS_TEST_TMPDIR/full
+	mkdir -p "$dir"
+	if ! unshare -rm sh -c 'mount -t tmpfs -o size=64k amlshim-probe /dev/shm && [ -d /mnt ]' 2>/dev/null; then
+		[ "${CI:-}" != true ] || fail "cannot mount a tmpfs in a user and mount namespace (unshare -rm; CI=true: fails)"
+		skip "cannot mount a tmpfs in a user and mount namespace (unshare -rm), or no /mnt"
+	fi
+	export -f fill_and_run
+	OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_LOCAL_RANK=0 OMPI_COMM_WORLD_LOCAL_SIZE=2 AMLSHIM_LEDGER="bats-full-$$" \
+		TMPDIR=$(under_mnt "${TMPDIR:-/tmp}") run unshare -rm bash -c 'fill_and_run "$@"' fill_and_run \
+		"$(under_mnt "$AMLSHIM")" --policy=bandwidth+share --stats=json --stats-file="$(under_mnt "$dir")/r.%r.json" \
+		"$PYTHON" -c "b = bytearray(40 << 20); print('done')"
+	assert_success
+	assert_output 'done'
+	run --separate-stderr "$AMLSHIM" report "$dir"/r.*.json
+	assert_success
+	assert_line --regexp '^  rank 0     bandwidth\+share +static +[0-9]+ +[0-9]+ +[0-9]+ +2 +0   local size: no ledger$'
+}
