@@ -120,8 +120,10 @@ static int open_table(struct shim_ledger *l)
 	if (fd < 0)
 		return -1;
 	struct stat st;
-	/* Another user's file, or a mode others could write: not ours. */
-	if (fstat(fd, &st) != 0 || st.st_uid != getuid() || (st.st_mode & 077) || !S_ISREG(st.st_mode) ||
+	/* Another user's file, a mode others could write, or a second name
+	 * (a hard link to one of the user's own files): not ours. No name (a
+	 * file being removed) is seen below. */
+	if (fstat(fd, &st) != 0 || st.st_uid != getuid() || (st.st_mode & 077) || !S_ISREG(st.st_mode) || st.st_nlink > 1 ||
 	    (st.st_size < (off_t)sizeof(struct shim_ledger_table) && ftruncate(fd, sizeof(struct shim_ledger_table)) != 0)) {
 		close(fd);
 		errno = EPERM;
@@ -131,7 +133,7 @@ static int open_table(struct shim_ledger *l)
 	 * shared mapping's populate fails silently and the first write would
 	 * raise SIGBUS. A file this process made (empty when opened) goes. */
 	if (fallocate(fd, 0, 0, sizeof(struct shim_ledger_table)) != 0 && errno != EOPNOTSUPP) {
-		if (st.st_size == 0)
+		if (st.st_size == 0 && st.st_nlink == 1)
 			unlink(l->path);
 		close(fd);
 		errno = ENOSPC;

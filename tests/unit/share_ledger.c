@@ -3,7 +3,8 @@
  * process and forked children: a child's slot and use seen by the parent,
  * its slot reclaimed once it is SIGKILLed (not left to leak), settling,
  * a process's slot from before an exec taken back, and the file removed by
- * the last one out. */
+ * the last one out; a hard link refused. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,6 +128,28 @@ static void stale_files(void)
 	shim_test_remove_dir(dir);
 }
 
+/* A second name for one of the user's own private files (a hard link
+ * made on a shared /tmp) is refused: the file is neither grown nor written. */
+static void hard_link(void)
+{
+	char dir[256], mine[400], link_name[400];
+	shim_test_tmpdir(dir, sizeof(dir));
+	snprintf(mine, sizeof(mine), "%s/private", dir);
+	snprintf(link_name, sizeof(link_name), "%s/amlshim-ledger-%u-linked", dir, (unsigned)getuid());
+	int fd = open(mine, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && write(fd, "data", 4) == 4, "create %s", mine);
+	close(fd);
+	CHECK(link(mine, link_name) == 0, "link %s", link_name);
+	struct shim_ledger l;
+	int node = 0;
+	errno = 0;
+	CHECK(shim_ledger_attach(&l, dir, "linked", &node, 1, 0) != 0 && errno == EPERM,
+	      "a hard link was taken as the ledger (errno %d)", errno);
+	struct stat st;
+	CHECK(stat(mine, &st) == 0 && st.st_size == 4, "the linked file was changed (size %lld)", (long long)st.st_size);
+	shim_test_remove_dir(dir);
+}
+
 static void table(void)
 {
 	char dir[256], key[64], path[400];
@@ -191,6 +214,8 @@ int main(void)
 	names();
 	table();
 	stale_files();
-	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, exec, removal, stale files: ok\n");
+	hard_link();
+	printf("share ledger: arithmetic, names, slots, reclaim after SIGKILL, settling, exec, removal, stale files, "
+	       "hard links: ok\n");
 	return 0;
 }
