@@ -321,9 +321,13 @@ void shim_share_after_fork_child(void)
 	budgets.ledger.table = NULL;
 }
 
+/* Under the lock: another thread may be in take() or a release, writing
+ * through the table. */
 void shim_share_exit(void)
 {
+	shim_lock(&budgets.lock);
 	shim_ledger_detach(&budgets.ledger);
+	shim_unlock(&budgets.lock);
 }
 
 /* A rule that never asked (nothing allocated yet): its budget now. */

@@ -240,14 +240,18 @@ static int table_empty(struct shim_ledger_table *t, uint64_t mine)
 void shim_ledger_detach(struct shim_ledger *l)
 {
 	struct shim_ledger_table *t = l->table;
+	int slot = l->slot;
+	/* Off the attachment before the mapping goes: a reader that checks
+	 * table (under the caller's lock) never reaches an unmapped one. */
+	l->table = NULL;
+	l->slot = -1;
 	if (!t)
 		return;
-	if (l->slot >= 0) {
-		struct shim_ledger_slot *s = &t->slots[l->slot];
+	if (slot >= 0) {
+		struct shim_ledger_slot *s = &t->slots[slot];
 		uint64_t mine = __atomic_load_n(&s->owner, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&s->live, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&s->owner, 0, __ATOMIC_SEQ_CST);
-		l->slot = -1;
 		/* The last one out removes the file: closing is set before the
 		 * check, a joiner checks it after claiming, so one of the two
 		 * sees the other (the joiner then makes a new file). */
@@ -260,7 +264,6 @@ void shim_ledger_detach(struct shim_ledger *l)
 		}
 	}
 	aml_os_munmap(t, sizeof(*t));
-	l->table = NULL;
 }
 
 void shim_ledger_view(const struct shim_ledger *l, unsigned node, uint64_t now_ns, uint64_t settle_ns,

@@ -50,7 +50,9 @@ int shim_ledger_attach(struct shim_ledger *l, const char *dir, const char *key, 
                        int lends);
 /* This process's use of its node i grows or shrinks by delta bytes. */
 void shim_ledger_add(struct shim_ledger *l, int i, int64_t delta, uint64_t now_ns);
-/* Gives the slot back; the last process removes the file. */
+/* Gives the slot back; the last process removes the file. table and slot
+ * are cleared before the unmap: readers that check table under the
+ * caller's lock (the one held around this call) never see it unmapped. */
 void shim_ledger_detach(struct shim_ledger *l);
 /* Whether a slot's owner is gone (its pid dead, a zombie, or another
  * process with its pid). */
