@@ -21,6 +21,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "os.h"
+#include "resolve.h"
 #include "shim.h"
 
 #define RECORDS 2048
@@ -264,7 +265,13 @@ static void budget_rule(int rule, int here)
 	if (!shim_share_route(route) || route->use_fallback)
 		return;
 	struct aml_area_hwloc_budget budget = {take, release_budget, (void *)(intptr_t)rule};
-	int named = named_node(&route->rule->placement);
+	/* Node set names ("preferred:hbm+share") are bits of node_names
+	 * until resolved: the resolved copy says the node. */
+	struct amlshim_placement resolved;
+	char why[160];
+	int named = amlshim_resolve_nodes(&route->rule->placement, &resolved, why, sizeof(why)) == 0
+	                    ? named_node(&resolved)
+	                    : -1;
 	for (int p = 0; p < SHIM_MAX_NODES; p++) {
 		struct shim_pool *pool = &route->pools[p];
 		if (!pool->present || (aml_area_hwloc_ranked_set_budget(pool->placed.area, &budget) != AML_SUCCESS &&

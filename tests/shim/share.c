@@ -4,7 +4,8 @@
  * MiB while the other is alive: both reports say 2 users from the ledger
  * and a budget of half the first-choice node's memory. Outside a job the
  * budget is the whole node; a bad AMLSHIM_SHARE_SETTLE or AMLSHIM_LEDGER
- * is one line on stderr and the program runs. (Placement against a budget
+ * is one line on stderr and the program runs; a rule naming its node by a
+ * node set name (preferred:local+share) is budgeted. (Placement against a budget
  * needs a small node: tests/vm/shim_share.c.) */
 #include "shim_test.h"
 
@@ -115,6 +116,16 @@ int main(int argc, char **argv)
 	CHECK(shim_test_wait(start(dir, "alone", alone_env, alone_args), 120) == 0, "alone failed");
 	check_budget(dir, "alone", "the whole node: not in a job", 1);
 
+	/* A node set name (one node here: "local" is node 0 on a one-node
+	 * host, or this CPU's node): budgeted as its node number would be. */
+	const char *named_env[] = {"AMLSHIM_POLICY=preferred:local+share", "AMLSHIM_STATS=json", NULL};
+	char *named_args[] = {argv[0], "child", file(dir, "n.up", a_up), "-", file(dir, "n.done", a_done), "-", NULL};
+	CHECK(shim_test_wait(start(dir, "named", named_env, named_args), 120) == 0, "named failed");
+	char report[1 << 15], path_named[PATH_MAX];
+	shim_test_read_file(file(dir, "named.json", path_named), report, sizeof(report));
+	CHECK(strstr(report, "\"applied\":true") != NULL, "preferred:local+share was not budgeted: %s", report);
+	check_budget(dir, "named", "the whole node: not in a job", 1);
+
 	/* Bad values: one line each. */
 	const char *bad_env[] = {"AMLSHIM_POLICY=bandwidth+share:dynamic", "AMLSHIM_STATS=json", "FLUX_TASK_RANK=0",
 	                         "FLUX_TASK_LOCAL_ID=0", "AMLSHIM_SHARE_SETTLE=soon", "AMLSHIM_LEDGER=a/b", NULL};
@@ -128,6 +139,6 @@ int main(int argc, char **argv)
 	                  ". _ - (not starting with .); using the job's own ledger\n") == 0,
 	      "bad values said: %s", err);
 	shim_test_remove_dir(dir);
-	printf("share: two ranks counted by the ledger, the whole node alone, bad values: ok\n");
+	printf("share: two ranks counted by the ledger, the whole node alone, a node set name, bad values: ok\n");
 	return 0;
 }
