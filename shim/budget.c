@@ -21,6 +21,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "os.h"
+#include "page_size.h"
 #include "resolve.h"
 #include "shim.h"
 
@@ -55,6 +56,7 @@ struct rule_share {
 	size_t placed[SHIM_LEDGER_NODES], budget[SHIM_LEDGER_NODES], spilled;
 	int users[SHIM_LEDGER_NODES];
 	int budgeted; /* its areas ask the budget */
+	size_t unit;  /* grants are whole units: a page, or the rule's huge page (+huge) */
 	struct budget_area named;
 };
 static struct rule_share rules[AMLSHIM_MAX_RULES];
@@ -117,7 +119,7 @@ static size_t take(void *ctx, unsigned node, void *addr, size_t want, int must)
 		                          &r->users[i]);
 		r->budget[i] = budget;
 		grant = budget > budgets.placed[i] ? budget - budgets.placed[i] : 0;
-		grant = (grant < want ? grant : want) & ~(size_t)(SHIM_PAGE - 1);
+		grant = (grant < want ? grant : want) / r->unit * r->unit;
 	}
 	if (grant && num_records == RECORDS)
 		grant = must ? grant : 0; /* nowhere to remember it: not placed there */
@@ -265,6 +267,10 @@ static void budget_rule(int rule, int here)
 	if (!shim_share_route(route) || route->use_fallback)
 		return;
 	struct aml_area_hwloc_budget budget = {take, release_budget, (void *)(intptr_t)rule};
+	/* The rest of a mapping past its grant is mbound elsewhere: in a
+	 * hugetlb mapping that must start on a huge page (else EINVAL, and
+	 * the whole mapping would fall back to normal pages). */
+	rules[rule].unit = shim_pages_hugetlb(&route->pages) && route->pages.size > SHIM_PAGE ? route->pages.size : SHIM_PAGE;
 	/* Node set names ("preferred:hbm+share") are bits of node_names
 	 * until resolved: the resolved copy says the node. */
 	struct amlshim_placement resolved;
