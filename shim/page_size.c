@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <aml/area/linux.h>
 
@@ -19,6 +20,7 @@
 #include "os.h"
 #include "page_size.h"
 #include "pool.h"
+#include "resolve.h"
 #include "routes.h"
 #include "stats.h"
 
@@ -33,9 +35,25 @@ static int takes_hugetlb(enum amlshim_placement_kind kind)
 	       kind == AMLSHIM_PLACE_PREFERRED || kind == AMLSHIM_PLACE_INTERLEAVE;
 }
 
-static int node_named(const struct amlshim_placement *p, int node)
+static int node_named(const struct shim_pages *pages, int node)
 {
-	return (p->nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
+	return (pages->nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
+}
+
+/* Where pools_serve looks: "any node", "node 0", "nodes 0,2", "no node". */
+static void pools_text(const struct amlshim_placement *p, const struct shim_pages *pages, char *buf, size_t len)
+{
+	char list[64] = "";
+	size_t used = 0;
+	int count = 0;
+	if (pages->all_nodes || (p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_INTERLEAVE)) {
+		snprintf(buf, len, "any node");
+		return;
+	}
+	for (int node = 0; node < AMLSHIM_MAX_NODES && used + 8 < sizeof(list); node++)
+		if (node_named(pages, node))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d", count++ ? "," : "", node);
+	snprintf(buf, len, "%s%s", count == 0 ? "no node" : count == 1 ? "node " : "nodes ", list);
 }
 
 /* Whether the pools where the placement takes huge pages have `pages`
@@ -43,15 +61,16 @@ static int node_named(const struct amlshim_placement *p, int node)
  * local, default, a set of all nodes); the named nodes' together for bind;
  * for interleave each named node its share (the kernel takes a node's
  * share from other nodes' pools, outside the set, when its own is short). */
-static int pools_serve(const struct amlshim_placement *p, size_t size, size_t pages)
+static int pools_serve(const struct amlshim_placement *p, const struct shim_pages *huge, size_t size,
+                       size_t pages)
 {
-	if (p->all_nodes || (p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_INTERLEAVE)) {
+	if (huge->all_nodes || (p->kind != AMLSHIM_PLACE_BIND && p->kind != AMLSHIM_PLACE_INTERLEAVE)) {
 		long free = aml_os_huge_free(-1, size);
 		return free >= 0 && (size_t)free >= pages;
 	}
 	size_t total = 0, least = SIZE_MAX, count = 0;
 	for (int node = 0; node < AMLSHIM_MAX_NODES; node++) {
-		if (!node_named(p, node))
+		if (!node_named(huge, node))
 			continue;
 		long n = aml_os_huge_free(node, size);
 		size_t free = n > 0 ? (size_t)n : 0;
@@ -79,6 +98,14 @@ void shim_pages_setup(struct shim_route *route)
 		return;
 	char size[24], sizes[48];
 	pages->size = p->huge_size;
+	/* Node set names ("local", "hbm@socket") are bits of node_names until
+	 * resolved: the pools are those of the nodes they name here. */
+	struct amlshim_placement named;
+	if (!p->node_names || amlshim_resolve_nodes(p, &named, pages->why, sizeof(pages->why)) != 0)
+		named = *p; /* a name that fails to resolve made the route fall back */
+	pages->why[0] = 0;
+	pages->all_nodes = named.all_nodes;
+	memcpy(pages->nodes, named.nodes, sizeof(pages->nodes));
 	shim_pages_size_text(size, sizeof(size), p->huge_size);
 	/* Kept whole: every block maps on its own (shim_pages_map_huge), so a
 	 * hugetlb block is never split, trimmed or remapped. */
@@ -178,7 +205,7 @@ void *shim_pages_map_huge(struct shim_pool **pool, struct shim_block *block, siz
 	struct shim_pages *pages = &route->pages;
 	const struct amlshim_placement *p = &route->rule->placement;
 	if (pages->huge_ok && *pool != &route->fallback) {
-		void *ptr = pools_serve(p, pages->size, need / pages->size) ? map_hugetlb(*pool, need) : NULL;
+		void *ptr = pools_serve(p, pages, pages->size, need / pages->size) ? map_hugetlb(*pool, need) : NULL;
 		if (ptr) {
 			block->base = ptr;
 			block->mapped = need;
@@ -188,10 +215,11 @@ void *shim_pages_map_huge(struct shim_pool **pool, struct shim_block *block, siz
 	}
 	shim_count(&pages->fallbacks, 1);
 	if (!__atomic_exchange_n(&pages->warned, 1, __ATOMIC_RELAXED)) {
-		char size[24];
+		char size[24], where[80];
 		shim_pages_size_text(size, sizeof(size), pages->size);
+		pools_text(p, pages, where, sizeof(where));
 		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation found too few free %s huge pages where it "
-		         "goes; %s (said once, counted in the report)", p->text, need >> 10, size,
+		         "goes (%s); %s (said once, counted in the report)", p->text, need >> 10, size, where,
 		         shim_process.policy.strict ? "AMLSHIM_STRICT=1: it fails with ENOMEM" : "normal pages instead");
 	}
 	if (shim_process.policy.strict) {

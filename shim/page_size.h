@@ -24,6 +24,8 @@ struct shim_pages {
 	int huge_ok;   /* huge: the kernel has the pool and the area takes its flags */
 	int warned;    /* huge: a fallback to normal pages was said */
 	char why[160]; /* huge: why the pool never serves (said at start-up) */
+	int all_nodes; /* huge: the pools it takes from, its node set names made numbers */
+	unsigned long nodes[AMLSHIM_NODE_WORDS];
 	unsigned long fallbacks;              /* huge: allocations that got normal pages */
 	unsigned long taken[SHIM_PAGES_NODES];  /* huge: pages mapped per node, all told */
 };

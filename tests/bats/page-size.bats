@@ -47,6 +47,18 @@ no_64k_pool() {
 		'p["huge_fallbacks"] >= 2' 'p["huge_pages"] == []' 'rule["count"] >= 2'
 }
 
+@test "bind:local+huge:2M: the pools looked at are the named set's nodes (node 0), not none" {
+	local pool=/sys/kernel/mm/hugepages/hugepages-2048kB
+	[ -d $pool ] || skip "this kernel has no 2M huge page pool"
+	[ "$(cat $pool/free_hugepages)" -lt 4 ] || skip "the 2M pool has free pages: no fallback to see"
+	local node
+	node=$(cut -d, -f1 /sys/devices/system/node/has_cpu | cut -d- -f1)
+	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=bind:local+huge:2M "$PYTHON" -c "b=bytearray(8<<20)"
+	assert_success
+	[[ $stderr == *"bind:local+huge:2M: a "*" KiB allocation found too few free 2M huge pages where it goes (node $node); normal pages instead"* ]] ||
+		fail "stderr: $stderr"
+}
+
 @test "+huge:64K with no 64K pool, AMLSHIM_STRICT=1: the allocation fails" {
 	no_64k_pool
 	run --separate-stderr env LD_PRELOAD="$SHIM" AMLSHIM_POLICY=bind:0+huge:64K AMLSHIM_STRICT=1 \

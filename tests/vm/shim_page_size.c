@@ -20,7 +20,9 @@
  *   pool, outside the set, untouched);
  * - empty: node H's pool empty (node 0's not): two mallocs get normal
  *   pages, still on node H, with one warning and two fallbacks counted;
- * - strict: the same with AMLSHIM_STRICT=1: malloc fails with ENOMEM. */
+ * - strict: the same with AMLSHIM_STRICT=1: malloc fails with ENOMEM;
+ * - named, bind:hbm@socket+huge:2M from CPU 0: a node set name, resolved
+ *   at start-up, takes its huge pages from node 2's pool. */
 #include <malloc.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -38,6 +40,7 @@ static struct shim_test_mode modes[] = {
 	{"interleave-huge", {interleave_rule, NULL}},
 	{"empty", {huge_rule, NULL}},
 	{"strict", {huge_rule, "AMLSHIM_STRICT=1", NULL}},
+	{"named", {"AMLSHIM_RULES=1M-=bind:hbm@socket+huge:2M", NULL}},
 };
 #define MODES (sizeof(modes) / sizeof(modes[0]))
 
@@ -372,6 +375,24 @@ static void check_strict(int node)
 	free(p);
 }
 
+/* A name is node bits only once resolved: the pool looked at is node 2's. */
+static void check_named(void)
+{
+	pool_set(2, 40);
+	pool_set(0, 8);
+	long before = pool_read(2, "free_hugepages"), before0 = pool_read(0, "free_hugepages");
+	char *p = malloc(32 * MiB);
+	CHECK(p != NULL, "named: malloc(32 MiB) failed");
+	memset(p, 1, 32 * MiB);
+	EXPECT(pool_read(2, "free_hugepages") == before - 16, "named: node 2's pool went from %ld to %ld free pages, "
+	       "not %ld", before, pool_read(2, "free_hugepages"), before - 16);
+	EXPECT(pool_read(0, "free_hugepages") == before0, "named: node 0's pool lost pages");
+	EXPECT(smaps_kb(p, "KernelPageSize:") == 2048, "named: the block's page size is %ld kB",
+	       smaps_kb(p, "KernelPageSize:"));
+	check_on("named", p, 32 * MiB, 2);
+	free(p);
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_nodes vm = vm_start_nodes();
@@ -393,14 +414,18 @@ int main(int argc, char **argv)
 			check_interleave_huge(node);
 		else if (m == 3)
 			check_empty(node);
-		else
+		else if (m == 4)
 			check_strict(node);
+		else if (vm.count > 2)
+			check_named();
+		else
+			test_skip_dependency("the VM has no node 2 (HBM-like)");
 		return shim_test_expect_summary("shim_page_size");
 	}
 	int failed = shim_test_run_modes(argc, argv, modes, MODES, 300);
 	if (failed)
 		return shim_test_expect_summary("shim_page_size");
-	printf("shim_page_size: interleave+thp by huge page, bind:%d+huge:2M from node %d's pool, fallback and strict\n",
+	printf("shim_page_size: interleave+thp by huge page, bind:%d+huge:2M from node %d's pool, fallback and strict, bind:hbm@socket+huge:2M from node 2's pool\n",
 	       node, node);
 	return 0;
 }
