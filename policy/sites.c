@@ -172,6 +172,12 @@ static int parse_target(const char *s, size_t n, struct amlshim_site_rule *rule,
 	}
 	if (amlshim_parse_placement_span(s, policy_len, &rule->placement, why) != 0)
 		return -1;
+	/* Shares are split between the size rules' ranks: a site rule has its cap. */
+	if (rule->placement.share != AMLSHIM_SHARE_NONE) {
+		amlshim_text_str(why, "modifier '+share' does not apply to a site rule (+share is per size rule, "
+		                 "AMLSHIM_POLICY or AMLSHIM_RULES; a site rule takes cap=SIZE)");
+		return -1;
+	}
 	const char *rest = s + policy_len;
 	size_t rest_len = n - policy_len;
 	trim(&rest, &rest_len);

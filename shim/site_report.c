@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <string.h>
 
+#include "page_size.h"
 #include "site_modules.h"
 #include "site_report.h"
 #include "site_rules.h"
@@ -78,6 +79,7 @@ void shim_site_report_text(struct shim_out *out)
 		for (int n = 0; n <= last_node(pages); n++)
 			shim_out_put(out, " node %d: %ld", n, pages[n]);
 		shim_out_put(out, "\n");
+		shim_pages_write_text(out, route);
 	}
 	int top[TOP_SITES], n = top_sites(top);
 	for (int i = 0; i < n; i++) {
@@ -114,7 +116,9 @@ void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_
 		             load(&shim_sites.spills[r]), load(&route->fallbacks));
 		for (int n = 0; n <= last_node(pages); n++)
 			shim_out_put(out, "%s%ld", n ? "," : "", pages[n]);
-		shim_out_put(out, "]}");
+		shim_out_put(out, "]");
+		shim_pages_write_json(out, route);
+		shim_out_put(out, "}");
 	}
 	shim_out_put(out, "],\"top_sites\":[");
 	int top[TOP_SITES], n = top_sites(top);

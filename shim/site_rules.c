@@ -14,6 +14,7 @@
 #include "large.h"
 #include "log.h"
 #include "os.h"
+#include "page_size.h"
 #include "site_capture.h"
 #include "site_modules.h"
 #include "site_rules.h"
@@ -125,6 +126,7 @@ void shim_sites_start(void)
 				         "(looked up again when a library is loaded)", r + 1, shim_sites.parsed.rules[r].func[i]);
 	for (int r = 0; r < shim_site_routes.count; r++) {
 		shim_route_resolve_one(&shim_site_routes.rules[r]);
+		shim_pages_setup(&shim_site_routes.rules[r]); /* +thp, +nothp, +huge:SIZE as on a size rule */
 		__atomic_store_n(&shim_site_routes.rules[r].ready, 1, __ATOMIC_RELEASE);
 	}
 	if (shim_sites.profile)

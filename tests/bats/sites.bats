@@ -68,3 +68,21 @@ PY
 	"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1]))["sites"][0]; assert s["count"] == 1 and s["bytes"] >= 4 << 20, s' \
 		"$BATS_TEST_TMPDIR/r.json" || fail "the func= rule took $(cat "$BATS_TEST_TMPDIR/r.json")"
 }
+
+@test "a site rule's page modifier is applied and reported (+nothp, +thp); +share in a site rule is one line" {
+	require_build
+	AMLSHIM_SITES='func=hot = local+nothp; func=warm = bind:0+thp' AMLSHIM_STATS=json \
+		AMLSHIM_STATS_FILE="$BATS_TEST_TMPDIR/r.json" LD_PRELOAD="$SHIM" "$PYTHON" -c 'b = bytearray(4 << 20)' ||
+		fail "python3 with page modifiers on site rules failed"
+	"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1]))["sites"]; assert s[0]["pages"]["mode"] == "nothp" and s[1]["pages"]["mode"] == "thp", s' \
+		"$BATS_TEST_TMPDIR/r.json" || fail "the site rules' pages: $(cat "$BATS_TEST_TMPDIR/r.json")"
+	run --separate-stderr env AMLSHIM_SITES='func=hot = local+nothp' AMLSHIM_STATS=1 LD_PRELOAD="$SHIM" \
+		"$PYTHON" -c 'b = bytearray(4 << 20)'
+	assert_success
+	[[ $stderr == *"site rule 1: func=hot = local+nothp"*"pages: MADV_NOHUGEPAGE"* ]] || fail "stderr: $stderr"
+	run --separate-stderr env AMLSHIM_SITES='func=hot = bandwidth+share' LD_PRELOAD="$SHIM" "$PYTHON" -c 'print(1)'
+	assert_success
+	[ "${#stderr_lines[@]}" -eq 1 ] || fail "stderr has ${#stderr_lines[@]} lines: $stderr"
+	[[ $stderr == *"AMLSHIM_SITES="*"func=hot = bandwidth+share"*"modifier '+share' does not apply to a site rule"* ]] ||
+		fail "stderr: $stderr"
+}

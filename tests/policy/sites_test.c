@@ -67,7 +67,7 @@ static void check_accepted(void)
 	CHECK_STR(r[3].text, "libstdc++.so.6+0x10>libfoo.so.1+0xabc = bandwidth");
 	CHECK_EQ(r[3].cap, 0);
 	check_good("a+0x0=bind:0", 1);
-	check_good("a+0xffffffffffffffff=preferred:2+share", 1);
+	check_good("a+0xffffffffffffffff=preferred:2+nothp", 1);
 	check_good("func=main=local cap=1M;;;", 1);
 }
 
@@ -85,6 +85,8 @@ static void check_rejected(void)
 	check_bad("func==bind:0", "rule 1 'func==bind:0': function is empty");
 	check_bad("a+0x1=bind:0 cap=0", "rule 1 'a+0x1=bind:0 cap=0': cap=0 leaves no room (leave cap= out for no budget)");
 	check_bad("a+0x1=bind:0 cap=lots", "rule 1 'a+0x1=bind:0 cap=lots': 'lots' is not a size");
+	check_bad("func=hot=bandwidth+share", "rule 1 'func=hot=bandwidth+share': modifier '+share' does not apply to a "
+	          "site rule (+share is per size rule, AMLSHIM_POLICY or AMLSHIM_RULES; a site rule takes cap=SIZE)");
 	check_bad("a+0x1=bind:0 fast", "rule 1 'a+0x1=bind:0 fast': after the policy: 'fast' (only cap=SIZE may follow it)");
 	check_bad("a+0x1=bind:0;b+0x2=bind", "rule 2 'b+0x2=bind': bind needs a node list (bind:NODES)");
 	check_bad("a/b+0x1=bind:0", "rule 1 'a/b+0x1=bind:0': module 'a/b' has a character that is not allowed");

@@ -204,6 +204,9 @@ int main(int argc, char **argv)
 	check_bad(dir, "AMLSHIM_SITES=+0x1a2b=bind:0", NULL, 0, "frame '+0x1a2b' has no module");
 	check_bad(dir, "AMLSHIM_SITES=func=f=fastest", NULL, 0, "unknown policy 'fastest'");
 	check_bad(dir, "AMLSHIM_SITES=func=f=bind:0 cap=0", NULL, 0, "cap=0 leaves no room");
+	check_bad(dir, "AMLSHIM_SITES=func=f = bandwidth+share", NULL, 0,
+	          "AMLSHIM_SITES='func=f = bandwidth+share' is not valid: rule 1 'func=f = bandwidth+share': modifier '+share' "
+	          "does not apply to a site rule (+share is per size rule, AMLSHIM_POLICY or AMLSHIM_RULES; a site rule takes cap=SIZE)");
 	check_bad(dir, "AMLSHIM_SITE_DEPTH=99", NULL, 0, "AMLSHIM_SITE_DEPTH='99' is not valid");
 	shim_test_remove_dir(dir);
 	printf("sites: ok\n");
