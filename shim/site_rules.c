@@ -253,6 +253,10 @@ void shim_sites_free(struct shim_block *block)
 void *shim_sites_alloc(size_t size, size_t alignment, int zero)
 {
 	uintptr_t frames[AMLSHIM_SITE_MAX_DEPTH];
+	/* The unwinder may malloc under its own lock (libgcc's init_object for
+	 * frames a JIT registered), the rescan too: allocations nested in the
+	 * capture and the match take the plain path, never this one again. */
+	shim_thread_busy++;
 	int depth = shim_site_capture(frames, shim_sites.depth);
 	struct shim_site_entry *e = shim_site_table_get(frames, depth);
 	int rule = -1;
@@ -269,6 +273,7 @@ void *shim_sites_alloc(size_t size, size_t alignment, int zero)
 	} else {
 		rule = e->rule;
 	}
+	shim_thread_busy--;
 	struct shim_route *route = NULL;
 	if (rule >= 0) {
 		route = &shim_site_routes.rules[rule];
