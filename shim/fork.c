@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "routes.h"
 #include "shim.h"
+#include "site_modules.h"
 #include "small.h"
 #include "stats.h"
 
@@ -46,6 +47,7 @@ static void before_fork(void)
 		return;
 	shim_small_before_fork();
 	shim_large_for_each_pool(lock_pool, NULL);
+	shim_site_scans_before_fork();
 	shim_registry_before_fork();
 }
 
@@ -54,6 +56,7 @@ static void after_fork_parent(void)
 	if (--handlers_run)
 		return;
 	shim_registry_after_fork();
+	shim_site_scans_after_fork();
 	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();
 }
@@ -63,6 +66,7 @@ static void after_fork_child(void)
 	if (--handlers_run)
 		return;
 	shim_registry_after_fork();
+	shim_site_scans_after_fork();
 	shim_large_for_each_pool(unlock_pool, NULL);
 	shim_small_after_fork();
 	shim_in_forked_child = 1;

@@ -38,6 +38,10 @@ int shim_site_in_self(uintptr_t addr);
 /* Function names of the rules to address ranges: scans the symbols of
  * modules not scanned yet (.symtab when the file has one, else .dynsym). */
 void shim_site_symbols_scan(void);
+/* fork (fork.c): both scans' locks held across it, so the child never
+ * inherits one a thread that is not there holds mid-scan. */
+void shim_site_scans_before_fork(void);
+void shim_site_scans_after_fork(void);
 /* Bit i set: addr is in a function named by name i of shim_site_names. */
 uint64_t shim_site_names_at(uintptr_t addr);
 /* Whether name `index` was found in a module scanned so far. */

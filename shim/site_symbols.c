@@ -101,11 +101,12 @@ static void scan_module(struct shim_site_module *m)
 	aml_os_munmap((void *)file, size);
 }
 
+static int lock; /* one scan at a time */
+
 void shim_site_symbols_scan(void)
 {
 	if (!num_names)
 		return;
-	static int lock;
 	shim_lock(&lock);
 	int count = __atomic_load_n(&shim_site_modules.count, __ATOMIC_ACQUIRE);
 	for (int m = 0; m < count; m++) {
@@ -115,6 +116,18 @@ void shim_site_symbols_scan(void)
 		mod->symbols_read = 1;
 	}
 	shim_unlock(&lock);
+}
+
+void shim_site_scans_before_fork(void)
+{
+	shim_lock(&shim_site_modules.lock);
+	shim_lock(&lock);
+}
+
+void shim_site_scans_after_fork(void)
+{
+	shim_unlock(&lock);
+	shim_unlock(&shim_site_modules.lock);
 }
 
 int shim_site_name_found(int index)
