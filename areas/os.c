@@ -66,18 +66,40 @@ static void touch_pages(void *addr, size_t len)
 		((volatile char *)addr)[off] = ((volatile char *)addr)[off];
 }
 
+static int no_populate; /* kernel < 5.14: MADV_POPULATE_WRITE is EINVAL */
+
+int aml_os_prefault_write(void *addr, size_t len)
+{
+	if (__atomic_load_n(&no_populate, __ATOMIC_RELAXED)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (aml_os_madvise(addr, len, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno == EINVAL)
+		__atomic_store_n(&no_populate, 1, __ATOMIC_RELAXED);
+	return -1;
+}
+
+int aml_os_can_prefault(void)
+{
+	/* The advice is checked before the range, and an empty range is 0. */
+	int saved = errno;
+	if (!__atomic_load_n(&no_populate, __ATOMIC_RELAXED) &&
+	    aml_os_madvise((void *)aml_os_page_size(), 0, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+		__atomic_store_n(&no_populate, 1, __ATOMIC_RELAXED);
+	errno = saved;
+	return !__atomic_load_n(&no_populate, __ATOMIC_RELAXED);
+}
+
 int aml_os_populate_write(void *addr, size_t len)
 {
-	static int no_populate; /* kernel < 5.14: fall back to touching */
-	if (!no_populate) {
-		int saved = errno;
-		if (aml_os_madvise(addr, len, MADV_POPULATE_WRITE) == 0)
-			return 0;
-		if (errno != EINVAL)
-			return -1;
-		errno = saved;
-		no_populate = 1;
-	}
+	int saved = errno;
+	if (aml_os_prefault_write(addr, len) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	errno = saved; /* falls back to touching */
 	touch_pages(addr, len);
 	return 0;
 }

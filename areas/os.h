@@ -82,6 +82,11 @@ AML_HIDDEN size_t aml_os_page_size(void);
 /* Touches every page of the range for writing (MADV_POPULATE_WRITE, or a
  * write per page on kernels without it); 0 or -1. */
 AML_HIDDEN int aml_os_populate_write(void *addr, size_t len);
+/* MADV_POPULATE_WRITE alone, no writes: for hugetlb, where a write the
+ * pool cannot serve is a SIGBUS. 0, or -1 (EINVAL: a kernel before 5.14). */
+AML_HIDDEN int aml_os_prefault_write(void *addr, size_t len);
+/* Whether the kernel has MADV_POPULATE_WRITE (Linux 5.14). */
+AML_HIDDEN int aml_os_can_prefault(void);
 /* The same, never failing: a refused madvise falls back to the writes. */
 AML_HIDDEN void aml_os_populate(void *addr, size_t len);
 

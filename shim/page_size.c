@@ -119,6 +119,9 @@ void shim_pages_setup(struct shim_route *route)
 	else if (aml_os_huge_free(-1, p->huge_size) < 0)
 		snprintf(pages->why, sizeof(pages->why), "the kernel has no %s huge page pool (it has: %s)", size,
 		         aml_os_huge_sizes(sizes, sizeof(sizes)) ? sizes : "none");
+	else if (!aml_os_can_prefault()) /* touching instead would be a SIGBUS on a short pool */
+		snprintf(pages->why, sizeof(pages->why), "the kernel cannot pre-fault huge pages (MADV_POPULATE_WRITE, "
+		         "Linux 5.14)");
 	if (pages->why[0]) {
 		shim_log(AMLSHIM_LOG_WARN, "%s: %s; normal pages%s", p->text, pages->why,
 		         shim_process.policy.strict ? " (AMLSHIM_STRICT=1: its allocations fail)" : "");
@@ -191,7 +194,7 @@ static void *map_hugetlb(struct shim_pool *pool, size_t need)
 	shim_thread_busy++;
 	void *ptr = aml_area_mmap(area, need, (struct aml_area_mmap_options *)&opts);
 	/* A fault the pool cannot serve is a SIGBUS: fail here instead. */
-	if (ptr && aml_os_populate_write(ptr, need) != 0) {
+	if (ptr && aml_os_prefault_write(ptr, need) != 0) {
 		aml_area_munmap(area, ptr, need);
 		ptr = NULL;
 	}
