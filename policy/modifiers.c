@@ -99,6 +99,14 @@ static int parse_one(const char *s, size_t n, struct amlshim_placement *p, struc
 		not_with(why, name, p);
 		return -1;
 	}
+	/* These populate when they map and advise each range themselves (huge
+	 * pages only where a block is whole huge pages): a later advice would
+	 * come too late and contradict theirs. */
+	if (thp && (p->kind == AMLSHIM_PLACE_BLOCK_INTERLEAVE || p->kind == AMLSHIM_PLACE_WEIGHTED_INTERLEAVE)) {
+		not_with(why, name, p);
+		amlshim_text_str(why, " (it chooses its page size: blocks of whole huge pages, e.g. 2M, get them)");
+		return -1;
+	}
 	if (p->pages != AMLSHIM_PAGES_DEFAULT) {
 		amlshim_text_str(why, "one page size modifier at most (thp, nothp or huge:SIZE)");
 		return -1;

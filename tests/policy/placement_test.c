@@ -212,6 +212,11 @@ static void check_modifiers(void)
 	check_bad("interleave+fast", "unknown modifier 'fast' (share, share:dynamic, thp, nothp, huge:SIZE)");
 	check_bad("interleave+share", "modifier '+share' does not apply to interleave");
 	check_bad("cuda-mapped+thp", "modifier '+thp' does not apply to cuda-mapped");
+	check_bad("block-interleave:2M:0,1+thp", "modifier '+thp' does not apply to block-interleave (it chooses its "
+	          "page size: blocks of whole huge pages, e.g. 2M, get them)");
+	check_bad("weighted-interleave:0*3,1*1+thp", "modifier '+thp' does not apply to weighted-interleave (it "
+	          "chooses its page size: blocks of whole huge pages, e.g. 2M, get them)");
+	CHECK_STR(parse_ok("block-interleave:64K:0,1+nothp").text, "block-interleave:64K:0,1+nothp");
 	check_bad("bandwidth+share+share", "'+share' given twice");
 	check_bad("bandwidth+share:often", "share mode 'often' is not static or dynamic");
 	check_bad("interleave+thp+nothp", "one page size modifier at most (thp, nothp or huge:SIZE)");
