@@ -10,10 +10,10 @@
 #define NODES_LEGEND "NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all"
 #define PLACEMENT_FORMS                                                                      \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], "                   \
-	"block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, "  \
-	"latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] (" NODES_LEGEND "; SIZE: "  \
-	"bytes like 2M, a multiple of 4K; WEIGHTS: auto or NODE*WEIGHT,... like 0*3,2*1, "   \
-	"weights 1-255; DEV: 0-1023)"
+	"block-interleave:SIZE[:NODES], weighted-interleave[:auto][:NODES], "                \
+	"weighted-interleave:NODE*WEIGHT,... like 0*3,2*1, bandwidth, latency, capacity, "   \
+	"cuda-mapped[:DEV], cuda-managed[:DEV] (" NODES_LEGEND "; SIZE: bytes like 2M, a "    \
+	"multiple of 4K; WEIGHT: 1-255; DEV: 0-1023)"
 
 _Static_assert(AMLSHIM_MAX_NODES == 1024 && AMLSHIM_MAX_DEVICES == 1024 && AMLSHIM_MAX_RULES == 16 &&
 	       AMLSHIM_PATH_MAX == 256 && AMLSHIM_MAX_WEIGHT == 255, "the accepted forms below spell these limits out");

@@ -27,7 +27,7 @@ AMLSHIM_VARIABLES=(AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL 
 
 # What the parser says each variable accepts (policy/parse.c).
 NODES_LEGEND='NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all'
-PLACEMENT_FORMS="default, local, bind:NODES, preferred:NODE, interleave[:NODES], block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] ($NODES_LEGEND; SIZE: bytes like 2M, a multiple of 4K; WEIGHTS: auto or NODE*WEIGHT,... like 0*3,2*1, weights 1-255; DEV: 0-1023)"
+PLACEMENT_FORMS="default, local, bind:NODES, preferred:NODE, interleave[:NODES], block-interleave:SIZE[:NODES], weighted-interleave[:auto][:NODES], weighted-interleave:NODE*WEIGHT,... like 0*3,2*1, bandwidth, latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] ($NODES_LEGEND; SIZE: bytes like 2M, a multiple of 4K; WEIGHT: 1-255; DEV: 0-1023)"
 declare -gA ACCEPTED=(
 	[AMLSHIM_POLICY]=$PLACEMENT_FORMS
 	[AMLSHIM_SMALL]="default, local, bind:NODES, preferred:NODE, interleave[:NODES], bandwidth, latency, capacity ($NODES_LEGEND)"

@@ -22,11 +22,11 @@
  * out here (not taken from the parser) so a change of wording shows. */
 #define ACCEPTED_PLACEMENT                                                                   \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], "                   \
-	"block-interleave:SIZE[:NODES], weighted-interleave[:WEIGHTS][:NODES], bandwidth, "  \
-	"latency, capacity, cuda-mapped[:DEV], cuda-managed[:DEV] (NODES: node numbers "     \
-	"0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like " \
-	"local,3, or all; SIZE: bytes like 2M, a multiple of 4K; WEIGHTS: auto or "          \
-	"NODE*WEIGHT,... like 0*3,2*1, weights 1-255; DEV: 0-1023)"
+	"block-interleave:SIZE[:NODES], weighted-interleave[:auto][:NODES], "                \
+	"weighted-interleave:NODE*WEIGHT,... like 0*3,2*1, bandwidth, latency, capacity, "   \
+	"cuda-mapped[:DEV], cuda-managed[:DEV] (NODES: node numbers 0-1023 like 0-3,6, node " \
+	"sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all; SIZE: "  \
+	"bytes like 2M, a multiple of 4K; WEIGHT: 1-255; DEV: 0-1023)"
 #define ACCEPTED_POLICY ACCEPTED_PLACEMENT
 #define ACCEPTED_SMALL                                                                      \
 	"default, local, bind:NODES, preferred:NODE, interleave[:NODES], bandwidth, latency, " \
