@@ -1,8 +1,8 @@
 /* sysfs facts about NUMA nodes and CPUs (include/aml/utils/node_info.h):
  * the OS layer's reads for amlshim's node set names when hwloc is not
- * there. Through aml_os_read_file (no stdio, no malloc). */
+ * there. Through aml_os_read_file and aml_os_each_entry (no stdio, no
+ * malloc). */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,25 +29,32 @@ int aml_cpu_package(unsigned cpu)
 	return read_number(path, &id) == 0 && id >= 0 && id < (1L << 30) ? (int)id : -1;
 }
 
+struct initiators {
+	unsigned long *mask;
+	int count;
+};
+
+static void add_initiator(const char *name, void *ctx)
+{
+	struct initiators *found = ctx;
+	char *end;
+	long n = strncmp(name, "node", 4) == 0 ? strtol(name + 4, &end, 10) : -1;
+	if (n >= 0 && n < AML_MAX_NODES && end != name + 4 && *end == '\0') {
+		found->mask[n / AML_NODEMASK_WORD_BITS] |= 1UL << (n % AML_NODEMASK_WORD_BITS);
+		found->count++;
+	}
+}
+
 int aml_node_initiators(unsigned node, unsigned long *mask)
 {
 	AML_KEEP_ERRNO;
 	char path[96];
 	snprintf(path, sizeof(path), AML_OS_NODE_DIR "/node%u/access0/initiators", node);
-	DIR *dir = opendir(path);
-	if (!dir)
+	struct initiators found = {mask, 0};
+	/* Its entries read with getdents64 (opendir would malloc). */
+	if (aml_os_each_entry(path, add_initiator, &found) != 0)
 		return -1;
-	int count = 0;
-	for (struct dirent *e; (e = readdir(dir));) {
-		char *end;
-		long n = strncmp(e->d_name, "node", 4) == 0 ? strtol(e->d_name + 4, &end, 10) : -1;
-		if (n >= 0 && n < AML_MAX_NODES && end != e->d_name + 4 && *end == '\0') {
-			mask[n / AML_NODEMASK_WORD_BITS] |= 1UL << (n % AML_NODEMASK_WORD_BITS);
-			count++;
-		}
-	}
-	closedir(dir);
-	return count;
+	return found.count;
 }
 
 unsigned long aml_node_read_bandwidth(unsigned node)
