@@ -7,7 +7,7 @@
 
 #include "policy_test.h"
 
-static const char *const parser_objects[] = {"parse", "size", "nodes", "placement", "rules", "text", "job", "modifiers"};
+static const char *const parser_objects[] = {"parse", "size", "nodes", "placement", "rules", "text", "job", "modifiers", "sites"};
 
 /* Functions the parser may call; anything named amlshim_* must be defined
  * by the parser's own objects (checked below). */
