@@ -142,10 +142,13 @@ int main(int argc, char **argv)
 		struct rank *r = both[i];
 		CHECK(r->pages[2] <= half, "rank %d: %ld pages on node 2, its half is %ld", i, r->pages[2], half);
 		CHECK(r->pages[2] >= half / 2, "rank %d: only %ld pages on node 2 (half: %ld)", i, r->pages[2], half);
-		/* The rest on the next ranked node (a few pages may fault where
-		 * the kernel finds room once the other rank filled node 2). */
-		CHECK(r->pages[0] >= want - r->pages[2] - want / 16, "rank %d: %ld pages on node 0, %ld on node 2, of %ld",
-		      i, r->pages[0], r->pages[2], want);
+		/* The rest on down the ranking from node 0: node 0, then node 3
+		 * where node 0 is full (6.12 and the MPI runtimes in the image
+		 * leave node 0 less room); a few pages may fault where the kernel
+		 * finds room once the other rank filled node 2. */
+		CHECK(r->pages[0] + r->pages[3] >= want - r->pages[2] - want / 16,
+		      "rank %d: %ld pages on node 0, %ld on node 3, %ld on node 2, of %ld", i, r->pages[0], r->pages[3],
+		      r->pages[2], want);
 		long spilled = report_number(r, "spilled_bytes"), budget = report_number(r, "budget");
 		long placed = report_number(r, "placed_bytes");
 		char from[32] = "";
