@@ -15,7 +15,7 @@
 #   VM_NODES=2|4|8     topology variant (default 4)
 #   VM_ACCEL=auto|kvm|tcg   auto: KVM when /dev/kvm is usable and the CPU
 #                      has VMX/SVM, falling back to TCG if KVM fails to boot
-#   VM_TIMEOUT         seconds for each kernel's VM run (default 480)
+#   VM_TIMEOUT         seconds for each kernel's VM run (default 900)
 #   VM_BOOT_TIMEOUT    seconds until the first test must start (default 60)
 #   VM_TEST_TIMEOUT    seconds per test inside the VM (default 120)
 #   VM_CPU             qemu CPU model (default: max under KVM, qemu64 under TCG)
@@ -35,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 [ $# -gt 0 ] && shift
 nodes=${VM_NODES:-4}
-vm_timeout=${VM_TIMEOUT:-480}
+vm_timeout=${VM_TIMEOUT:-900}
 test_timeout=${VM_TEST_TIMEOUT:-120}
 boot_timeout=${VM_BOOT_TIMEOUT:-60}
 read -r -a kernel_series <<<"${VM_KERNEL_SERIES:-6.1}"
