@@ -101,4 +101,14 @@ EXPLAINED = {
                                                      "235 per operation, as amlshim"),
     "small-mixed: amlshim-sites <= 1.05x amlshim": _TIE % ("1.14x, then 0.96x (paired 0.95)",
                                                            "347 per operation, as amlshim"),
+    # The job detection (issue 11): 5 runs, one round each of glibc, amlshim,
+    # amlshim-job, amlshim-sites; larson runs either about 0.22 s or 0.40-0.51 s
+    # under every configuration (its threads on 2 shared CPUs).
+    "larson: amlshim-job <= 1.05x amlshim": _TIE % (
+        "1.62x (runs 0.215-0.514 s against amlshim's 0.209-0.315 s: both modes in both)",
+        "220.7 per operation against amlshim's 221.0"),
+    "xthread: amlshim-job <= 1.05x amlshim": _TIE % ("1.19x (paired 1.04)", "629.4 per operation against 628.8"),
+    "churn: amlshim-job <= 1.05x amlshim": _TIE % ("1.11x (paired 1.06)", "234.57 per operation, as amlshim"),
+    "small-mixed: amlshim-job <= 1.05x amlshim": _TIE % ("1.19x (paired 1.04)",
+                                                         "346.4 per operation against 346.6"),
 }
