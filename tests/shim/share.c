@@ -7,6 +7,8 @@
  * is one line on stderr and the program runs; a rule naming its node by a
  * node set name (preferred:local+share) is budgeted. (Placement against a budget
  * needs a small node: tests/vm/shim_share.c.) */
+#include <sched.h>
+
 #include "shim_test.h"
 
 static void wait_for(const char *path)
@@ -93,6 +95,18 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "child") == 0)
 		return child(argv);
 	char dir[256], ledger[64], a_up[PATH_MAX], a_done[PATH_MAX], b_up[PATH_MAX], b_done[PATH_MAX];
+	/* Both ranks on one CPU, so on one node with the same first choice
+	 * (a rank started on the other socket of a NUMA machine budgets
+	 * another node: one user each). The children inherit it. */
+	cpu_set_t cpus;
+	CHECK(sched_getaffinity(0, sizeof(cpus), &cpus) == 0, "sched_getaffinity");
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &cpus)) {
+			CPU_ZERO(&cpus);
+			CPU_SET(cpu, &cpus);
+			break;
+		}
+	CHECK(sched_setaffinity(0, sizeof(cpus), &cpus) == 0, "sched_setaffinity");
 	shim_test_tmpdir(dir, sizeof(dir));
 	snprintf(ledger, sizeof(ledger), "AMLSHIM_LEDGER=share-test-%d", (int)getpid());
 	file(dir, "a.up", a_up), file(dir, "a.done", a_done), file(dir, "b.up", b_up), file(dir, "b.done", b_done);
