@@ -274,7 +274,7 @@ static void spell_weights(struct amlshim_text *text, const struct amlshim_placem
 	if (p->weights[0] == 0) {
 		if (!p->all_nodes) {
 			amlshim_text_str(text, ":");
-			amlshim_text_nodes(text, p->nodes);
+			amlshim_text_node_set(text, p->node_names, p->nodes);
 		}
 		return;
 	}

@@ -57,6 +57,16 @@ int main(void)
 	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
 		check_accepted(&accepted[i]);
 
+	/* Node set names with auto weights stay in the canonical text (they
+	 * were once dropped: 'weighted-interleave:auto:cxl,0-1' spelt '...:0,1'). */
+	struct amlshim_placement named;
+	char why[512] = "";
+	CHECK(amlshim_parse_placement("weighted-interleave:auto:cxl,0-1", &named, why, sizeof(why)) == 0, "%s", why);
+	CHECK_STR(named.text, "weighted-interleave:cxl,0,1");
+	CHECK(named.node_names != 0, "the name 'cxl' was lost");
+	CHECK(amlshim_parse_placement("weighted-interleave:Local", &named, why, sizeof(why)) == 0, "%s", why);
+	CHECK_STR(named.text, "weighted-interleave:local");
+
 	check_bad("weighted-interleave:0*0,3*1", "weight '0' of node 0 is not from 1 to 255");
 	check_bad("weighted-interleave:0*-1", "weight '-1' of node 0 is not a number");
 	check_bad("weighted-interleave:0*x", "weight 'x' of node 0 is not a number");
