@@ -170,6 +170,11 @@ static int auto_weights(const struct amlshim_placement *placement, int initiator
 	}
 	const struct aml_area_hwloc_preferred_data *r = (const struct aml_area_hwloc_preferred_data *)ranked->data;
 	struct bitmask *allowed = placement->all_nodes ? numa_get_mems_allowed() : NULL;
+	/* Over all nodes, like a default interleave: GPU memory left out. */
+	unsigned long spread[AMLSHIM_NODE_WORDS];
+	struct amlshim_node_sets sets;
+	memset(&sets, 0, sizeof(sets));
+	int leave_gpu = placement->all_nodes && amlshim_node_sets_spread(&sets, spread) == 0;
 	uint64_t values[AMLSHIM_MAX_WEIGHTS];
 	int ret = 0, want = 0;
 	for (unsigned w = 0; w < AMLSHIM_NODE_WORDS; w++)
@@ -184,6 +189,8 @@ static int auto_weights(const struct amlshim_placement *placement, int initiator
 		unsigned node = r->os_index[i];
 		if (placement->all_nodes ? !allowed || !numa_bitmask_isbitset(allowed, node)
 		                         : !node_set(placement->nodes, node))
+			continue;
+		if (leave_gpu && !node_set(spread, node))
 			continue;
 		if (i >= r->num_valued && placement->all_nodes)
 			continue; /* over all nodes, those with a value */
