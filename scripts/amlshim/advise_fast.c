@@ -86,11 +86,32 @@ static int by_ranking(const char *spec, struct fast_nodes *fast, char *why, size
 	return 0;
 }
 
+/* "0-3" of this machine's memory nodes, into buf. */
+static const char *machine_nodes(char *buf, size_t len)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (int n = 0, first = -1; n <= numa_max_node() + 1 && used < len; n++) {
+		int here = n <= numa_max_node() && numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)n);
+		if (here && first < 0)
+			first = n;
+		if (!here && first >= 0) {
+			used += (size_t)snprintf(buf + used, len - used, used ? ",%d" : "%d", first);
+			if (n - 1 > first && used < len)
+				used += (size_t)snprintf(buf + used, len - used, "-%d", n - 1);
+			first = -1;
+		}
+	}
+	return buf;
+}
+
 int advise_resolve_fast(const char *spec, struct fast_nodes *fast, char *why, size_t why_len)
 {
 	memset(fast, 0, sizeof(*fast));
 	aml_init(NULL, NULL);
-	if (strcmp(spec, "bandwidth") == 0 || strcmp(spec, "hbm") == 0) {
+	char machine[128];
+	int by_name = strcmp(spec, "bandwidth") == 0 || strcmp(spec, "hbm") == 0;
+	if (by_name) {
 		if (by_ranking(spec, fast, why, why_len) != 0)
 			return -1;
 	} else {
@@ -108,6 +129,11 @@ int advise_resolve_fast(const char *spec, struct fast_nodes *fast, char *why, si
 		if (!(fast->nodes[i / (8 * sizeof(long))] >> (i % (8 * sizeof(long))) & 1))
 			continue;
 		hwloc_obj_t obj = node_obj(i);
+		if (!by_name && numa_available() >= 0 && !numa_bitmask_isbitset(numa_all_nodes_ptr, i))
+			fprintf(stderr,
+			        "amlshim advise: warning: --fast=%s: node %u is not on this machine (its nodes: %s); "
+			        "the rules name it for the machine the program runs on\n",
+			        spec, i, machine_nodes(machine, sizeof(machine)));
 		if (obj && obj->attr)
 			fast->bytes += obj->attr->numanode.local_memory;
 		else

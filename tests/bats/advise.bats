@@ -179,6 +179,17 @@ print("ok", p["heat_method"])
 	assert_rules_format all.conf
 }
 
+@test "advise: a fast node this machine lacks: one warning naming it, the rules still written for it" {
+	run --separate-stderr "$AMLSHIM" advise "$PROFILES/three.json" --fast=1000 --capacity=1G --output=s.conf
+	assert_success
+	assert_equal "$stderr" "amlshim advise: warning: --fast=1000: node 1000 is not on this machine (its nodes: $(cat /sys/devices/system/node/online)); the rules name it for the machine the program runs on"
+	assert_equal "$(rules_of s.conf | sed 's/.* = //' | sort -u)" 'preferred:1000'
+	# A node it has: no warning.
+	run --separate-stderr "$AMLSHIM" advise "$PROFILES/three.json" --fast=0 --capacity=1G --output=s.conf
+	assert_success
+	assert_equal "$stderr" ''
+}
+
 @test "advise: ranks merged (peak live the largest, heat weighted), capacity/K, disjoint lifetimes share it" {
 	run "$AMLSHIM" advise "$PROFILES/phases.json" "$PROFILES/phases.rank1.json" --fast=1 --capacity=200M --output=s.conf
 	assert_success
