@@ -1,6 +1,6 @@
-/* amlshim --explain: what a +share rule would give this process: its
- * first-choice node, that node's memory, and the budget by the launcher's
- * local size (at run time the node's ledger counts the local ranks whose
+/* amlshim --explain, text and JSON: what a +share rule would give this
+ * process: its first-choice node, that node's memory, and the budget by
+ * the launcher's local size (at run time the node's ledger counts the local ranks whose
  * first choice it is, and +share:dynamic lends what the others leave). */
 #define _GNU_SOURCE
 #include <numa.h>
@@ -44,23 +44,61 @@ static int first_choice(const struct amlshim_placement *placement)
 	return best;
 }
 
+/* What --explain says of a +share rule, for the text and the JSON. */
+struct share_view {
+	int node;            /* -1: no node to budget */
+	long long total;     /* the node's bytes */
+	struct amlshim_job job;
+};
+
+static void share_view(struct share_view *v, const struct amlshim_placement *placement)
+{
+	amlshim_job_detect(&v->job, from_environment, NULL, ignore_line, NULL);
+	v->node = first_choice(placement);
+	v->total = v->node >= 0 && numa_available() >= 0 ? numa_node_size64(v->node, NULL) : -1;
+	if (v->total <= 0)
+		v->node = -1;
+}
+
 void cli_explain_share(FILE *out, const struct amlshim_placement *placement)
 {
-	struct amlshim_job job;
-	amlshim_job_detect(&job, from_environment, NULL, ignore_line, NULL);
-	int node = first_choice(placement);
-	long long total = node >= 0 && numa_available() >= 0 ? numa_node_size64(node, NULL) : -1;
-	if (node < 0 || total <= 0) {
+	struct share_view v;
+	share_view(&v, placement);
+	if (v.node < 0) {
 		fprintf(out, "      +share: no node to budget (not applied)\n");
 		return;
 	}
 	fprintf(out, "      +share%s: node %d (%lld MiB); ", placement->share == AMLSHIM_SHARE_DYNAMIC ? ":dynamic" : "",
-	        node, total >> 20);
-	if (!job.launcher)
+	        v.node, v.total >> 20);
+	if (!v.job.launcher)
 		fprintf(out, "budget: the whole node (not in a job)\n");
-	else if (job.local_size > 0)
+	else if (v.job.local_size > 0)
 		fprintf(out, "budget: %lld MiB if all %ld local ranks use it (the node's ledger counts them at run time)\n",
-		        (total / job.local_size) >> 20, job.local_size);
+		        (v.total / v.job.local_size) >> 20, v.job.local_size);
 	else
 		fprintf(out, "budget: the node over the ranks that join its ledger (local size unknown)\n");
+}
+
+/* ,"share":{...} of a +share rule: mode, node and its bytes, the budget
+ * (null where the ledger decides at run time) and the local size it
+ * assumes (null: not in a job, or unknown). */
+void cli_explain_share_json(FILE *out, const struct amlshim_placement *placement)
+{
+	if (placement->share == AMLSHIM_SHARE_NONE)
+		return;
+	struct share_view v;
+	share_view(&v, placement);
+	fprintf(out, ",\"share\":{\"mode\":\"%s\",\"node\":",
+	        placement->share == AMLSHIM_SHARE_DYNAMIC ? "dynamic" : "static");
+	if (v.node < 0) {
+		fputs("null,\"node_bytes\":null,\"budget_bytes\":null,\"local_size\":null}", out);
+		return;
+	}
+	fprintf(out, "%d,\"node_bytes\":%lld,\"budget_bytes\":", v.node, v.total);
+	if (!v.job.launcher)
+		fprintf(out, "%lld,\"local_size\":null}", v.total);
+	else if (v.job.local_size > 0)
+		fprintf(out, "%lld,\"local_size\":%ld}", v.total / v.job.local_size, v.job.local_size);
+	else
+		fputs("null,\"local_size\":null}", out);
 }

@@ -27,6 +27,34 @@ setup() {
 	refute_output --partial '+share'
 }
 
+@test "--explain --json: a +share rule's mode, node, budget and local size, as the text says them" {
+	share_json() {
+		"$AMLSHIM" --explain --json "$@" >"$BATS_TEST_TMPDIR/json" || fail "--explain --json $* failed"
+		"$AMLSHIM" --explain "$@" >"$BATS_TEST_TMPDIR/text" || fail "--explain $* failed"
+		"$PYTHON" "$DATA/explain_json_check.py" "$BATS_TEST_TMPDIR/text" "$BATS_TEST_TMPDIR/json" ||
+			fail "--explain --json $* differs from the text"
+		"$PYTHON" -c 'import json, sys; print(json.dumps([r["share"] for r in json.load(open(sys.argv[1]))["ranges"] if "share" in r]))' \
+			"$BATS_TEST_TMPDIR/json"
+	}
+	local size
+	size=$(awk '/MemTotal:/ { printf "%d", $4 * 1024 }' /sys/devices/system/node/node0/meminfo)
+	run share_json --policy=preferred:0+share
+	assert_success
+	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $size, \"local_size\": null}]"
+	OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=4 \
+		run share_json --policy=preferred:0+share:dynamic
+	assert_success
+	assert_output "[{\"mode\": \"dynamic\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $((size / 4)), \"local_size\": 4}]"
+	# The local rank without the local size: the ledger decides at run time.
+	OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_LOCAL_RANK=1 run share_json --policy=preferred:0+share
+	assert_success
+	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": null, \"local_size\": null}]"
+	# No +share: no share field.
+	run share_json --policy=preferred:0
+	assert_success
+	assert_output '[]'
+}
+
 @test "amlshim report: each rank's budget, placed and spilled bytes of a +share rule" {
 	local dir=$BATS_TEST_TMPDIR/share rank
 	mkdir -p "$dir"

@@ -109,6 +109,19 @@ for r in j["ranges"]:
         if e["ranked_by"] and e["ranked_by"] not in e["area"]:
             line += " (ranked by %s)" % e["ranked_by"]
         need(line)
+    sh = r.get("share")
+    if sh:
+        mode = "+share" + (":dynamic" if sh["mode"] == "dynamic" else "")
+        if sh["node"] is None:
+            need("      +share: no node to budget (not applied)")
+        elif sh["local_size"]:
+            need("      %s: node %d (%d MiB); budget: %d MiB if all %d local ranks use it (the node's ledger counts them at run time)"
+                 % (mode, sh["node"], sh["node_bytes"] >> 20, sh["budget_bytes"] >> 20, sh["local_size"]))
+        elif sh["budget_bytes"] is not None:
+            need("      %s: node %d (%d MiB); budget: the whole node (not in a job)" % (mode, sh["node"], sh["node_bytes"] >> 20))
+        else:
+            need("      %s: node %d (%d MiB); budget: the node over the ranks that join its ledger (local size unknown)"
+                 % (mode, sh["node"], sh["node_bytes"] >> 20))
 range_lines = sum(1 for l in text if l.startswith("  sizes "))
 if range_lines != len(j["ranges"]):
     problems.append("text has %d size ranges, JSON %d" % (range_lines, len(j["ranges"])))
