@@ -74,4 +74,11 @@ setup() {
 	run "$PYTHON" "$CHECK" "$TREE"
 	assert_failure
 	assert_output "layering: shim/long.c: 460 lines (limit 450)"
+	# The command's files too.
+	rm "$TREE/shim/long.c"
+	mkdir -p "$TREE/scripts/amlshim"
+	for i in $(seq 451); do echo "int v$i;"; done >"$TREE/scripts/amlshim/long.c"
+	run "$PYTHON" "$CHECK" "$TREE"
+	assert_failure
+	assert_output "layering: scripts/amlshim/long.c: 451 lines (limit 450)"
 }
