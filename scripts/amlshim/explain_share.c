@@ -1,7 +1,8 @@
 /* amlshim --explain, text and JSON: what a +share rule would give this
  * process: its first-choice node, that node's memory, and the budget by
- * the launcher's local size (at run time the node's ledger counts the local ranks whose
- * first choice it is, and +share:dynamic lends what the others leave). */
+ * the launcher's local size (at run time the node's ledger counts the
+ * local ranks whose first choice it is, and +share:dynamic lends what the
+ * others leave). */
 #define _GNU_SOURCE
 #include <numa.h>
 #include <sched.h>

@@ -37,7 +37,7 @@ struct node_set_case {
 	const char *policy;
 	int cpu;
 	int no_hwloc;
-	int nodes[4]; /* the set, ending with -1 */
+	int nodes[4]; /* the set, ending with -1 when under 4 */
 	const char *xml; /* HWLOC_XMLFILE under tests/topologies, or NULL */
 	int weights[4];  /* of nodes[] (weighted-interleave), or 0s: even */
 };
