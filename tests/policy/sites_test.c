@@ -128,7 +128,7 @@ static void check_vars(void)
 	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
 	CHECK(s.depth == 16 && s.min == 256 << 10 && env.num_lines == 0, "depth %d min %zu", s.depth, s.min);
 	const char *bad_depths[] = {"0", "65", "-1", "six"};
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(bad_depths) / sizeof(bad_depths[0]); i++) {
 		memset(&env, 0, sizeof(env));
 		env.names[0] = "AMLSHIM_SITE_DEPTH", env.values[0] = bad_depths[i];
 		env.count = 1;
@@ -147,8 +147,8 @@ static void check_vars(void)
 	env.count = 3;
 	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
 	CHECK(s.min == 1 << 20, "AMLSHIM_SITE_MIN did not win: %zu", s.min);
-	const char *bad_intervals[] = {"0", "60001", "1.5", ""};
-	for (int i = 0; i < 3; i++) {
+	const char *bad_intervals[] = {"0", "60001", "1.5"};
+	for (size_t i = 0; i < sizeof(bad_intervals) / sizeof(bad_intervals[0]); i++) {
 		memset(&env, 0, sizeof(env));
 		env.names[0] = "AMLSHIM_PROFILE_INTERVAL", env.values[0] = bad_intervals[i];
 		env.count = 1;
@@ -157,6 +157,13 @@ static void check_vars(void)
 		check_message(&env, 0, "AMLSHIM_PROFILE_INTERVAL", bad_intervals[i],
 		              "not a number of milliseconds from 1 to 60000", "1 to 60000 (default 50)");
 	}
+	/* Empty is unset: the default, no line. */
+	memset(&env, 0, sizeof(env));
+	env.names[0] = "AMLSHIM_PROFILE_INTERVAL", env.values[0] = "";
+	env.count = 1;
+	amlshim_sites_parse_vars(&s, test_env_read, &env, test_sink, &env);
+	CHECK(s.interval_ms == 50 && s.errors == 0 && env.num_lines == 0, "empty interval: %u, %d errors", s.interval_ms,
+	      s.errors);
 	memset(&env, 0, sizeof(env));
 	env.names[0] = "AMLSHIM_SITE_MIN", env.values[0] = "1X";
 	env.count = 1;
