@@ -50,8 +50,10 @@ static int resolve_route(struct shim_route *route)
 	}
 	route->is_cuda = resolved.is_cuda;
 	route->populates = resolved.populates;
-	if (route->small_class)
-		shim_small_set_placement(route->small_class, placement);
+	/* The small class takes node numbers: its names made numbers here. */
+	struct amlshim_placement named;
+	if (route->small_class && amlshim_resolve_nodes(placement, &named, why, sizeof(why)) == 0)
+		shim_small_set_placement(route->small_class, &named);
 	route->per_node = resolved.per_node;
 	int slot = resolved.per_node ? cpu_nodes[0] : 0;
 	set_pool(&route->pools[slot], &resolved);

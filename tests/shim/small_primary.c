@@ -5,7 +5,8 @@
  * cache of its own; with "0-64K=bind:N" the rule's class is the primary.
  * Sizes 990 and 1010 share jemalloc's size class 1024: one class's object
  * in the other's cache would be handed out with the wrong placement. The same again with "0-64K"
- * (sizes around 64K: jemalloc's large sizes). Every object is checked (its
+ * (sizes around 64K: jemalloc's large sizes), and with "0-64K=bind:local"
+ * pinned to N's CPUs (a node set name in a rule's small class). Every object is checked (its
  * page's policy, and the node of a bind one) through:
  * - rounds of mixed allocations freed in mixed order, with malloc_trim;
  * - cross-thread: a thread allocates one class, this one frees it and
@@ -14,6 +15,7 @@
  * - a key destructor that runs after the shim's (and jemalloc's own thread
  *   cleanup) allocating and freeing in both classes: nothing may abort. */
 #include <malloc.h>
+#include <numa.h>
 #include <pthread.h>
 
 #include "shim_test.h"
@@ -184,22 +186,39 @@ static void run(void)
 	       bound);
 }
 
+/* Pins this process (and the modes it spawns) to node's CPUs, so that the
+ * node set name "local" is node; 0, or -1 when node has no CPUs. */
+static int pin_to_node(void)
+{
+	struct bitmask *cpus = numa_allocate_cpumask();
+	int ok = numa_node_to_cpus(node, cpus) == 0 && numa_bitmask_weight(cpus) > 0 &&
+	         numa_sched_setaffinity(0, cpus) == 0;
+	numa_bitmask_free(cpus);
+	return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	node = shim_test_first_node();
-	static const size_t bounds[] = {1000, 65536};
-	static char rules[2][64];
-	struct shim_test_mode modes[2] = {{"1000", {0}}, {"64K", {0}}};
-	for (int m = 0; m < 2; m++) {
-		snprintf(rules[m], sizeof(rules[m]), "AMLSHIM_RULES=0-%zu=bind:%d", bounds[m], node);
+	/* The third mode names the node: "bind:local" (its names once reached
+	 * the rule's small class unresolved: an empty mask, no placement). */
+	static const size_t bounds[] = {1000, 65536, 65536};
+	static char rules[3][64];
+	struct shim_test_mode modes[3] = {{"1000", {0}}, {"64K", {0}}, {"64K-local", {0}}};
+	int count = pin_to_node() == 0 ? 3 : 2;
+	for (int m = 0; m < count; m++) {
+		if (m == 2)
+			snprintf(rules[m], sizeof(rules[m]), "AMLSHIM_RULES=0-%zu=bind:local", bounds[m]);
+		else
+			snprintf(rules[m], sizeof(rules[m]), "AMLSHIM_RULES=0-%zu=bind:%d", bounds[m], node);
 		modes[m].env[0] = rules[m];
 		modes[m].env[1] = "AMLSHIM_SMALL=interleave";
 	}
-	int m = shim_test_mode_start(argv, modes, 2);
+	int m = shim_test_mode_start(argv, modes, count);
 	if (m >= 0) {
 		bound = bounds[m];
 		run();
 		return 0;
 	}
-	return shim_test_run_modes(argc, argv, modes, 2, 120) ? 1 : 0;
+	return shim_test_run_modes(argc, argv, modes, count, 120) ? 1 : 0;
 }
