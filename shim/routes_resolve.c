@@ -140,9 +140,11 @@ int shim_routes_resolve(void)
 	for (int i = 0; i < shim_route_table.count; i++) {
 		failures += resolve_route(&shim_route_table.rules[i]) != 0;
 		shim_pages_setup(&shim_route_table.rules[i]);
-		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	}
+	/* +share wraps pools' areas: done before any thread may use them. */
 	shim_share_resolve();
+	for (int i = 0; i < shim_route_table.count; i++)
+		__atomic_store_n(&shim_route_table.rules[i].ready, 1, __ATOMIC_RELEASE);
 	return failures;
 }
 
