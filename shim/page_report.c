@@ -10,7 +10,7 @@ void shim_pages_write_text(struct shim_out *out, const struct shim_route *route)
 {
 	const struct shim_pages *pages = &route->pages;
 	char size[24], taken[160] = "";
-	shim_pages_size_text(size, sizeof(size), pages->size);
+	amlshim_format_size(pages->size, size, sizeof(size));
 	if (pages->mode == AMLSHIM_PAGES_THP || pages->mode == AMLSHIM_PAGES_NOTHP) {
 		shim_out_put(out, "  %-14s pages: %s\n", "", pages->mode == AMLSHIM_PAGES_NOTHP ? "MADV_NOHUGEPAGE"
 		             : pages->size ? "MADV_HUGEPAGE, blocks aligned to the huge page" : "thp: the kernel has no THP");

@@ -106,7 +106,7 @@ void shim_pages_setup(struct shim_route *route)
 	pages->why[0] = 0;
 	pages->all_nodes = named.all_nodes;
 	memcpy(pages->nodes, named.nodes, sizeof(pages->nodes));
-	shim_pages_size_text(size, sizeof(size), p->huge_size);
+	amlshim_format_size(p->huge_size, size, sizeof(size));
 	/* Kept whole: every block maps on its own (shim_pages_map_huge), so a
 	 * hugetlb block is never split, trimmed or remapped. */
 	for (int n = 0; n < SHIM_MAX_NODES; n++)
@@ -219,7 +219,7 @@ void *shim_pages_map_huge(struct shim_pool **pool, struct shim_block *block, siz
 	shim_count(&pages->fallbacks, 1);
 	if (!__atomic_exchange_n(&pages->warned, 1, __ATOMIC_RELAXED)) {
 		char size[24], where[80];
-		shim_pages_size_text(size, sizeof(size), pages->size);
+		amlshim_format_size(pages->size, size, sizeof(size));
 		pools_text(p, pages, where, sizeof(where));
 		shim_log(AMLSHIM_LOG_WARN, "%s: a %zu KiB allocation found too few free %s huge pages where it "
 		         "goes (%s); %s (said once, counted in the report)", p->text, need >> 10, size, where,

@@ -63,16 +63,6 @@ static inline int shim_pages_hugetlb(const struct shim_pages *pages)
  * pages through the same area (one warning, counted), or NULL under
  * AMLSHIM_STRICT. As shim_pool_map_block. */
 void *shim_pages_map_huge(struct shim_pool **pool, struct shim_block *block, size_t need);
-/* "2M", "1G", "64K". */
-static inline void shim_pages_size_text(char *buf, size_t len, size_t size)
-{
-	if (size >= ((size_t)1 << 30) && !(size & (((size_t)1 << 30) - 1)))
-		snprintf(buf, len, "%zuG", size >> 30);
-	else if (size >= ((size_t)1 << 20) && !(size & (((size_t)1 << 20) - 1)))
-		snprintf(buf, len, "%zuM", size >> 20);
-	else
-		snprintf(buf, len, "%zuK", size >> 10);
-}
 
 /* The report's line (text) and fields (JSON) (page_report.c) for a route with a modifier. */
 void shim_pages_write_text(struct shim_out *out, const struct shim_route *route);
