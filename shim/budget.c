@@ -232,21 +232,16 @@ static long long parse_duration(const char *text)
 	return (long long)(value * unit);
 }
 
-static const char *env(const char *name)
-{
-	return shim_process.secure_mode ? NULL : getenv(name);
-}
-
 static void read_settings(char *key, size_t len)
 {
 	char quoted[320];
-	const char *settle = env("AMLSHIM_SHARE_SETTLE");
+	const char *settle = shim_read_env("AMLSHIM_SHARE_SETTLE", NULL);
 	long long ns = settle ? parse_duration(settle) : (long long)SETTLE_DEFAULT_NS;
 	if (ns < 0)
 		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_SHARE_SETTLE=%s is not valid: not a duration; accepted: a duration such as 1s, "
 		         "500ms or 0; using 1s", amlshim_quote_value(settle, quoted, sizeof(quoted)));
 	budgets.settle_ns = ns < 0 ? SETTLE_DEFAULT_NS : (uint64_t)ns;
-	const char *name = env("AMLSHIM_LEDGER");
+	const char *name = shim_read_env("AMLSHIM_LEDGER", NULL);
 	if (name && !shim_ledger_name_ok(name)) {
 		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_LEDGER=%s is not valid: not a name; accepted: 1 to 64 of A-Z a-z 0-9 . _ - "
 		         "(not starting with .); using the job's own ledger", amlshim_quote_value(name, quoted, sizeof(quoted)));

@@ -24,7 +24,7 @@
 struct shim_process shim_process = {.large_min = SIZE_MAX};
 SHIM_TLS int shim_thread_busy;
 
-static const char *read_env(const char *name, void *ctx)
+const char *shim_read_env(const char *name, void *ctx)
 {
 	(void)ctx;
 	/* secure_getenv semantics: nothing is read in setuid processes. */
@@ -63,8 +63,8 @@ static void boot(void)
 {
 	shim_process.secure_mode = getauxval(AT_SECURE) != 0;
 	shim_stderr_open = fcntl(STDERR_FILENO, F_GETFD) >= 0;
-	amlshim_policy_parse(&shim_process.policy, read_env, NULL, shim_log_line, NULL);
-	amlshim_job_detect(&shim_process.job, read_env, NULL, shim_log_line, NULL);
+	amlshim_policy_parse(&shim_process.policy, shim_read_env, NULL, shim_log_line, NULL);
+	amlshim_job_detect(&shim_process.job, shim_read_env, NULL, shim_log_line, NULL);
 	if (!shim_process.secure_mode)
 		warn_unknown_variables();
 	shim_registry_init();

@@ -22,6 +22,9 @@ struct shim_process {
 	struct amlshim_job job;
 };
 extern SHIM_HIDDEN struct shim_process shim_process;
+/* getenv with secure_getenv's rule (nothing in setuid processes), in the
+ * parsers' reader shape (ctx unused). */
+SHIM_HIDDEN const char *shim_read_env(const char *name, void *ctx);
 /* Starts the shim if nobody has; 1 when the shim's allocators can serve this
  * call, 0 when the caller must use glibc (start-up in progress). */
 int shim_start(void);

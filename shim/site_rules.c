@@ -26,12 +26,6 @@ struct shim_site_routes shim_site_routes;
 static struct amlshim_rule site_rules[AMLSHIM_MAX_SITE_RULES], plain_rule;
 static char file_text[AMLSHIM_SITES_TEXT_MAX + 2]; /* one byte more tells a file too long */
 
-static const char *env(const char *name, void *ctx)
-{
-	(void)ctx;
-	return shim_process.secure_mode ? NULL : getenv(name);
-}
-
 unsigned long long shim_sites_now_ns(void)
 {
 	return aml_os_now_ns() - shim_sites.start_ns;
@@ -58,7 +52,7 @@ static void read_rules(const char *value)
 /* AMLSHIM_PROFILE=FILE (%p, %r, %h expanded at exit). */
 static void read_profile(void)
 {
-	const char *value = env("AMLSHIM_PROFILE", NULL);
+	const char *value = shim_read_env("AMLSHIM_PROFILE", NULL);
 	if (!value || !*value)
 		return;
 	size_t len = strlen(value);
@@ -84,8 +78,8 @@ static void init_route(struct shim_route *route, const struct amlshim_rule *rule
 void shim_sites_boot(void)
 {
 	shim_sites.start_ns = aml_os_now_ns();
-	amlshim_sites_parse_vars(&shim_sites.parsed, env, NULL, shim_log_line, NULL);
-	const char *value = env("AMLSHIM_SITES", NULL);
+	amlshim_sites_parse_vars(&shim_sites.parsed, shim_read_env, NULL, shim_log_line, NULL);
+	const char *value = shim_read_env("AMLSHIM_SITES", NULL);
 	if (value && *value)
 		read_rules(value);
 	read_profile();
