@@ -157,7 +157,8 @@ _Static_assert(AMLSHIM_MAX_WEIGHTS == AML_AREA_WEIGHTED_MAX_NODES && AMLSHIM_MAX
 
 /* weighted-interleave's auto weights: the HMAT bandwidth from
  * initiator_node to each node of the set (over all nodes: those of them
- * with a value), as small integers; nodes[] increasing. */
+ * with a value), as small integers; nodes[] in ranking order (the area
+ * sorts them). */
 static int auto_weights(const struct amlshim_placement *placement, int initiator_node, int *nodes,
                         unsigned *weights, int *count, char *why, size_t why_len)
 {
@@ -201,13 +202,8 @@ static int auto_weights(const struct amlshim_placement *placement, int initiator
 			ret = -1;
 			break;
 		}
-		int at = (*count)++;
-		for (; at > 0 && nodes[at - 1] > (int)node; at--) {
-			nodes[at] = nodes[at - 1];
-			values[at] = values[at - 1];
-		}
-		nodes[at] = (int)node;
-		values[at] = r->values[i];
+		nodes[*count] = (int)node;
+		values[(*count)++] = r->values[i];
 	}
 	if (ret == 0 && (*count == 0 || (!placement->all_nodes && *count != want))) {
 		snprintf(why, why_len, "no HMAT bandwidth from node %d to the nodes asked for", initiator_node);
