@@ -49,20 +49,19 @@ void shim_job_rank_text(char *buf, size_t len)
 	snprintf(buf, len, "%ld", job->rank >= 0 ? job->rank : (long)getpid());
 }
 
-static void put_value(struct shim_out *out, const char *name, long value, const char *from,
-                      void (*put_string)(struct shim_out *, const char *))
+static void put_value(struct shim_out *out, const char *name, long value, const char *from)
 {
 	if (value >= 0)
 		shim_out_put(out, ",\"%s\":%ld,\"%s_from\":", name, value, name);
 	else
 		shim_out_put(out, ",\"%s\":null,\"%s_from\":", name, name);
 	if (from)
-		put_string(out, from);
+		shim_out_json_string(out, from);
 	else
 		shim_out_put(out, "null");
 }
 
-void shim_job_write_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *))
+void shim_job_write_json(struct shim_out *out)
 {
 	const struct amlshim_job *job = &shim_process.job;
 	char host[80], cpus[1024];
@@ -70,16 +69,16 @@ void shim_job_write_json(struct shim_out *out, void (*put_string)(struct shim_ou
 	shim_job_cpus(cpus, sizeof(cpus));
 	shim_out_put(out, ",\"launcher\":");
 	if (job->launcher)
-		put_string(out, job->launcher);
+		shim_out_json_string(out, job->launcher);
 	else
 		shim_out_put(out, "null");
-	put_value(out, "rank", job->rank, job->rank_from, put_string);
-	put_value(out, "local_rank", job->local_rank, job->local_rank_from, put_string);
-	put_value(out, "local_size", job->local_size, job->local_size_from, put_string);
+	put_value(out, "rank", job->rank, job->rank_from);
+	put_value(out, "local_rank", job->local_rank, job->local_rank_from);
+	put_value(out, "local_size", job->local_size, job->local_size_from);
 	shim_out_put(out, ",\"host\":");
-	put_string(out, host);
+	shim_out_json_string(out, host);
 	shim_out_put(out, ",\"cpus\":");
-	put_string(out, cpus);
+	shim_out_json_string(out, cpus);
 }
 
 void shim_job_write_text(struct shim_out *out)

@@ -15,7 +15,7 @@ void shim_job_cpus(char *buf, size_t len);
  * launcher gave one (so reports of processes never overwrite each other). */
 void shim_job_rank_text(char *buf, size_t len);
 /* The job fields of the JSON report (",\"rank\":...", no braces). */
-void shim_job_write_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *));
+void shim_job_write_json(struct shim_out *out);
 /* One line of the text report. */
 void shim_job_write_text(struct shim_out *out);
 

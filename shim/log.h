@@ -12,6 +12,8 @@ struct shim_out {
 };
 void shim_out_put(struct shim_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_out_flush(struct shim_out *out);
+/* A JSON string, quoted: quotes, backslashes and control bytes escaped. */
+void shim_out_json_string(struct shim_out *out, const char *text);
 void shim_log(enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_log_fd(int fd, enum amlshim_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void shim_log_line(const char *line, void *ctx); /* a policy message sink */

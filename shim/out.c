@@ -38,3 +38,17 @@ void shim_out_put(struct shim_out *out, const char *fmt, ...)
 	memcpy(out->buf + out->used, line, len);
 	out->used += len;
 }
+
+void shim_out_json_string(struct shim_out *out, const char *text)
+{
+	shim_out_put(out, "\"");
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			shim_out_put(out, "\\%c", *c);
+		else if (*c < 0x20)
+			shim_out_put(out, "\\u%04x", *c);
+		else
+			shim_out_put(out, "%c", *c);
+	}
+	shim_out_put(out, "\"");
+}

@@ -24,21 +24,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* A JSON string body: quotes, backslashes and control bytes escaped. */
-static void put_json_string(struct shim_out *out, const char *text)
-{
-	shim_out_put(out, "\"");
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			shim_out_put(out, "\\%c", *c);
-		else if (*c < 0x20)
-			shim_out_put(out, "\\u%04x", *c);
-		else
-			shim_out_put(out, "%c", *c);
-	}
-	shim_out_put(out, "\"");
-}
-
 static unsigned long load(const unsigned long *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
@@ -113,7 +98,7 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	char small[160];
 	shim_small_describe(small, sizeof(small));
 	shim_out_put(out, "{\"amlshim\":\"%s\",\"pid\":%d", AMLSHIM_VERSION, (int)getpid());
-	shim_job_write_json(out, put_json_string);
+	shim_job_write_json(out);
 	shim_out_put(out, ",\"rules\":[");
 	for (int i = 0; i < shim_route_table.count; i++) {
 		const struct shim_route *route = &shim_route_table.rules[i];
@@ -123,16 +108,16 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 		else
 			shim_out_put(out, "%zu", route->rule->max);
 		shim_out_put(out, ",\"policy\":");
-		put_json_string(out, route->rule->placement.text);
+		shim_out_json_string(out, route->rule->placement.text);
 		shim_out_put(out, ",\"area\":");
-		put_json_string(out, route->area_text);
+		shim_out_json_string(out, route->area_text);
 		shim_out_put(out, ",\"note\":");
-		put_json_string(out, route->note);
+		shim_out_json_string(out, route->note);
 		/* The nodes its node list resolved to (names included); null: all, or none. */
 		const char *node_set = route->use_fallback ? "" : route->pools[route->per_node ? route->first_node : 0].placed.node_set;
 		shim_out_put(out, ",\"node_set\":");
 		if (node_set[0])
-			put_json_string(out, node_set);
+			shim_out_json_string(out, node_set);
 		else
 			shim_out_put(out, "null");
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
@@ -150,9 +135,9 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 		shim_out_put(out, "%s{\"node\":%d,\"resident_pages_exit\":%ld,\"resident_pages_peak\":%ld}", n ? "," : "",
 		    n, exit_pages[n], shim_stats.node_pages_peak[n]);
 	shim_out_put(out, "]");
-	shim_site_report_json(out, put_json_string);
+	shim_site_report_json(out);
 	shim_out_put(out, ",\"small\":");
-	put_json_string(out, small);
+	shim_out_json_string(out, small);
 	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_stats.foreign_frees),
 	    load(&shim_stats.bootstrap_allocs));
 }

@@ -101,14 +101,6 @@ static void write_site(struct shim_out *out, const struct shim_site_entry *e, co
 		shim_out_put(out, "null}");
 }
 
-static void write_json_string(struct shim_out *out, const char *text)
-{
-	shim_out_put(out, "\"");
-	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
-		shim_out_put(out, *c == '"' || *c == '\\' ? "\\%c" : *c < 0x20 ? "\\u%04x" : "%c", *c);
-	shim_out_put(out, "\"");
-}
-
 static void write_profile(int fd)
 {
 	static uint16_t order[SHIM_SITE_SLOTS];
@@ -124,7 +116,7 @@ static void write_profile(int fd)
 	else
 		shim_out_put(&out, "null");
 	shim_out_put(&out, ", \"host\": ");
-	write_json_string(&out, host);
+	shim_out_json_string(&out, host);
 	shim_out_put(&out, ", \"duration_s\": %.6f, \"heat_method\": ", seconds(now));
 	const char *method = shim_site_heat_method();
 	shim_out_put(&out, method ? "\"%s\"" : "null", method ? method : "");
@@ -140,9 +132,9 @@ static void write_profile(int fd)
 			continue;
 		const struct shim_site_module *mod = &shim_site_modules.list[m];
 		shim_out_put(&out, "%s\n  {\"name\": ", written++ ? "," : "");
-		write_json_string(&out, mod->name);
+		shim_out_json_string(&out, mod->name);
 		shim_out_put(&out, ", \"path\": ");
-		write_json_string(&out, mod->path);
+		shim_out_json_string(&out, mod->path);
 		shim_out_put(&out, mod->build_id[0] ? ", \"build_id\": \"%s\"}" : ", \"build_id\": null}", mod->build_id);
 	}
 	shim_out_put(&out, "\n ], \"sites\": [");

@@ -93,7 +93,7 @@ void shim_site_report_text(struct shim_out *out)
 	}
 }
 
-void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *))
+void shim_site_report_json(struct shim_out *out)
 {
 	if (shim_sites.min == SIZE_MAX)
 		return;
@@ -103,13 +103,13 @@ void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_
 		long pages[SHIM_MAX_NODES] = {0};
 		shim_route_sample_nodes(route, pages);
 		shim_out_put(out, "%s{\"rule\":", r ? "," : "");
-		put_string(out, shim_sites.parsed.rules[r].text);
+		shim_out_json_string(out, shim_sites.parsed.rules[r].text);
 		shim_out_put(out, ",\"policy\":");
-		put_string(out, shim_sites.parsed.rules[r].placement.text);
+		shim_out_json_string(out, shim_sites.parsed.rules[r].placement.text);
 		shim_out_put(out, ",\"cap\":%zu,\"area\":", shim_sites.parsed.rules[r].cap);
-		put_string(out, route->area_text);
+		shim_out_json_string(out, route->area_text);
 		shim_out_put(out, ",\"note\":");
-		put_string(out, route->note);
+		shim_out_json_string(out, route->note);
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,\"spills\":%lu,"
 		             "\"fallbacks\":%lu,\"pages_exit\":[",
 		             load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
@@ -127,7 +127,7 @@ void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_
 		char text[4096];
 		site_text(e, text, sizeof(text));
 		shim_out_put(out, "%s{\"site\":", i ? "," : "");
-		put_string(out, text);
+		shim_out_json_string(out, text);
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"rule\":", load(&e->count), load(&e->bytes));
 		shim_out_put(out, e->rule >= 0 ? "%d}" : "null}", e->rule + 1);
 	}

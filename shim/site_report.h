@@ -7,6 +7,6 @@
 
 void shim_site_report_text(struct shim_out *out);
 /* ",\"sites\":[...],\"top_sites\":[...]" (nothing with no site rule and no profile). */
-void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *));
+void shim_site_report_json(struct shim_out *out);
 
 #endif

@@ -37,10 +37,9 @@ void shim_site_report_text(struct shim_out *out)
 {
 	(void)out;
 }
-void shim_site_report_json(struct shim_out *out, void (*put_string)(struct shim_out *, const char *))
+void shim_site_report_json(struct shim_out *out)
 {
 	(void)out;
-	(void)put_string;
 }
 
 void shim_large_sample_nodes(long *pages_per_node)
