@@ -208,7 +208,7 @@ int aml_area_block_create(struct aml_area **area, size_t block_size, const struc
 	}
 	data->block_size = block_size;
 	data->num_nodes = aml_raw_mask_nodes(data->raw_mask, data->nodes, AML_AREA_LINUX_MAX_NODES);
-	data->huge_page_size = aml_thp_size();
+	data->huge_page_size = aml_os_thp_size();
 	data->thp_usable = thp_usable(data->huge_page_size);
 	*area = ret;
 	return AML_SUCCESS;

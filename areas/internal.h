@@ -83,8 +83,6 @@ AML_HIDDEN void *aml_place_finish(char *ptr, size_t size, const unsigned long *r
  * in units of align, a multiple of period (0 or 1: none); MAP_FAILED with
  * errno on failure. */
 AML_HIDDEN char *aml_map_aligned(size_t size, size_t align, size_t period);
-/* The PMD (transparent huge page) size, or 0 when the kernel has no THP. */
-AML_HIDDEN size_t aml_thp_size(void);
 
 /* Loads aml_topology once (thread-safe); AML_SUCCESS or -AML_ENOTSUP. */
 AML_HIDDEN int aml_hwloc_topology_init(void);

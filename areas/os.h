@@ -120,6 +120,8 @@ AML_HIDDEN unsigned long long aml_os_random_seed(void);
 /* Reads the file (from its start, up to len - 1 bytes) into buf and
  * terminates it; the length, or -1 when it cannot be opened or read. */
 AML_HIDDEN ssize_t aml_os_read_file(const char *path, char *buf, size_t len);
+/* The first number of a small kernel file into *out; 0, or -1. */
+AML_HIDDEN int aml_os_read_long(const char *path, long *out);
 /* Calls each(line, ctx) on every line of the file (without its newline),
  * read through buf; a line longer than len - 1 comes in pieces. Stops when
  * each returns non-zero. 0, or -1 when the file cannot be opened. */
@@ -145,7 +147,7 @@ AML_HIDDEN size_t aml_os_available_memory(void);
 AML_HIDDEN size_t aml_os_node_total(unsigned node);
 
 /* Huge pages (os_huge.c). The transparent huge page (PMD) size, 0 when
- * the kernel has none (aml_thp_size, for users outside the areas). The free pages of the kernel's pool of size
+ * the kernel has no THP. The free pages of the kernel's pool of size
  * bytes on a node (node < 0: the whole system); -1 when there is no such
  * pool. The pool sizes the kernel has, "2M, 1G", into buf; their count. */
 AML_HIDDEN size_t aml_os_thp_size(void);

@@ -82,6 +82,15 @@ int aml_os_read_lines(const char *path, char *buf, size_t len,
 	return 0;
 }
 
+int aml_os_read_long(const char *path, long *out)
+{
+	char text[32], *end;
+	if (aml_os_read_file(path, text, sizeof(text)) <= 0)
+		return -1;
+	*out = strtol(text, &end, 10);
+	return end == text ? -1 : 0;
+}
+
 /* Reads a number from a small file; SIZE_MAX when it says "max", -1 on error. */
 static int read_number(const char *path, size_t *out)
 {

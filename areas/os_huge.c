@@ -11,19 +11,13 @@
 
 #define HUGETLB_DIR "/sys/kernel/mm/hugepages"
 
-static long read_number(const char *path)
-{
-	char text[32];
-	if (aml_os_read_file(path, text, sizeof(text)) <= 0)
-		return -1;
-	char *end;
-	long value = strtol(text, &end, 10);
-	return end == text || value < 0 ? -1 : value;
-}
-
 size_t aml_os_thp_size(void)
 {
-	return aml_thp_size();
+	char text[32];
+	if (aml_os_read_file(AML_OS_THP_DIR "/hpage_pmd_size", text, sizeof(text)) <= 0)
+		return 0;
+	unsigned long long value = strtoull(text, NULL, 10);
+	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
 }
 
 long aml_os_huge_free(int node, size_t size)
@@ -34,7 +28,8 @@ long aml_os_huge_free(int node, size_t size)
 	else
 		snprintf(path, sizeof(path), AML_OS_NODE_DIR "/node%d/hugepages/hugepages-%zukB/free_hugepages",
 		         node, size >> 10);
-	return read_number(path);
+	long free;
+	return aml_os_read_long(path, &free) == 0 && free >= 0 ? free : -1;
 }
 
 int aml_os_huge_sizes(char *buf, size_t len)

@@ -11,22 +11,12 @@
 #include <aml/utils/node_info.h>
 #include "os.h"
 
-/* The first number of a sysfs file; 0 or -1. */
-static int read_number(const char *path, long *out)
-{
-	char text[32], *end;
-	if (aml_os_read_file(path, text, sizeof(text)) <= 0)
-		return -1;
-	*out = strtol(text, &end, 10);
-	return end == text ? -1 : 0;
-}
-
 int aml_cpu_package(unsigned cpu)
 {
 	char path[96];
 	long id;
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", cpu);
-	return read_number(path, &id) == 0 && id >= 0 && id < (1L << 30) ? (int)id : -1;
+	return aml_os_read_long(path, &id) == 0 && id >= 0 && id < (1L << 30) ? (int)id : -1;
 }
 
 struct initiators {
@@ -62,7 +52,7 @@ unsigned long aml_node_read_bandwidth(unsigned node)
 	char path[96];
 	long value;
 	snprintf(path, sizeof(path), AML_OS_NODE_DIR "/node%u/access0/initiators/read_bandwidth", node);
-	return read_number(path, &value) == 0 && value > 0 ? (unsigned long)value : 0;
+	return aml_os_read_long(path, &value) == 0 && value > 0 ? (unsigned long)value : 0;
 }
 
 int aml_node_distance(unsigned node, unsigned other)

@@ -108,12 +108,3 @@ char *aml_map_aligned(size_t size, size_t align, size_t period)
 		aml_os_munmap(start + len, (size_t)(end - (start + len)));
 	return start;
 }
-
-size_t aml_thp_size(void)
-{
-	char text[32];
-	if (aml_os_read_file(AML_OS_THP_DIR "/hpage_pmd_size", text, sizeof(text)) <= 0)
-		return 0;
-	unsigned long long value = strtoull(text, NULL, 10);
-	return (value & (value - 1)) == 0 ? (size_t)value : 0; /* a power of two */
-}

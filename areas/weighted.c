@@ -266,7 +266,7 @@ int aml_area_weighted_create(struct aml_area **area, const int *nodes, const uns
 	for (int i = 0; i < count; i++)
 		data->cycle += data->weights[i];
 	data->unit = unit;
-	data->huge_page_size = aml_thp_size();
+	data->huge_page_size = aml_os_thp_size();
 	snprintf(data->source, sizeof(data->source), "%s", source ? source : "given");
 	data->mechanism = AML_AREA_WEIGHTED_USER;
 	data->kernel_scale = 1;
