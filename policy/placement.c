@@ -4,6 +4,7 @@
  * interleave over all nodes, "cuda-mapped" for device 0). */
 #include <string.h>
 
+#include <aml/utils/nodemask.h>
 #include "internal.h"
 
 /* What follows the name and its ':'. */
@@ -59,11 +60,6 @@ static int count_nodes(const unsigned long *nodes)
 		for (unsigned long bits = nodes[w]; bits; bits &= bits - 1)
 			count++;
 	return count;
-}
-
-static int node_in(const unsigned long *nodes, unsigned node)
-{
-	return (nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1;
 }
 
 static int parse_device(const char *s, size_t n, int *out, struct amlshim_text *why)
@@ -128,7 +124,7 @@ static int parse_weight_item(const char *s, size_t n, unsigned *node, unsigned *
 		amlshim_text_str(why, " must name one node");
 		return -1;
 	}
-	for (*node = 0; !node_in(one.nodes, *node);)
+	for (*node = 0; !aml_nodemask_test(one.nodes, *node);)
 		++*node;
 	unsigned long value;
 	int bad = amlshim_parse_decimal(star + 1, weight_len, AMLSHIM_MAX_WEIGHT, &value);
@@ -280,7 +276,7 @@ static void spell_weights(struct amlshim_text *text, const struct amlshim_placem
 	}
 	int rank = 0;
 	for (unsigned node = 0; node < AMLSHIM_MAX_NODES && rank < AMLSHIM_MAX_WEIGHTS; node++) {
-		if (!node_in(p->nodes, node))
+		if (!aml_nodemask_test(p->nodes, node))
 			continue;
 		amlshim_text_str(text, rank ? "," : ":");
 		amlshim_text_uint(text, node);

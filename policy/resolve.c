@@ -14,15 +14,11 @@
 #include <aml/area/hwloc.h>
 #include <aml/area/linux.h>
 #include <aml/area/weighted.h>
+#include <aml/utils/nodemask.h>
 #include "external_hwloc.h"
 #include "internal.h"
 #include "node_sets.h"
 #include "resolve.h"
-
-static int node_set(const unsigned long *nodes, unsigned node)
-{
-	return (nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
-}
 
 int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, size_t why_len)
 {
@@ -31,7 +27,7 @@ int amlshim_check_nodes(const struct amlshim_placement *placement, char *why, si
 	struct bitmask *allowed = numa_get_mems_allowed();
 	int ret = 0;
 	for (unsigned node = 0; node < AMLSHIM_MAX_NODES && ret == 0; node++) {
-		if (!node_set(placement->nodes, node))
+		if (!aml_nodemask_test(placement->nodes, node))
 			continue;
 		if (!allowed || node >= allowed->size || !numa_bitmask_isbitset(allowed, node)) {
 			char list[128] = "";
@@ -62,7 +58,7 @@ static struct bitmask *mask_of(const struct amlshim_placement *placement)
 		return NULL;
 	struct bitmask *mask = numa_allocate_nodemask();
 	for (unsigned node = 0; mask && node < AMLSHIM_MAX_NODES && node < mask->size; node++)
-		if (node_set(placement->nodes, node))
+		if (aml_nodemask_test(placement->nodes, node))
 			numa_bitmask_setbit(mask, node);
 	return mask;
 }
@@ -189,9 +185,9 @@ static int auto_weights(const struct amlshim_placement *placement, int initiator
 	for (unsigned i = 0; ret == 0 && i < r->num_nodes; i++) {
 		unsigned node = r->os_index[i];
 		if (placement->all_nodes ? !allowed || !numa_bitmask_isbitset(allowed, node)
-		                         : !node_set(placement->nodes, node))
+		                         : !aml_nodemask_test(placement->nodes, node))
 			continue;
-		if (leave_gpu && !node_set(spread, node))
+		if (leave_gpu && !aml_nodemask_test(spread, node))
 			continue;
 		if (i >= r->num_valued && placement->all_nodes)
 			continue; /* over all nodes, those with a value */
@@ -226,7 +222,7 @@ static int weighted_area(const struct amlshim_placement *placement, int initiato
 	char source[48] = "given";
 	if (placement->weights[0]) {
 		for (unsigned node = 0; node < AMLSHIM_MAX_NODES && count < AMLSHIM_MAX_WEIGHTS; node++)
-			if (node_set(placement->nodes, node)) {
+			if (aml_nodemask_test(placement->nodes, node)) {
 				nodes[count] = (int)node;
 				weights[count] = placement->weights[count];
 				count++;

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <aml/area/linux.h>
 
+#include <aml/utils/nodemask.h>
 #include "init.h"
 #include "log.h"
 #include "os.h"
@@ -35,11 +36,6 @@ static int takes_hugetlb(enum amlshim_placement_kind kind)
 	       kind == AMLSHIM_PLACE_PREFERRED || kind == AMLSHIM_PLACE_INTERLEAVE;
 }
 
-static int node_named(const struct shim_pages *pages, int node)
-{
-	return (pages->nodes[node / (8 * sizeof(unsigned long))] >> (node % (8 * sizeof(unsigned long)))) & 1UL;
-}
-
 /* Where pools_serve looks: "any node", "node 0", "nodes 0,2", "no node". */
 static void pools_text(const struct amlshim_placement *p, const struct shim_pages *pages, char *buf, size_t len)
 {
@@ -51,7 +47,7 @@ static void pools_text(const struct amlshim_placement *p, const struct shim_page
 		return;
 	}
 	for (int node = 0; node < AMLSHIM_MAX_NODES && used + 8 < sizeof(list); node++)
-		if (node_named(pages, node))
+		if (aml_nodemask_test(pages->nodes, (unsigned)(node)))
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%d", count++ ? "," : "", node);
 	snprintf(buf, len, "%s%s", count == 0 ? "no node" : count == 1 ? "node " : "nodes ", list);
 }
@@ -70,7 +66,7 @@ static int pools_serve(const struct amlshim_placement *p, const struct shim_page
 	}
 	size_t total = 0, least = SIZE_MAX, count = 0;
 	for (int node = 0; node < AMLSHIM_MAX_NODES; node++) {
-		if (!node_named(huge, node))
+		if (!aml_nodemask_test(huge->nodes, (unsigned)(node)))
 			continue;
 		long n = aml_os_huge_free(node, size);
 		size_t free = n > 0 ? (size_t)n : 0;
