@@ -165,20 +165,22 @@ void shim_large_for_each_pool(shim_pool_visit visit, void *ctx)
 	shim_routes_for_each_pool(visit, ctx);
 }
 
+/* Locks held by threads that no longer exist in a forked child. */
+static void reset_route_locks(struct shim_route *route)
+{
+	route->fallback.lock = 0;
+	for (int p = 0; p < SHIM_MAX_NODES; p++)
+		route->pools[p].lock = 0;
+}
+
 void shim_routes_after_fork_child(void)
 {
-	/* Locks held by threads that no longer exist in the child. */
 	shim_route_table.implicit.fallback.lock = 0;
 	shim_site_routes.plain.fallback.lock = 0;
-	for (int r = 0; r < shim_site_routes.count; r++) {
-		shim_site_routes.rules[r].fallback.lock = 0;
-		for (int p = 0; p < SHIM_MAX_NODES; p++)
-			shim_site_routes.rules[r].pools[p].lock = 0;
-	}
+	for (int r = 0; r < shim_site_routes.count; r++)
+		reset_route_locks(&shim_site_routes.rules[r]);
 	for (int r = 0; r < shim_route_table.count; r++) {
-		shim_route_table.rules[r].fallback.lock = 0;
-		for (int p = 0; p < SHIM_MAX_NODES; p++)
-			shim_route_table.rules[r].pools[p].lock = 0;
+		reset_route_locks(&shim_route_table.rules[r]);
 		/* CUDA contexts do not survive fork. */
 		if (shim_route_table.rules[r].is_cuda)
 			shim_route_table.rules[r].use_fallback = 1;

@@ -74,7 +74,8 @@ void shim_routes_for_each_pool(shim_pool_visit visit, void *ctx);
 
 /* One route's pools: its fallback, then its area pools. */
 void shim_route_for_each_pool(struct shim_route *route, shim_pool_visit visit, void *ctx);
-/* Phase 2 for one route (routes_resolve.c): 0, or -1 when it fell back. */
+/* Phase 2 for one route without +share (routes_resolve.c): resolved, its
+ * page size set up, published ready; 0, or -1 when it fell back. */
 int shim_route_resolve_one(struct shim_route *route);
 
 /* fork child: locks of threads that are gone, CUDA rules to the kernel default. */

@@ -150,5 +150,8 @@ int shim_routes_resolve(void)
 
 int shim_route_resolve_one(struct shim_route *route)
 {
-	return resolve_route(route);
+	int ret = resolve_route(route);
+	shim_pages_setup(route);
+	__atomic_store_n(&route->ready, 1, __ATOMIC_RELEASE);
+	return ret;
 }

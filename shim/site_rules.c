@@ -118,11 +118,8 @@ void shim_sites_start(void)
 			if (shim_sites.names[r][i] >= 0 && !shim_site_name_found(shim_sites.names[r][i]))
 				shim_log(AMLSHIM_LOG_INFO, "AMLSHIM_SITES rule %d: no function %s in the modules loaded so far "
 				         "(looked up again when a library is loaded)", r + 1, shim_sites.parsed.rules[r].func[i]);
-	for (int r = 0; r < shim_site_routes.count; r++) {
-		shim_route_resolve_one(&shim_site_routes.rules[r]);
-		shim_pages_setup(&shim_site_routes.rules[r]); /* +thp, +nothp, +huge:SIZE as on a size rule */
-		__atomic_store_n(&shim_site_routes.rules[r].ready, 1, __ATOMIC_RELEASE);
-	}
+	for (int r = 0; r < shim_site_routes.count; r++)
+		shim_route_resolve_one(&shim_site_routes.rules[r]); /* +thp, +nothp, +huge:SIZE as on a size rule */
 	if (shim_sites.profile)
 		shim_site_heat_start();
 }
