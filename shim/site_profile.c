@@ -41,32 +41,6 @@ static int expand(const char *pattern, char *path, size_t len)
 	return 0;
 }
 
-/* Sites by bytes, most first (insertion sort of slot numbers). */
-static int sorted_sites(uint16_t *order)
-{
-	int n = 0;
-	for (int s = 0; s < SHIM_SITE_SLOTS; s++) {
-		const struct shim_site_entry *e = &shim_site_table[s];
-		if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || !e->count)
-			continue;
-		int at = n++;
-		for (; at > 0 && shim_site_table[order[at - 1]].bytes < e->bytes; at--)
-			order[at] = order[at - 1];
-		order[at] = (uint16_t)s;
-	}
-	return n;
-}
-
-/* Frames of a stack that lie in known modules, innermost first: the
- * walk stops at the first it cannot name. */
-static int named_frames(const struct shim_site_entry *e, int *module)
-{
-	int n = 0;
-	while (n < e->depth && (module[n] = shim_site_module_of(e->frames[n])) >= 0)
-		n++;
-	return n;
-}
-
 static double seconds(unsigned long long ns_plus_one)
 {
 	return ns_plus_one ? (double)(ns_plus_one - 1) / 1e9 : 0.0;
@@ -75,12 +49,9 @@ static double seconds(unsigned long long ns_plus_one)
 static void write_site(struct shim_out *out, const struct shim_site_entry *e, const int *module, int n,
                        unsigned long long now, int first)
 {
-	shim_out_put(out, "%s\n  {\"site\": \"", first ? "" : ",");
-	for (int f = n; f-- > 0;) {
-		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
-		shim_out_put(out, "%s%s+0x%lx", f == n - 1 ? "" : ">", m->name, (unsigned long)(e->frames[f] - m->bias));
-	}
-	shim_out_put(out, "\", \"frames\": [");
+	char text[SHIM_SITE_TEXT_MAX];
+	shim_site_text(e, text, sizeof(text));
+	shim_out_put(out, "%s\n  {\"site\": \"%s\", \"frames\": [", first ? "" : ",", text);
 	for (int f = n; f-- > 0;) {
 		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
 		shim_out_put(out, "%s{\"module\": \"%s\", \"offset\": \"0x%lx\"}", f == n - 1 ? "" : ", ", m->name,
@@ -106,7 +77,7 @@ static void write_profile(int fd)
 	static uint16_t order[SHIM_SITE_SLOTS];
 	static char used[SHIM_SITE_MAX_MODULES];
 	unsigned long long now = shim_sites_now_ns() + 1;
-	int n = sorted_sites(order);
+	int n = shim_site_table_by_bytes(order);
 	char host[256];
 	shim_job_host(host, sizeof(host));
 	struct shim_out out = {.fd = fd};
@@ -124,7 +95,7 @@ static void write_profile(int fd)
 	             shim_sites.min);
 	int module[AMLSHIM_SITE_MAX_DEPTH], written = 0;
 	for (int i = 0; i < n; i++)
-		for (int f = named_frames(&shim_site_table[order[i]], module); f-- > 0;)
+		for (int f = shim_site_named_frames(&shim_site_table[order[i]], module); f-- > 0;)
 			used[module[f]] = 1;
 	shim_out_put(&out, "\"modules\": [");
 	for (int m = 0; m < shim_site_modules.count; m++) {
@@ -141,7 +112,7 @@ static void write_profile(int fd)
 	written = 0;
 	for (int i = 0; i < n; i++) {
 		const struct shim_site_entry *e = &shim_site_table[order[i]];
-		int frames = named_frames(e, module);
+		int frames = shim_site_named_frames(e, module);
 		if (frames)
 			write_site(&out, e, module, frames, now, !written++);
 	}
@@ -157,7 +128,7 @@ void shim_site_profile_write(void)
 	if (!shim_sites.profile || !shim_site_table || shim_process.secure_mode || shim_in_forked_child)
 		return;
 	static uint16_t order[SHIM_SITE_SLOTS];
-	if (sorted_sites(order) == 0)
+	if (shim_site_table_by_bytes(order) == 0)
 		return; /* nothing seen (a shell around the program): nothing to overwrite its file with */
 	AML_KEEP_ERRNO;
 	char path[4096], quoted[AMLSHIM_QUOTE_MAX * 4 + 32];

@@ -19,38 +19,13 @@ static unsigned long load(const unsigned long *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-/* The stacks with the most bytes, most first; returns how many. */
-static int top_sites(int *top)
+/* The stacks with the most bytes, most first, the first TOP_SITES of
+ * them; returns how many. */
+static uint16_t top[SHIM_SITE_SLOTS];
+static int top_sites(void)
 {
-	int n = 0;
-	for (int s = 0; shim_site_table && s < SHIM_SITE_SLOTS; s++) {
-		const struct shim_site_entry *e = &shim_site_table[s];
-		if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || !load(&e->count))
-			continue;
-		int at = n < TOP_SITES ? n++ : TOP_SITES;
-		for (; at > 0 && load(&shim_site_table[top[at - 1]].bytes) < load(&e->bytes); at--)
-			if (at < TOP_SITES)
-				top[at] = top[at - 1];
-		if (at < TOP_SITES)
-			top[at] = s;
-	}
-	return n;
-}
-
-/* "mod+0x1>mod+0x2" of a stack, caller first, up to its first unknown frame. */
-static void site_text(const struct shim_site_entry *e, char *buf, size_t len)
-{
-	int n = 0, module[AMLSHIM_SITE_MAX_DEPTH];
-	while (n < e->depth && (module[n] = shim_site_module_of(e->frames[n])) >= 0)
-		n++;
-	size_t at = 0;
-	buf[0] = '\0';
-	for (int f = n; f-- > 0 && at < len;) {
-		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
-		int wrote = snprintf(buf + at, len - at, "%s%s+0x%lx", f == n - 1 ? "" : ">", m->name,
-		                     (unsigned long)(e->frames[f] - m->bias));
-		at += wrote > 0 ? (size_t)wrote : 0;
-	}
+	int n = shim_site_table_by_bytes(top);
+	return n < TOP_SITES ? n : TOP_SITES;
 }
 
 static int last_node(const long *pages)
@@ -81,11 +56,11 @@ void shim_site_report_text(struct shim_out *out)
 		shim_out_put(out, "\n");
 		shim_pages_write_text(out, route);
 	}
-	int top[TOP_SITES], n = top_sites(top);
+	int n = top_sites();
 	for (int i = 0; i < n; i++) {
 		const struct shim_site_entry *e = &shim_site_table[top[i]];
-		char text[4096];
-		site_text(e, text, sizeof(text));
+		char text[SHIM_SITE_TEXT_MAX];
+		shim_site_text(e, text, sizeof(text));
 		shim_out_put(out, "  site %s: %lu allocs, %lu bytes", text, load(&e->count), load(&e->bytes));
 		if (e->rule >= 0)
 			shim_out_put(out, " (rule %d)", e->rule + 1);
@@ -121,11 +96,11 @@ void shim_site_report_json(struct shim_out *out)
 		shim_out_put(out, "}");
 	}
 	shim_out_put(out, "],\"top_sites\":[");
-	int top[TOP_SITES], n = top_sites(top);
+	int n = top_sites();
 	for (int i = 0; i < n; i++) {
 		const struct shim_site_entry *e = &shim_site_table[top[i]];
-		char text[4096];
-		site_text(e, text, sizeof(text));
+		char text[SHIM_SITE_TEXT_MAX];
+		shim_site_text(e, text, sizeof(text));
 		shim_out_put(out, "%s{\"site\":", i ? "," : "");
 		shim_out_json_string(out, text);
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"rule\":", load(&e->count), load(&e->bytes));

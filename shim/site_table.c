@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "os.h"
+#include "site_modules.h"
 #include "site_table.h"
 
 #define PROBES 32
@@ -63,4 +64,41 @@ struct shim_site_entry *shim_site_table_get(const uintptr_t *frames, int depth)
 			return e;
 	}
 	return NULL;
+}
+
+int shim_site_table_by_bytes(uint16_t *order)
+{
+	int n = 0;
+	for (int s = 0; shim_site_table && s < SHIM_SITE_SLOTS; s++) {
+		const struct shim_site_entry *e = &shim_site_table[s];
+		unsigned long bytes = __atomic_load_n(&e->bytes, __ATOMIC_RELAXED);
+		if (!__atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) || !__atomic_load_n(&e->count, __ATOMIC_RELAXED))
+			continue;
+		int at = n++;
+		for (; at > 0 && __atomic_load_n(&shim_site_table[order[at - 1]].bytes, __ATOMIC_RELAXED) < bytes; at--)
+			order[at] = order[at - 1];
+		order[at] = (uint16_t)s;
+	}
+	return n;
+}
+
+int shim_site_named_frames(const struct shim_site_entry *e, int *module)
+{
+	int n = 0;
+	while (n < e->depth && (module[n] = shim_site_module_of(e->frames[n])) >= 0)
+		n++;
+	return n;
+}
+
+void shim_site_text(const struct shim_site_entry *e, char *buf, size_t len)
+{
+	int module[AMLSHIM_SITE_MAX_DEPTH], n = shim_site_named_frames(e, module);
+	size_t at = 0;
+	buf[0] = '\0';
+	for (int f = n; f-- > 0 && at < len;) {
+		const struct shim_site_module *m = &shim_site_modules.list[module[f]];
+		int wrote = snprintf(buf + at, len - at, "%s%s+0x%lx", f == n - 1 ? "" : ">", m->name,
+		                     (unsigned long)(e->frames[f] - m->bias));
+		at += wrote > 0 ? (size_t)wrote : 0;
+	}
 }

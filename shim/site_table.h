@@ -32,6 +32,16 @@ int shim_site_table_init(void);
 /* The entry of this stack, added if new; NULL when the table is full
  * around its slot or another thread is writing it. */
 struct shim_site_entry *shim_site_table_get(const uintptr_t *frames, int depth);
+/* The stacks counted so far, most bytes first, as slot numbers into
+ * order (SHIM_SITE_SLOTS of them); returns how many. For reports. */
+int shim_site_table_by_bytes(uint16_t *order);
+/* The frames of a stack that lie in known modules, innermost first, their
+ * modules into module[]: the walk stops at the first it cannot name. */
+int shim_site_named_frames(const struct shim_site_entry *e, int *module);
+/* "mod+0x1>mod+0x2" of a stack, caller first, up to its first unknown
+ * frame; SHIM_SITE_TEXT_MAX holds the longest. */
+#define SHIM_SITE_TEXT_MAX (AMLSHIM_SITE_MAX_DEPTH * (AMLSHIM_SITE_NAME_MAX + 24))
+void shim_site_text(const struct shim_site_entry *e, char *buf, size_t len);
 static inline uint32_t shim_site_entry_index(const struct shim_site_entry *e)
 {
 	return (uint32_t)(e - shim_site_table);
