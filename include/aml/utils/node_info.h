@@ -1,7 +1,8 @@
 /* What Linux's sysfs says about NUMA nodes and CPUs beyond libnuma: a CPU's
- * package, a memory node's HMAT initiators and bandwidth, SLIT distances.
- * The fallbacks of amlshim's node set names when hwloc is not there
- * (areas/os_nodes.c, the OS layer). No allocation, no stdio. */
+ * package, a memory node's HMAT initiators and bandwidth, SLIT distances,
+ * for callers without hwloc (areas/os_nodes.c, the OS layer). No
+ * allocation and no stdio (libnuma's numa_distance has both), so callers
+ * inside an allocator may use them. */
 #ifndef AML_UTILS_NODE_INFO_H
 #define AML_UTILS_NODE_INFO_H
 
