@@ -24,6 +24,7 @@ SLURM_CONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc/slurm,$(PREFIX)/etc/slurm)
 VM_NODES ?= 4
 VM_KERNEL_SERIES ?= 6.1
 FUZZ_SECONDS ?= 30
+# FUZZ_SEED (unset: 1, the same inputs each check; 0: a random seed).
 # STRESS_SECONDS (unset: each stress test's own default, 6 to 16 s).
 SAN_CC ?= gcc
 FUZZ_CC ?= clang

@@ -15,8 +15,8 @@
 #                hostile environments); HARD_BATS: tests/hardening/*.bats
 #                (hostile environments, the real-program matrix).
 
-# Read by tests/fuzz/run-fuzzer.sh.
-export FUZZ_SECONDS
+# Read by tests/fuzz/run-fuzzer.sh (FUZZ_SEED: 1 unless set, 0 random).
+export FUZZ_SECONDS FUZZ_SEED
 
 # ---- ASan + UBSan (gcc) -----------------------------------------------------
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

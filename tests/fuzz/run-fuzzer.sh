@@ -32,8 +32,13 @@ crashes=$(dirname "$fuzzer")/crashes
 mkdir -p "$crashes"
 # -timeout: a single input taking over 10 s is a hang; -rss_limit_mb: a
 # leak or blow-up; -max_len: values up to 4 KiB (longer ones are cut by the
-# parser's quoting anyway).
-"$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
+# parser's quoting anyway). -seed: $FUZZ_SEED, 1 unless set, so that a
+# check explores the same inputs each time (a longer run here covers what a
+# slower machine reaches); FUZZ_SEED=0 takes a random seed, for long runs
+# that look for new crashes.
+seed=${FUZZ_SEED:-1}
+case $seed in '' | *[!0-9]*) echo "FAIL: FUZZ_SEED='$seed' is not valid; accepted: a number (0: random)"; exit 1 ;; esac
+"$fuzzer" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 -max_len=4096 \
 	-print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" \
 	"$work/regressions" >"$work/log" 2>&1
 rc=$?
@@ -41,7 +46,7 @@ execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log")
 cov=$(grep -o 'cov: [0-9]*' "$work/log" | tail -n 1)
 units=$(ls "$work/corpus" | wc -l)
-echo "fuzz $target: ${execs:-?} executions in ${seconds} s (${rate:-?}/s), $cov, corpus $seeds -> $units inputs"
+echo "fuzz $target: seed $seed, ${execs:-?} executions in ${seconds} s (${rate:-?}/s), $cov, corpus $seeds -> $units inputs"
 if [ $rc -ne 0 ]; then
 	tail -n 40 "$work/log"
 	for input in "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*; do
