@@ -211,7 +211,9 @@ set -e
 port=\$($PYTHON -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "\$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --logfile "\$PWD/redis.log" --dir "\$PWD" &
 server=\$!
-for i in \$(seq 1 100); do redis-cli -p "\$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+up=0
+for i in \$(seq 1 400); do redis-cli -p "\$port" ping >/dev/null 2>&1 && { up=1; break; }; sleep 0.05; done
+[ \$up = 1 ] || { echo "redis-server did not answer in 20 s" >&2; exit 1; }
 redis-cli -p "\$port" <"$IN/cmds" | sort | uniq -c | sed 's/^ *//' | sort
 redis-cli -p "\$port" dbsize
 redis-cli -p "\$port" llen list
@@ -243,7 +245,9 @@ mimetype.assign = (".txt" => "text/plain")
 CONF
 lighttpd -D -f lighttpd.conf &
 server=\$!
-for i in \$(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:\$port/small.txt" && break; sleep 0.05; done
+up=0
+for i in \$(seq 1 400); do curl -s -o /dev/null "http://127.0.0.1:\$port/small.txt" && { up=1; break; }; sleep 0.05; done
+[ \$up = 1 ] || { echo "lighttpd did not answer in 20 s" >&2; exit 1; }
 # One curl, 240 requests over kept-alive connections, then 10 more curls.
 urls=()
 for i in \$(seq 1 80); do

@@ -13,9 +13,9 @@
 
 static void wait_for(const char *path)
 {
-	for (int i = 0; i < 3000 && access(path, F_OK) != 0; i++)
+	for (int i = 0; i < 12000 && access(path, F_OK) != 0; i++)
 		usleep(10000);
-	CHECK(access(path, F_OK) == 0, "%s never came", path);
+	CHECK(access(path, F_OK) == 0, "%s never came (120 s)", path);
 }
 
 static void touch_file(const char *path)

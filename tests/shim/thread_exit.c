@@ -62,10 +62,22 @@ int main(int argc, char **argv)
 	shim_test_escape(mine);
 	pthread_t thread;
 	long faults = 0;
-	CHECK(pthread_create(&thread, NULL, first, NULL) == 0, "pthread_create failed");
-	pthread_join(thread, NULL);
-	CHECK(pthread_create(&thread, NULL, second, &faults) == 0, "pthread_create failed");
-	pthread_join(thread, NULL);
+	/* The shim keeps the pages of threads that lived under 1 s: a first
+	 * thread slowed past 0.8 s (a loaded machine, an emulated VM) does not
+	 * test that, so the pair runs again, up to 3 times. */
+	double lived = 0;
+	for (int round = 0; round < 3; round++) {
+		double start = test_now();
+		CHECK(pthread_create(&thread, NULL, first, NULL) == 0, "pthread_create failed");
+		pthread_join(thread, NULL);
+		lived = test_now() - start;
+		CHECK(pthread_create(&thread, NULL, second, &faults) == 0, "pthread_create failed");
+		pthread_join(thread, NULL);
+		if (lived < 0.8)
+			break;
+		printf("thread_exit: the first thread lived %.2f s, too long to judge: again\n", lived);
+	}
+	CHECK(lived < 0.8, "the first thread lived %.2f s in each of 3 rounds: too slow to judge", lived);
 	free(mine);
 	printf("thread_exit: the second thread faulted %ld times writing %d pages\n", faults, PAGES);
 	CHECK(faults < PAGES / 4, "the second thread faulted %ld times writing %d pages: the first thread's exit "

@@ -72,7 +72,7 @@ while read -r bin; do
 	name=${bin#build/tests/}
 	echo "=== $name"
 	start=$(uptime_s)
-	timeout "${VM_TEST_TIMEOUT:-120}" "./$bin" >/tmp/test.log 2>&1
+	timeout "${VM_TEST_TIMEOUT:-300}" "./$bin" >/tmp/test.log 2>&1
 	rc=$?
 	secs=$(awk -v a="$start" -v b="$(uptime_s)" 'BEGIN { printf "%.2f", b - a }')
 	cat /tmp/test.log
@@ -82,7 +82,7 @@ while read -r bin; do
 		reason=$(sed -n 's/^SKIP:* *//p' /tmp/test.log | head -n 1)
 		report "VMTEST $name SKIP $secs ${reason:-no reason given}" ;;
 	*)
-		[ "$rc" = 143 ] && echo "timed out after ${VM_TEST_TIMEOUT:-120}s" >>/tmp/test.log
+		[ "$rc" = 143 ] && echo "timed out after ${VM_TEST_TIMEOUT:-300}s" >>/tmp/test.log
 		report "VMTEST $name FAIL $secs exit $rc" ;;
 	esac
 	# A test's named cases, each a line of its own (the MPI tests).

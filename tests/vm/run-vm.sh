@@ -17,7 +17,7 @@
 #                      has VMX/SVM, falling back to TCG if KVM fails to boot
 #   VM_TIMEOUT         seconds for each kernel's VM run (default 900)
 #   VM_BOOT_TIMEOUT    seconds until the first test must start (default 60)
-#   VM_TEST_TIMEOUT    seconds per test inside the VM (default 120)
+#   VM_TEST_TIMEOUT    seconds per test inside the VM (default 300)
 #   VM_CPU             qemu CPU model (default: max under KVM, qemu64 under TCG)
 #   VM_KERNEL          a vmlinuz to boot instead of Debian's package, with
 #                      one series in VM_KERNEL_SERIES (its lines' name)
@@ -36,7 +36,7 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 nodes=${VM_NODES:-4}
 vm_timeout=${VM_TIMEOUT:-900}
-test_timeout=${VM_TEST_TIMEOUT:-120}
+test_timeout=${VM_TEST_TIMEOUT:-300}
 boot_timeout=${VM_BOOT_TIMEOUT:-60}
 read -r -a kernel_series <<<"${VM_KERNEL_SERIES:-6.1}"
 [ ${#kernel_series[@]} -gt 0 ] || kernel_series=(6.1)

@@ -22,10 +22,13 @@
 
 #define BLOCK ((size_t)64 << 20)
 
+/* The other rank's file: a wait that runs out fails (the checks after it
+ * assume the other rank's state). */
 static void wait_for(const char *path)
 {
-	for (int i = 0; i < 6000 && access(path, F_OK) != 0; i++)
+	for (int i = 0; i < 24000 && access(path, F_OK) != 0; i++)
 		usleep(10000);
+	CHECK(access(path, F_OK) == 0, "%s never came (240 s)", path);
 }
 
 /* child LABEL MB HOLD WAIT_FILE|- DONE_FILE; HOLD: milliseconds, or a
