@@ -16,7 +16,8 @@
 	"multiple of 4K; WEIGHT: 1-255; DEV: 0-1023)"
 
 _Static_assert(AMLSHIM_MAX_NODES == 1024 && AMLSHIM_MAX_DEVICES == 1024 && AMLSHIM_MAX_RULES == 16 &&
-	       AMLSHIM_PATH_MAX == 256 && AMLSHIM_MAX_WEIGHT == 255, "the accepted forms below spell these limits out");
+	               AMLSHIM_PATH_MAX == 256 && AMLSHIM_MAX_WEIGHT == 255 && AMLSHIM_LEDGER_NAME_MAX == 64,
+	       "the accepted forms below spell these limits out");
 
 /* What each variable accepts, said after every complaint about it. */
 static const char policy_accepted[] = PLACEMENT_FORMS;
@@ -38,6 +39,8 @@ static const char stats_file_accepted[] =
 	"global rank (the process id when no launcher gives one), %h for the host name and %% for %";
 static const char log_accepted[] = "error, warn, info, debug";
 static const char strict_accepted[] = "0, 1";
+static const char share_settle_accepted[] = "a duration: 0, or 1 to 100000000 followed by ms or s, like 500ms or 1s";
+static const char ledger_accepted[] = "1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)";
 
 #define WHY_MAX 1024
 
@@ -288,6 +291,50 @@ static void parse_stats_file_var(const struct parse_context *ctx)
 	report(ctx, "AMLSHIM_STATS_FILE", value, why_buf, stats_file_accepted);
 }
 
+/* AMLSHIM_SHARE_SETTLE: "0", or digits then "ms" or "s". */
+static void parse_share_settle_var(const struct parse_context *ctx)
+{
+	const char *value = read_var(ctx, "AMLSHIM_SHARE_SETTLE", 1);
+	if (!value)
+		return;
+	unsigned long long n = 0, scale = 0;
+	size_t digits = 0;
+	for (; value[digits] >= '0' && value[digits] <= '9' && n <= 100000000ULL; digits++)
+		n = n * 10 + (unsigned long long)(value[digits] - '0');
+	const char *unit = value + digits;
+	if (unit[0] == 'm' && unit[1] == 's' && unit[2] == '\0')
+		scale = 1000000ULL;
+	else if (unit[0] == 's' && unit[1] == '\0')
+		scale = 1000000000ULL;
+	else if (*unit == '\0' && n == 0)
+		scale = 1; /* "0": lent as soon as it stops growing */
+	if (digits == 0 || scale == 0 || n > 100000000ULL) {
+		report(ctx, "AMLSHIM_SHARE_SETTLE", value, "not a duration", share_settle_accepted);
+		return;
+	}
+	ctx->out->share_settle_ns = n * scale;
+}
+
+/* AMLSHIM_LEDGER names a file in /dev/shm: a plain name, never a path. */
+static void parse_ledger_var(const struct parse_context *ctx)
+{
+	const char *value = read_var(ctx, "AMLSHIM_LEDGER", 1);
+	if (!value)
+		return;
+	size_t n = strlen(value);
+	int ok = n <= AMLSHIM_LEDGER_NAME_MAX && value[0] != '.';
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = value[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		     c == '-';
+	}
+	if (!ok) {
+		report(ctx, "AMLSHIM_LEDGER", value, "not a name", ledger_accepted);
+		return;
+	}
+	memcpy(ctx->out->ledger, value, n + 1);
+}
+
 static void set_defaults(struct amlshim_policy *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -299,6 +346,7 @@ static void set_defaults(struct amlshim_policy *out)
 	out->stats_file[0] = '\0';
 	out->log_level = AMLSHIM_LOG_WARN;
 	out->strict = 0;
+	out->share_settle_ns = AMLSHIM_DEFAULT_SHARE_SETTLE_NS;
 }
 
 void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, void *env_ctx,
@@ -314,4 +362,6 @@ void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, vo
 	parse_log_var(&ctx);
 	parse_strict_var(&ctx);
 	parse_deepbind_var(&ctx);
+	parse_share_settle_var(&ctx);
+	parse_ledger_var(&ctx);
 }

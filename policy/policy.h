@@ -15,6 +15,9 @@
 #define AMLSHIM_NODE_WORDS AML_NODEMASK_WORDS
 #define AMLSHIM_DEFAULT_THRESHOLD ((size_t)1 << 20)
 #define AMLSHIM_PATH_MAX 256
+/* AMLSHIM_LEDGER: at most this many bytes. */
+#define AMLSHIM_LEDGER_NAME_MAX 64
+#define AMLSHIM_DEFAULT_SHARE_SETTLE_NS 1000000000ULL
 #define AMLSHIM_MAX_DEVICES 1024     /* cuda-*:DEV takes 0..1023 */
 #define AMLSHIM_QUOTE_MAX 64         /* value bytes shown in a message */
 #define AMLSHIM_MESSAGE_MAX 2048     /* longest message line, NUL included */
@@ -120,6 +123,10 @@ struct amlshim_policy {
 	char stats_file[AMLSHIM_PATH_MAX]; /* AMLSHIM_STATS_FILE, "" = stderr */
 	enum amlshim_log_level log_level;  /* AMLSHIM_LOG, default warn */
 	int strict;                        /* AMLSHIM_STRICT */
+	/* AMLSHIM_SHARE_SETTLE: how long a rank's use of a node stays without
+	 * growth before +share:dynamic lends what it leaves; default 1 s. */
+	unsigned long long share_settle_ns;
+	char ledger[AMLSHIM_LEDGER_NAME_MAX + 1]; /* AMLSHIM_LEDGER, "" = the job's own */
 	int errors;                        /* bad values found (each reported once) */
 	int rules_override;                /* RULES set along with POLICY or THRESHOLD,
 	                                      which were then ignored (the shim may say so) */
@@ -136,8 +143,8 @@ typedef void (*amlshim_message_sink)(const char *line, void *ctx);
  * and then:
  *  - a bad POLICY, THRESHOLD, RULES or SMALL: all placement falls back to the
  *    kernel default (no rules, small = default);
- *  - a bad MMAP, DEEPBIND, STATS, STATS_FILE, LOG or STRICT: that one takes
- *    its default.
+ *  - a bad MMAP, DEEPBIND, STATS, STATS_FILE, LOG, STRICT, SHARE_SETTLE or
+ *    LEDGER: that one takes its default.
  * Unknown AMLSHIM_* names are not read here (the shim warns about them). */
 void amlshim_policy_parse(struct amlshim_policy *out, amlshim_env_reader env, void *env_ctx,
                           amlshim_message_sink sink, void *sink_ctx);

@@ -26,7 +26,6 @@
 #include "shim.h"
 
 #define RECORDS 2048
-#define SETTLE_DEFAULT_NS 1000000000ULL
 
 int shim_share_active;
 
@@ -40,7 +39,7 @@ static struct {
 	uint64_t settle_ns;
 	const char *how; /* where the users come from */
 	int lock;
-} budgets = {.ledger = {.slot = -1}, .settle_ns = SETTLE_DEFAULT_NS};
+} budgets = {.ledger = {.slot = -1}, .settle_ns = AMLSHIM_DEFAULT_SHARE_SETTLE_NS};
 
 /* bind:N / preferred:N: their area wrapped, the budget asked after it maps. */
 struct budget_area {
@@ -217,38 +216,12 @@ static int wrap_named(int rule, struct shim_pool *pool, int node)
 	return 0;
 }
 
-/* "1s", "500ms", "0": nanoseconds, or -1. */
-static long long parse_duration(const char *text)
+/* The ledger's key: AMLSHIM_LEDGER (a name the policy parser checked),
+ * else the job's own. */
+static void ledger_key(char *key, size_t len)
 {
-	char *end;
-	if (!text || *text < '0' || *text > '9')
-		return -1;
-	unsigned long long value = strtoull(text, &end, 10);
-	unsigned long long unit = !strcmp(end, "ms") ? 1000000ULL : !strcmp(end, "s") ? 1000000000ULL : 0;
-	if (*end == 0 && value == 0)
-		return 0;
-	if (!unit || value > 100000000ULL)
-		return -1;
-	return (long long)(value * unit);
-}
-
-static void read_settings(char *key, size_t len)
-{
-	char quoted[320];
-	const char *settle = shim_read_env("AMLSHIM_SHARE_SETTLE", NULL);
-	long long ns = settle ? parse_duration(settle) : (long long)SETTLE_DEFAULT_NS;
-	if (ns < 0)
-		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_SHARE_SETTLE=%s is not valid: not a duration; accepted: a duration such as 1s, "
-		         "500ms or 0; using 1s", amlshim_quote_value(settle, quoted, sizeof(quoted)));
-	budgets.settle_ns = ns < 0 ? SETTLE_DEFAULT_NS : (uint64_t)ns;
-	const char *name = shim_read_env("AMLSHIM_LEDGER", NULL);
-	if (name && !shim_ledger_name_ok(name)) {
-		shim_log(AMLSHIM_LOG_ERROR, "AMLSHIM_LEDGER=%s is not valid: not a name; accepted: 1 to 64 of A-Z a-z 0-9 . _ - "
-		         "(not starting with .); using the job's own ledger", amlshim_quote_value(name, quoted, sizeof(quoted)));
-		name = NULL;
-	}
-	if (name)
-		snprintf(key, len, "%s", name);
+	if (shim_process.policy.ledger[0])
+		snprintf(key, len, "%s", shim_process.policy.ledger);
 	else if (shim_ledger_default_key(key, len) != 0)
 		key[0] = 0;
 }
@@ -301,8 +274,9 @@ void shim_share_resolve(void)
 		return;
 	/* Faulted in now: take() writes them under the lock. */
 	memset(records, 0, sizeof(records));
-	char key[SHIM_LEDGER_NAME_MAX + 32];
-	read_settings(key, sizeof(key));
+	char key[AMLSHIM_LEDGER_NAME_MAX + 32];
+	ledger_key(key, sizeof(key));
+	budgets.settle_ns = shim_process.policy.share_settle_ns;
 	budgets.how = "the whole node: not in a job";
 	if (!shim_process.job.launcher)
 		return;

@@ -18,7 +18,8 @@ static inline int shim_share_route(const struct shim_route *route)
 	return route->rule->placement.share != AMLSHIM_SHARE_NONE;
 }
 /* After phase 2: budgets on the sharing rules' ranked areas, the ledger
- * joined (AMLSHIM_LEDGER, AMLSHIM_SHARE_SETTLE read here). */
+ * joined (its name and settle time from the policy: AMLSHIM_LEDGER,
+ * AMLSHIM_SHARE_SETTLE). */
 void shim_share_resolve(void);
 /* [addr, addr + len) left the process: what it held of a budget returns. */
 void shim_share_release(void *addr, size_t len);

@@ -21,20 +21,6 @@
 #define LEDGER_VERSION 1u
 #define PID_BITS 22
 
-int shim_ledger_name_ok(const char *name)
-{
-	size_t len = name ? strlen(name) : 0;
-	if (len == 0 || len > SHIM_LEDGER_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '-'))
-			return 0;
-	}
-	return name[0] != '.';
-}
-
 int shim_ledger_default_key(char *buf, size_t len)
 {
 	char state;

@@ -10,7 +10,6 @@
 
 #define SHIM_LEDGER_SLOTS 256
 #define SHIM_LEDGER_NODES 4 /* budgeted nodes per process */
-#define SHIM_LEDGER_NAME_MAX 64
 
 /* One process's slot. owner: its start time << 22 | pid (0: free); live:
  * owner once the fields are filled (0 while claimed, filled or reclaimed). */
@@ -37,8 +36,6 @@ struct shim_ledger {
 	char path[128];
 };
 
-/* Whether name (AMLSHIM_LEDGER) is usable: 1-64 of [A-Za-z0-9._-]. */
-int shim_ledger_name_ok(const char *name);
 /* The job's key when no name is given: the parent's pid and start time
  * ("1234-5678"), what all local ranks of a launcher share. 0 or -1. */
 int shim_ledger_default_key(char *buf, size_t len);

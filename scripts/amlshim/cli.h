@@ -53,11 +53,14 @@ int cli_report_main(int argc, char **argv);
 int cli_profile_main(int argc, char **argv);
 int cli_advise_main(int argc, char **argv);
 
-/* A +share rule's budget for this process (explain_share.c): a text line,
- * and its JSON (",\"share\":{...}", none without +share). */
+/* A +share rule's budget for this process and the ledger it would join
+ * (explain_share.c): text lines, and its JSON (",\"share\":{...}", none
+ * without +share). */
 struct amlshim_placement;
-void cli_explain_share(FILE *out, const struct amlshim_placement *placement);
-void cli_explain_share_json(FILE *out, const struct amlshim_placement *placement);
+struct amlshim_policy;
+void cli_explain_share(FILE *out, const struct amlshim_policy *policy, const struct amlshim_placement *placement);
+void cli_explain_share_json(FILE *out, const struct amlshim_policy *policy,
+                            const struct amlshim_placement *placement);
 /* A rule's page-size modifier in --explain (explain_pages.c): a text line
  * under its area, and its JSON (",\"pages\":{...}", none without one). */
 void cli_explain_pages(FILE *out, const struct amlshim_placement *placement);

@@ -278,7 +278,7 @@ static int explain_policy(FILE *out, const struct cli_settings *settings)
 		fprintf(out, ": %s\n", rule->placement.text);
 		failures += explain_placement(out, &rule->placement, cpu_nodes, num_cpu_nodes, policy.strict);
 		if (rule->placement.share != AMLSHIM_SHARE_NONE)
-			cli_explain_share(out, &rule->placement);
+			cli_explain_share(out, &policy, &rule->placement);
 		cli_explain_pages(out, &rule->placement);
 		covered = rule->max;
 	}

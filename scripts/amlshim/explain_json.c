@@ -293,7 +293,7 @@ static void json_policy(FILE *out, const struct cli_settings *settings)
 		fputc(',', out);
 		failures += json_placement(out, &rule->placement, cpu_nodes, num_cpu_nodes);
 		cli_explain_pages_json(out, &rule->placement);
-		cli_explain_share_json(out, &rule->placement);
+		cli_explain_share_json(out, &policy, &rule->placement);
 		fputc('}', out);
 		covered = rule->max;
 	}

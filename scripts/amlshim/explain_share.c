@@ -61,7 +61,20 @@ static void share_view(struct share_view *v, const struct amlshim_placement *pla
 		v->node = -1;
 }
 
-void cli_explain_share(FILE *out, const struct amlshim_placement *placement)
+/* "1s", "500ms", "0": AMLSHIM_SHARE_SETTLE as written (the parser takes
+ * whole ms or s). */
+static const char *settle_text(unsigned long long ns, char *buf, size_t len)
+{
+	if (ns % 1000000000ULL == 0 && ns)
+		snprintf(buf, len, "%llus", ns / 1000000000ULL);
+	else if (ns)
+		snprintf(buf, len, "%llums", ns / 1000000ULL);
+	else
+		snprintf(buf, len, "0");
+	return buf;
+}
+
+void cli_explain_share(FILE *out, const struct amlshim_policy *policy, const struct amlshim_placement *placement)
 {
 	struct share_view v;
 	share_view(&v, placement);
@@ -78,12 +91,20 @@ void cli_explain_share(FILE *out, const struct amlshim_placement *placement)
 		        (v.total / v.job.local_size) >> 20, v.job.local_size);
 	else
 		fprintf(out, "budget: the node over the ranks that join its ledger (local size unknown)\n");
+	char settle[32];
+	fprintf(out, "      ledger: %s%s", policy->ledger[0] ? policy->ledger : "the job's own",
+	        policy->ledger[0] ? " (AMLSHIM_LEDGER)" : "");
+	if (placement->share == AMLSHIM_SHARE_DYNAMIC)
+		fprintf(out, "; a rank's room is lent after %s without growth (AMLSHIM_SHARE_SETTLE)",
+		        settle_text(policy->share_settle_ns, settle, sizeof(settle)));
+	fputc('\n', out);
 }
 
 /* ,"share":{...} of a +share rule: mode, node and its bytes, the budget
- * (null where the ledger decides at run time) and the local size it
- * assumes (null: not in a job, or unknown). */
-void cli_explain_share_json(FILE *out, const struct amlshim_placement *placement)
+ * (null where the ledger decides at run time), the local size it assumes
+ * (null: not in a job, or unknown), the ledger's name (null: the job's
+ * own) and the settle time in ns. */
+void cli_explain_share_json(FILE *out, const struct amlshim_policy *policy, const struct amlshim_placement *placement)
 {
 	if (placement->share == AMLSHIM_SHARE_NONE)
 		return;
@@ -91,15 +112,19 @@ void cli_explain_share_json(FILE *out, const struct amlshim_placement *placement
 	share_view(&v, placement);
 	fprintf(out, ",\"share\":{\"mode\":\"%s\",\"node\":",
 	        placement->share == AMLSHIM_SHARE_DYNAMIC ? "dynamic" : "static");
-	if (v.node < 0) {
-		fputs("null,\"node_bytes\":null,\"budget_bytes\":null,\"local_size\":null}", out);
-		return;
-	}
-	fprintf(out, "%d,\"node_bytes\":%lld,\"budget_bytes\":", v.node, v.total);
-	if (!v.job.launcher)
-		fprintf(out, "%lld,\"local_size\":null}", v.total);
+	if (v.node < 0)
+		fputs("null,\"node_bytes\":null,\"budget_bytes\":null,\"local_size\":null", out);
+	else if (!v.job.launcher)
+		fprintf(out, "%d,\"node_bytes\":%lld,\"budget_bytes\":%lld,\"local_size\":null", v.node, v.total, v.total);
 	else if (v.job.local_size > 0)
-		fprintf(out, "%lld,\"local_size\":%ld}", v.total / v.job.local_size, v.job.local_size);
+		fprintf(out, "%d,\"node_bytes\":%lld,\"budget_bytes\":%lld,\"local_size\":%ld", v.node, v.total,
+		        v.total / v.job.local_size, v.job.local_size);
 	else
-		fputs("null,\"local_size\":null}", out);
+		fprintf(out, "%d,\"node_bytes\":%lld,\"budget_bytes\":null,\"local_size\":null", v.node, v.total);
+	/* A ledger name is A-Z a-z 0-9 . _ - only: nothing to escape. */
+	if (policy->ledger[0])
+		fprintf(out, ",\"ledger\":\"%s\"", policy->ledger);
+	else
+		fputs(",\"ledger\":null", out);
+	fprintf(out, ",\"settle_ns\":%llu}", policy->share_settle_ns);
 }

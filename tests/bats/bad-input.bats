@@ -256,10 +256,33 @@ on	unknown value
 EOF
 }
 
+@test "AMLSHIM_SHARE_SETTLE: bad values" {
+	check_cases AMLSHIM_SHARE_SETTLE <<'EOF'
+soon	not a duration
+1	not a duration
+1.5s	not a duration
+-1s	not a duration
+1 s	not a duration
+100000001s	not a duration
+EOF
+}
+
+@test "AMLSHIM_LEDGER: bad values (a name, never a path)" {
+	local long
+	long=$(printf 'a%.0s' {1..65})
+	check_cases AMLSHIM_LEDGER <<EOF
+../x	not a name
+a/b	not a name
+.hidden	not a name
+a b	not a name
+$long	not a name
+EOF
+}
+
 @test "empty values mean unset: no message, same output" {
 	local name failures=0
 	for name in AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL AMLSHIM_MMAP AMLSHIM_DEEPBIND \
-		AMLSHIM_STATS AMLSHIM_LOG AMLSHIM_STRICT; do
+		AMLSHIM_STATS AMLSHIM_LOG AMLSHIM_STRICT AMLSHIM_SHARE_SETTLE AMLSHIM_LEDGER; do
 		run_ls "$BATS_TEST_TMPDIR/$name" "$name="
 		expect_run "$BATS_TEST_TMPDIR/$name" "$name=''" plain || failures=$((failures + 1))
 	done
@@ -268,7 +291,8 @@ EOF
 
 @test "every variable bad at once: one line each, in the documented order; strict exits 2" {
 	local -a vars=(AMLSHIM_POLICY=x AMLSHIM_THRESHOLD=x AMLSHIM_RULES=x AMLSHIM_SMALL=x AMLSHIM_MMAP=x
-		AMLSHIM_DEEPBIND=x AMLSHIM_STATS=x AMLSHIM_STATS_FILE=%x AMLSHIM_LOG=x)
+		AMLSHIM_DEEPBIND=x AMLSHIM_STATS=x AMLSHIM_STATS_FILE=%x AMLSHIM_LOG=x AMLSHIM_SHARE_SETTLE=x
+		AMLSHIM_LEDGER=../x)
 	run_ls "$BATS_TEST_TMPDIR/all" "${vars[@]}" AMLSHIM_STRICT=x
 	local lines
 	lines=$(cut -d= -f1 "$BATS_TEST_TMPDIR/all/err" | sed 's/^amlshim: //' | tr '\n' ' ')
@@ -278,7 +302,7 @@ EOF
 	run_ls "$BATS_TEST_TMPDIR/strict" "${vars[@]}" AMLSHIM_STRICT=1
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/strict/rc")" 2
 	[ ! -s "$BATS_TEST_TMPDIR/strict/out" ]
-	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/strict/err")" 10
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/strict/err")" 12
 	assert_equal "$(tail -n 1 "$BATS_TEST_TMPDIR/strict/err")" "$STRICT_LINE"
 }
 

@@ -23,7 +23,7 @@ PYTHON=/usr/bin/python3
 
 # Every AMLSHIM_* variable of the shim, in the order it reads them.
 AMLSHIM_VARIABLES=(AMLSHIM_POLICY AMLSHIM_THRESHOLD AMLSHIM_RULES AMLSHIM_SMALL AMLSHIM_MMAP
-	AMLSHIM_STATS AMLSHIM_STATS_FILE AMLSHIM_LOG AMLSHIM_STRICT AMLSHIM_DEEPBIND)
+	AMLSHIM_STATS AMLSHIM_STATS_FILE AMLSHIM_LOG AMLSHIM_STRICT AMLSHIM_DEEPBIND AMLSHIM_SHARE_SETTLE AMLSHIM_LEDGER)
 
 # What the parser says each variable accepts (policy/parse.c).
 NODES_LEGEND='NODES: node numbers 0-1023 like 0-3,6, node sets local, socket, dram, hbm, cxl, gpu, KIND@socket like local,3, or all'
@@ -39,6 +39,8 @@ declare -gA ACCEPTED=(
 	[AMLSHIM_STATS_FILE]='a non-empty path shorter than 256 bytes, where %p stands for the process id, %r for the global rank (the process id when no launcher gives one), %h for the host name and %% for %'
 	[AMLSHIM_LOG]='error, warn, info, debug'
 	[AMLSHIM_STRICT]='0, 1'
+	[AMLSHIM_SHARE_SETTLE]='a duration: 0, or 1 to 100000000 followed by ms or s, like 500ms or 1s'
+	[AMLSHIM_LEDGER]='1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)'
 )
 
 # The one line the shim prints for NAME=VALUE (VALUE already quoted the

@@ -23,6 +23,15 @@ setup() {
 		run "$AMLSHIM" --policy=preferred:0+share:dynamic --explain
 	assert_success
 	assert_output --regexp $'\n      \\+share:dynamic: node 0 \\([0-9]+ MiB\\); budget: [0-9]+ MiB if all 4 local ranks use it'
+	assert_line "      ledger: the job's own; a rank's room is lent after 1s without growth (AMLSHIM_SHARE_SETTLE)"
+	AMLSHIM_LEDGER=nightly.7 AMLSHIM_SHARE_SETTLE=0 run "$AMLSHIM" --policy=preferred:0+share:dynamic --explain
+	assert_line "      ledger: nightly.7 (AMLSHIM_LEDGER); a rank's room is lent after 0 without growth (AMLSHIM_SHARE_SETTLE)"
+	AMLSHIM_LEDGER=nightly.7 run "$AMLSHIM" --policy=preferred:0+share --explain
+	assert_line "      ledger: nightly.7 (AMLSHIM_LEDGER)"
+	# A bad value is the policy's: said among the bad values, and strict stops.
+	AMLSHIM_SHARE_SETTLE=soon run "$AMLSHIM" --policy=preferred:0+share:dynamic --explain
+	assert_line --partial "AMLSHIM_SHARE_SETTLE='soon' is not valid: not a duration"
+	assert_line "      ledger: the job's own; a rank's room is lent after 1s without growth (AMLSHIM_SHARE_SETTLE)"
 	run "$AMLSHIM" --policy=bandwidth --explain
 	refute_output --partial '+share'
 }
@@ -40,15 +49,15 @@ setup() {
 	size=$(awk '/MemTotal:/ { printf "%d", $4 * 1024 }' /sys/devices/system/node/node0/meminfo)
 	run share_json --policy=preferred:0+share
 	assert_success
-	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $size, \"local_size\": null}]"
-	OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=4 \
+	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $size, \"local_size\": null, \"ledger\": null, \"settle_ns\": 1000000000}]"
+	OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=4 AMLSHIM_LEDGER=job-7 AMLSHIM_SHARE_SETTLE=250ms \
 		run share_json --policy=preferred:0+share:dynamic
 	assert_success
-	assert_output "[{\"mode\": \"dynamic\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $((size / 4)), \"local_size\": 4}]"
+	assert_output "[{\"mode\": \"dynamic\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": $((size / 4)), \"local_size\": 4, \"ledger\": \"job-7\", \"settle_ns\": 250000000}]"
 	# The local rank without the local size: the ledger decides at run time.
 	OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_LOCAL_RANK=1 run share_json --policy=preferred:0+share
 	assert_success
-	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": null, \"local_size\": null}]"
+	assert_output "[{\"mode\": \"static\", \"node\": 0, \"node_bytes\": $size, \"budget_bytes\": null, \"local_size\": null, \"ledger\": null, \"settle_ns\": 1000000000}]"
 	# No +share: no share field.
 	run share_json --policy=preferred:0
 	assert_success

@@ -20,10 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const fuzz_variables[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
 	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
+	"AMLSHIM_SHARE_SETTLE", "AMLSHIM_LEDGER",
 };
-#define FUZZ_NUM_VARIABLES 10
+#define FUZZ_NUM_VARIABLES 12
 
-/* An environment of at most the ten variables; NULL = unset. */
+/* An environment of at most the twelve variables; NULL = unset. */
 struct fuzz_env {
 	const char *values[FUZZ_NUM_VARIABLES];
 	int reads[FUZZ_NUM_VARIABLES];
@@ -191,6 +192,11 @@ static inline void fuzz_check_policy(const struct amlshim_policy *policy, const 
 	FUZZ_CHECK((unsigned)policy->stats <= AMLSHIM_STATS_JSON, "stats %d", (int)policy->stats);
 	FUZZ_CHECK((unsigned)policy->log_level <= AMLSHIM_LOG_DEBUG, "log %d", (int)policy->log_level);
 	FUZZ_CHECK(fuzz_terminated(policy->stats_file, sizeof(policy->stats_file)), "stats_file not terminated");
+	FUZZ_CHECK(policy->share_settle_ns <= 100000000ULL * 1000000000ULL, "settle %llu ns", policy->share_settle_ns);
+	FUZZ_CHECK(fuzz_terminated(policy->ledger, sizeof(policy->ledger)) && policy->ledger[0] != '.' &&
+	                   strspn(policy->ledger, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	                           strlen(policy->ledger),
+	           "ledger name '%s'", policy->ledger);
 	/* A stats file, when set, has only %p, %r, %h and %% sequences. */
 	for (const char *c = policy->stats_file; *c; c++) {
 		if (*c == '%') {

@@ -1,8 +1,9 @@
 /* libFuzzer target: the whole AMLSHIM_* environment at once.
  *
- * Input: two bytes choose which of the ten variables are set (bit i of
- * the first byte for the first eight, bits 0 and 1 of the second for
- * AMLSHIM_STRICT and AMLSHIM_DEEPBIND); the rest is cut at NUL bytes into the values of the set
+ * Input: two bytes choose which of the twelve variables are set (bit i of
+ * the first byte for the first eight, bits 0 to 3 of the second for
+ * AMLSHIM_STRICT, AMLSHIM_DEEPBIND, AMLSHIM_SHARE_SETTLE and AMLSHIM_LEDGER);
+ * the rest is cut at NUL bytes into the values of the set
  * variables, in order (missing ones are empty). The parse must keep every
  * invariant of fuzz.h, and also: read each variable exactly once and no
  * other name; report as many lines as it counts errors, at most one per
@@ -15,7 +16,7 @@ static void split(const uint8_t *data, size_t size, struct fuzz_env *env, char *
 	memset(env, 0, sizeof(*env));
 	unsigned mask = size > 0 ? data[0] : 0;
 	if (size > 1)
-		mask |= (unsigned)(data[1] & 3) << 8;
+		mask |= (unsigned)(data[1] & 15) << 8;
 	size_t at = size > 2 ? 2 : size;
 	memcpy(storage, data + at, size - at);
 	storage[size - at] = '\0';
@@ -85,6 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(first.deepbind == AMLSHIM_DEEPBIND_KEEP, "a bad DEEPBIND changed deepbind");
 	if (messages.names[8])
 		FUZZ_CHECK(first.strict == 0, "a bad STRICT changed strict");
+	if (messages.names[10])
+		FUZZ_CHECK(first.share_settle_ns == AMLSHIM_DEFAULT_SHARE_SETTLE_NS, "a bad SHARE_SETTLE changed it");
+	if (messages.names[11])
+		FUZZ_CHECK(first.ledger[0] == '\0', "a bad LEDGER was kept");
 
 	/* Pure: the same text gives the same table, byte for byte. */
 	struct fuzz_messages again;

@@ -9,6 +9,7 @@
 static const char *const all_names[] = {
 	"AMLSHIM_POLICY", "AMLSHIM_THRESHOLD", "AMLSHIM_RULES", "AMLSHIM_SMALL", "AMLSHIM_MMAP",
 	"AMLSHIM_STATS", "AMLSHIM_STATS_FILE", "AMLSHIM_LOG", "AMLSHIM_STRICT", "AMLSHIM_DEEPBIND",
+	"AMLSHIM_SHARE_SETTLE", "AMLSHIM_LEDGER",
 };
 #define NUM_NAMES ((int)(sizeof(all_names) / sizeof(all_names[0])))
 
@@ -64,10 +65,12 @@ static void check_defaults(void)
 	check_placement_fallback(&p);
 	CHECK_EQ(p.log_level, AMLSHIM_LOG_WARN);
 
-	/* Empty means unset for POLICY, THRESHOLD, RULES, SMALL, MMAP, DEEPBIND, LOG, STRICT. */
+	/* Empty means unset for POLICY, THRESHOLD, RULES, SMALL, MMAP, DEEPBIND, LOG, STRICT,
+	 * SHARE_SETTLE, LEDGER. */
 	test_parse(&p, &env, "AMLSHIM_POLICY", "", "AMLSHIM_THRESHOLD", "", "AMLSHIM_RULES", "",
 	           "AMLSHIM_SMALL", "", "AMLSHIM_MMAP", "", "AMLSHIM_LOG", "", "AMLSHIM_STRICT", "",
-	           "AMLSHIM_STATS", "", "AMLSHIM_DEEPBIND", "", NULL);
+	           "AMLSHIM_STATS", "", "AMLSHIM_DEEPBIND", "", "AMLSHIM_SHARE_SETTLE", "", "AMLSHIM_LEDGER", "",
+	           NULL);
 	CHECK_EQ(env.num_lines, 0);
 	CHECK_EQ(p.num_rules, 0);
 	CHECK_EQ(p.threshold, AMLSHIM_DEFAULT_THRESHOLD);
@@ -346,14 +349,68 @@ static void check_switches(void)
 	CHECK_STR(p.stats_file, "");
 }
 
+/* +share's settings: a settle time, a ledger name (never a path). */
+static void check_share_settings(void)
+{
+	struct amlshim_policy p;
+	struct test_env env;
+	static const struct { const char *value; unsigned long long ns; } settles[] = {
+		{"0", 0}, {"00", 0}, {"0ms", 0}, {"0s", 0}, {"1s", 1000000000ULL}, {"500ms", 500000000ULL},
+		{"200ms", 200000000ULL}, {"100000000s", 100000000000000000ULL}, {"100000000ms", 100000000000000ULL},
+	};
+	for (size_t i = 0; i < sizeof(settles) / sizeof(settles[0]); i++) {
+		test_parse(&p, &env, "AMLSHIM_SHARE_SETTLE", settles[i].value, NULL);
+		CHECK(env.num_lines == 0 && p.share_settle_ns == settles[i].ns, "SHARE_SETTLE=%s: %llu ns, %d lines",
+		      settles[i].value, p.share_settle_ns, env.num_lines);
+	}
+	static const char *const bad_settles[] = {
+		"soon", "1", "1m", "1 s", " 1s", "1s ", "-1s", "+1s", "1.5s", "ms", "s", "100000001s",
+		"99999999999999999999999s", "1sec", "1MS", "0x10s",
+	};
+	for (size_t i = 0; i < sizeof(bad_settles) / sizeof(bad_settles[0]); i++) {
+		check_bad(&p, "AMLSHIM_SHARE_SETTLE", bad_settles[i], "not a duration", ACCEPTED_SHARE_SETTLE);
+		check_switch_defaults(&p);
+	}
+
+	char longest[AMLSHIM_LEDGER_NAME_MAX + 2];
+	memset(longest, 'a', AMLSHIM_LEDGER_NAME_MAX);
+	longest[AMLSHIM_LEDGER_NAME_MAX] = '\0';
+	static const char *const names[] = {"job-42.a_b", "x", "A.b-c_9", "a..b", "a."};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		test_parse(&p, &env, "AMLSHIM_LEDGER", names[i], NULL);
+		CHECK(env.num_lines == 0, "LEDGER=%s: %d lines", names[i], env.num_lines);
+		CHECK_STR(p.ledger, names[i]);
+	}
+	test_parse(&p, &env, "AMLSHIM_LEDGER", longest, NULL);
+	CHECK(env.num_lines == 0, "a name of %d bytes", AMLSHIM_LEDGER_NAME_MAX);
+	CHECK_STR(p.ledger, longest);
+	longest[AMLSHIM_LEDGER_NAME_MAX] = 'a';
+	longest[AMLSHIM_LEDGER_NAME_MAX + 1] = '\0';
+	static const char *const bad_names[] = {"../x", "a/b", ".hidden", ".", "a b", "a:b", "a%b", "a*"};
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		check_bad(&p, "AMLSHIM_LEDGER", bad_names[i], "not a name", ACCEPTED_LEDGER);
+		check_switch_defaults(&p);
+	}
+	/* Bytes outside ASCII: refused, and quoted escaped in the line. */
+	test_parse(&p, &env, "AMLSHIM_LEDGER", "caf\xc3\xa9\tb", NULL);
+	CHECK(env.num_lines == 1 && strstr(env.lines[0], "AMLSHIM_LEDGER='caf\\xc3\\xa9\\x09b' is not valid: not a name"),
+	      "a name with bytes outside ASCII: %s", env.num_lines ? env.lines[0] : "no line");
+	CHECK_STR(p.ledger, "");
+	test_parse(&p, &env, "AMLSHIM_LEDGER", longest, NULL);
+	CHECK(env.num_lines == 1 && strstr(env.lines[0], "AMLSHIM_LEDGER=") && strstr(env.lines[0], "not a name"),
+	      "a name of %d bytes: %s", AMLSHIM_LEDGER_NAME_MAX + 1, env.num_lines ? env.lines[0] : "no line");
+	CHECK_STR(p.ledger, "");
+}
+
 static void check_many_bad_values(void)
 {
 	struct amlshim_policy p;
 	struct test_env env;
 	/* Every variable bad at once: one line each, in the documented order. */
-	test_parse(&p, &env, "AMLSHIM_STRICT", "x", "AMLSHIM_LOG", "x", "AMLSHIM_STATS_FILE", "%x",
-	           "AMLSHIM_STATS", "x", "AMLSHIM_DEEPBIND", "x", "AMLSHIM_MMAP", "x", "AMLSHIM_SMALL", "x", "AMLSHIM_RULES", "x",
-	           "AMLSHIM_THRESHOLD", "x", "AMLSHIM_POLICY", "x", NULL);
+	test_parse(&p, &env, "AMLSHIM_LEDGER", "../x", "AMLSHIM_SHARE_SETTLE", "x", "AMLSHIM_STRICT", "x",
+	           "AMLSHIM_LOG", "x", "AMLSHIM_STATS_FILE", "%x", "AMLSHIM_STATS", "x", "AMLSHIM_DEEPBIND", "x",
+	           "AMLSHIM_MMAP", "x", "AMLSHIM_SMALL", "x", "AMLSHIM_RULES", "x", "AMLSHIM_THRESHOLD", "x",
+	           "AMLSHIM_POLICY", "x", NULL);
 	CHECK_EQ(env.num_lines, NUM_NAMES);
 	CHECK_EQ(p.errors, NUM_NAMES);
 	for (int i = 0; i < NUM_NAMES; i++) {
@@ -385,6 +442,7 @@ int main(void)
 	check_rules_override();
 	check_small();
 	check_switches();
+	check_share_settings();
 	check_many_bad_values();
 	return 0;
 }

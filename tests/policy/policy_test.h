@@ -48,6 +48,8 @@
 	"global rank (the process id when no launcher gives one), %h for the host name and %% for %"
 #define ACCEPTED_LOG "error, warn, info, debug"
 #define ACCEPTED_STRICT "0, 1"
+#define ACCEPTED_SHARE_SETTLE "a duration: 0, or 1 to 100000000 followed by ms or s, like 500ms or 1s"
+#define ACCEPTED_LEDGER "1 to 64 of A-Z a-z 0-9 . _ - (not starting with .)"
 
 #define TEST_MAX_VARS 16
 #define TEST_MAX_LINES 16
@@ -185,6 +187,8 @@ static inline void check_switch_defaults(const struct amlshim_policy *p)
 	CHECK_STR(p->stats_file, "");
 	CHECK_EQ(p->log_level, AMLSHIM_LOG_WARN);
 	CHECK_EQ(p->strict, 0);
+	CHECK_EQ(p->share_settle_ns, AMLSHIM_DEFAULT_SHARE_SETTLE_NS);
+	CHECK_STR(p->ledger, "");
 }
 
 #endif

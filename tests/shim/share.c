@@ -147,11 +147,19 @@ int main(int argc, char **argv)
 	CHECK(shim_test_wait(start(dir, "bad", bad_env, bad_args), 120) == 0, "bad values: the program failed");
 	char err[4096], path[PATH_MAX];
 	shim_test_read_file(file(dir, "bad.err", path), err, sizeof(err));
-	CHECK(strcmp(err, "amlshim: AMLSHIM_SHARE_SETTLE='soon' is not valid: not a duration; accepted: a duration "
-	                  "such as 1s, 500ms or 0; using 1s\n"
+	CHECK(strcmp(err, "amlshim: AMLSHIM_SHARE_SETTLE='soon' is not valid: not a duration; accepted: a duration: 0, "
+	                  "or 1 to 100000000 followed by ms or s, like 500ms or 1s\n"
 	                  "amlshim: AMLSHIM_LEDGER='a/b' is not valid: not a name; accepted: 1 to 64 of A-Z a-z 0-9 "
-	                  ". _ - (not starting with .); using the job's own ledger\n") == 0,
+	                  ". _ - (not starting with .)\n") == 0,
 	      "bad values said: %s", err);
+	/* They are the policy's variables: AMLSHIM_STRICT stops on them too. */
+	const char *strict_env[] = {"AMLSHIM_POLICY=bandwidth+share:dynamic", "AMLSHIM_STRICT=1",
+	                            "AMLSHIM_SHARE_SETTLE=soon", NULL};
+	char *strict_args[] = {argv[0], "child", file(dir, "s.up", a_up), "-", file(dir, "s.done", a_done), "-", NULL};
+	int status = shim_test_wait(start(dir, "strict", strict_env, strict_args), 120);
+	shim_test_read_file(file(dir, "strict.err", path), err, sizeof(err));
+	CHECK(status == 2 && strstr(err, "AMLSHIM_SHARE_SETTLE='soon' is not valid"),
+	      "a bad AMLSHIM_SHARE_SETTLE under AMLSHIM_STRICT=1: status %d, said: %s", status, err);
 	shim_test_remove_dir(dir);
 	printf("share: two ranks counted by the ledger, the whole node alone, a node set name, bad values: ok\n");
 	return 0;

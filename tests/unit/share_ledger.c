@@ -49,17 +49,9 @@ static void arithmetic(void)
 	CHECK_EQ(shim_share_dynamic(512 * MiB, 4, &v), 256 * MiB); /* 2 unseen x 128 */
 }
 
+/* The name's checks are the policy parser's (tests/policy/parse_test.c). */
 static void names(void)
 {
-	CHECK(shim_ledger_name_ok("job-42.a_b"), "a plain name");
-	CHECK(!shim_ledger_name_ok(""), "empty");
-	CHECK(!shim_ledger_name_ok("../x"), "a path");
-	CHECK(!shim_ledger_name_ok(".hidden"), "a dot first");
-	CHECK(!shim_ledger_name_ok("a b"), "a space");
-	char long_name[80];
-	memset(long_name, 'a', 65);
-	long_name[65] = 0;
-	CHECK(!shim_ledger_name_ok(long_name), "65 bytes");
 	char key[64];
 	CHECK(shim_ledger_default_key(key, sizeof(key)) == 0 && strchr(key, '-') && strcmp(strchr(key, '-'), "-0") != 0,
 	      "default key '%s': the parent's pid and start time", key);

@@ -122,6 +122,12 @@ for r in j["ranges"]:
         else:
             need("      %s: node %d (%d MiB); budget: the node over the ranks that join its ledger (local size unknown)"
                  % (mode, sh["node"], sh["node_bytes"] >> 20))
+        if sh["node"] is not None:
+            ns = sh["settle_ns"]
+            settle = "0" if ns == 0 else "%ds" % (ns // 10**9) if ns % 10**9 == 0 else "%dms" % (ns // 10**6)
+            need("      ledger: " + ("%s (AMLSHIM_LEDGER)" % sh["ledger"] if sh["ledger"] else "the job's own")
+                 + ("; a rank's room is lent after %s without growth (AMLSHIM_SHARE_SETTLE)" % settle
+                    if sh["mode"] == "dynamic" else ""))
 range_lines = sum(1 for l in text if l.startswith("  sizes "))
 if range_lines != len(j["ranges"]):
     problems.append("text has %d size ranges, JSON %d" % (range_lines, len(j["ranges"])))
