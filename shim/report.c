@@ -21,31 +21,9 @@
 #include "shim.h"
 #include "site_report.h"
 #include "small.h"
+#include "stats.h"
 
 #define EXPORT __attribute__((visibility("default")))
-
-static unsigned long load(const unsigned long *counter)
-{
-	return __atomic_load_n(counter, __ATOMIC_RELAXED);
-}
-
-static void format_size(char *buf, size_t len, size_t size)
-{
-	static const char suffix[] = "KMGTPE";
-	if (size == SIZE_MAX) {
-		snprintf(buf, len, "inf");
-		return;
-	}
-	int unit = -1;
-	while (size >= 1024 && size % 1024 == 0 && unit < 5) {
-		size /= 1024;
-		unit++;
-	}
-	if (unit < 0)
-		snprintf(buf, len, "%zu", size);
-	else
-		snprintf(buf, len, "%zu%c", size, suffix[unit]);
-}
 
 static int last_node(const long *exit_pages)
 {
@@ -70,27 +48,27 @@ static void write_text(struct shim_out *out, const long *exit_pages)
 	for (int i = 0; i < shim_route_table.count; i++) {
 		const struct shim_route *route = &shim_route_table.rules[i];
 		char min[24], max[24], range[56];
-		format_size(min, sizeof(min), route->rule->min);
-		format_size(max, sizeof(max), route->rule->max);
+		amlshim_format_size(route->rule->min, min, sizeof(min));
+		amlshim_format_size(route->rule->max, max, sizeof(max));
 		snprintf(range, sizeof(range), "%s-%s", min, route->rule->max == SIZE_MAX ? "" : max);
 		shim_out_put(out, "  %-14s %-26s %9lu %14lu %14lu %6lu %6lu %6lu %9lu\n", range,
-		    route->rule->placement.text, load(&route->count), load(&route->bytes), load(&route->peak),
-		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks));
+		    route->rule->placement.text, shim_counted(&route->count), shim_counted(&route->bytes), shim_counted(&route->peak),
+		    shim_counted(&route->moves), shim_counted(&route->remaps), shim_counted(&route->reuses), shim_counted(&route->fallbacks));
 		shim_out_put(out, "  %-14s area: %s%s%s\n", "", route->area_text[0] ? route->area_text : "not resolved",
 		    route->note[0] ? "; " : "", route->note);
 		shim_share_write_text(out, i);
 		shim_pages_write_text(out, route);
 		if (route->small_class)
 			shim_out_put(out, "  %-14s sizes below 64K: arenas of their own (%lu allocations)\n", "",
-			    load(&route->small_allocs));
+			    shim_counted(&route->small_allocs));
 	}
 	shim_out_put(out, "  %-6s %22s %22s\n", "node", "resident pages at exit", "resident pages at peak");
 	for (int n = 0; n <= last_node(exit_pages); n++)
 		shim_out_put(out, "  %-6d %22ld %22ld\n", n, exit_pages[n], shim_stats.node_pages_peak[n]);
 	shim_site_report_text(out);
 	shim_out_put(out, "  small objects: %s\n", small);
-	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", load(&shim_stats.foreign_frees),
-	    load(&shim_stats.bootstrap_allocs));
+	shim_out_put(out, "  foreign frees: %lu, bootstrap allocations: %lu\n", shim_counted(&shim_stats.foreign_frees),
+	    shim_counted(&shim_stats.bootstrap_allocs));
 }
 
 static void write_json(struct shim_out *out, const long *exit_pages)
@@ -123,9 +101,9 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,"
 		         "\"realloc_moves\":%lu,\"realloc_remaps\":%lu,\"reuses\":%lu,\"fallbacks\":%lu,"
 		         "\"mmaps\":%lu,\"small_allocs\":%lu",
-		    load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
-		    load(&route->moves), load(&route->remaps), load(&route->reuses), load(&route->fallbacks),
-		    load(&route->mmaps), load(&route->small_allocs));
+		    shim_counted(&route->count), shim_counted(&route->bytes), shim_counted(&route->live), shim_counted(&route->peak),
+		    shim_counted(&route->moves), shim_counted(&route->remaps), shim_counted(&route->reuses), shim_counted(&route->fallbacks),
+		    shim_counted(&route->mmaps), shim_counted(&route->small_allocs));
 		shim_share_write_json(out, i);
 		shim_pages_write_json(out, route);
 		shim_out_put(out, "}");
@@ -138,8 +116,8 @@ static void write_json(struct shim_out *out, const long *exit_pages)
 	shim_site_report_json(out);
 	shim_out_put(out, ",\"small\":");
 	shim_out_json_string(out, small);
-	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", load(&shim_stats.foreign_frees),
-	    load(&shim_stats.bootstrap_allocs));
+	shim_out_put(out, ",\"foreign_frees\":%lu,\"bootstrap_allocations\":%lu}\n", shim_counted(&shim_stats.foreign_frees),
+	    shim_counted(&shim_stats.bootstrap_allocs));
 }
 
 /* What the primary class served (small.c's tally: threads gone, this one)
@@ -234,7 +212,7 @@ void shim_report_at_exit(void)
 	 * subshell, say) has nothing of its own to report. */
 	unsigned long activity = 0;
 	for (int i = 0; i < shim_route_table.count; i++)
-		activity += load(&shim_route_table.rules[i].count);
+		activity += shim_counted(&shim_route_table.rules[i].count);
 	if (shim_in_forked_child && activity == 0)
 		return;
 	AML_KEEP_ERRNO;

@@ -14,11 +14,6 @@
 
 #define TOP_SITES 10
 
-static unsigned long load(const unsigned long *counter)
-{
-	return __atomic_load_n(counter, __ATOMIC_RELAXED);
-}
-
 /* The stacks with the most bytes, most first, the first TOP_SITES of
  * them; returns how many. */
 static uint16_t top[SHIM_SITE_SLOTS];
@@ -48,8 +43,8 @@ void shim_site_report_text(struct shim_out *out)
 		long pages[SHIM_MAX_NODES] = {0};
 		shim_route_sample_nodes(route, pages);
 		shim_out_put(out, "  site rule %d: %s\n    %lu allocs, %lu bytes, %lu live, %lu spills; area: %s%s%s; pages at exit:",
-		             r + 1, shim_sites.parsed.rules[r].text, load(&route->count), load(&route->bytes),
-		             load(&route->live), load(&shim_sites.spills[r]),
+		             r + 1, shim_sites.parsed.rules[r].text, shim_counted(&route->count), shim_counted(&route->bytes),
+		             shim_counted(&route->live), shim_counted(&shim_sites.spills[r]),
 		             route->area_text[0] ? route->area_text : "not resolved", route->note[0] ? "; " : "", route->note);
 		for (int n = 0; n <= last_node(pages); n++)
 			shim_out_put(out, " node %d: %ld", n, pages[n]);
@@ -61,7 +56,7 @@ void shim_site_report_text(struct shim_out *out)
 		const struct shim_site_entry *e = &shim_site_table[top[i]];
 		char text[SHIM_SITE_TEXT_MAX];
 		shim_site_text(e, text, sizeof(text));
-		shim_out_put(out, "  site %s: %lu allocs, %lu bytes", text, load(&e->count), load(&e->bytes));
+		shim_out_put(out, "  site %s: %lu allocs, %lu bytes", text, shim_counted(&e->count), shim_counted(&e->bytes));
 		if (e->rule >= 0)
 			shim_out_put(out, " (rule %d)", e->rule + 1);
 		shim_out_put(out, "\n");
@@ -87,8 +82,8 @@ void shim_site_report_json(struct shim_out *out)
 		shim_out_json_string(out, route->note);
 		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"live_bytes\":%lu,\"peak_bytes\":%lu,\"spills\":%lu,"
 		             "\"fallbacks\":%lu,\"pages_exit\":[",
-		             load(&route->count), load(&route->bytes), load(&route->live), load(&route->peak),
-		             load(&shim_sites.spills[r]), load(&route->fallbacks));
+		             shim_counted(&route->count), shim_counted(&route->bytes), shim_counted(&route->live), shim_counted(&route->peak),
+		             shim_counted(&shim_sites.spills[r]), shim_counted(&route->fallbacks));
 		for (int n = 0; n <= last_node(pages); n++)
 			shim_out_put(out, "%s%ld", n ? "," : "", pages[n]);
 		shim_out_put(out, "]");
@@ -103,8 +98,8 @@ void shim_site_report_json(struct shim_out *out)
 		shim_site_text(e, text, sizeof(text));
 		shim_out_put(out, "%s{\"site\":", i ? "," : "");
 		shim_out_json_string(out, text);
-		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"rule\":", load(&e->count), load(&e->bytes));
+		shim_out_put(out, ",\"count\":%lu,\"bytes\":%lu,\"rule\":", shim_counted(&e->count), shim_counted(&e->bytes));
 		shim_out_put(out, e->rule >= 0 ? "%d}" : "null}", e->rule + 1);
 	}
-	shim_out_put(out, "],\"site_uncached\":%lu", load(&shim_sites.uncached));
+	shim_out_put(out, "],\"site_uncached\":%lu", shim_counted(&shim_sites.uncached));
 }

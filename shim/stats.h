@@ -12,6 +12,12 @@ static inline void shim_count(unsigned long *counter, unsigned long value)
 	__atomic_add_fetch(counter, value, __ATOMIC_RELAXED);
 }
 
+/* A counter as the reports read it, while other threads may count. */
+static inline unsigned long shim_counted(const unsigned long *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
 /* A block handed out: counts, live bytes, the route's peak. */
 void shim_stats_alloc(struct shim_route *route, size_t size, int kind);
 /* A block grown or moved by mremap: now size live bytes. */
