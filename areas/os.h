@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 
@@ -133,6 +134,10 @@ AML_HIDDEN int aml_os_create_file(const char *path);
 /* Opens or creates a file for reading and writing (0600, no symbolic
  * link, close-on-exec): the descriptor, or -1 with errno. */
 AML_HIDDEN int aml_os_open_private(const char *path);
+/* path mapped read-only (its size in *size), or NULL; errno kept. */
+AML_HIDDEN const void *aml_os_map_file(const char *path, size_t *size);
+/* The running program's path (/proc/self/exe) into buf; "" if unknown. */
+AML_HIDDEN void aml_os_exe_path(char *buf, size_t len);
 /* Calls each(name, ctx) for every entry of a directory (no malloc); 0, or
  * -1 when it cannot be read. */
 AML_HIDDEN int aml_os_each_entry(const char *dir, void (*each)(const char *name, void *ctx), void *ctx);
@@ -153,6 +158,15 @@ AML_HIDDEN size_t aml_os_node_total(unsigned node);
 AML_HIDDEN size_t aml_os_thp_size(void);
 AML_HIDDEN long aml_os_huge_free(int node, size_t size);
 AML_HIDDEN int aml_os_huge_sizes(char *buf, size_t len);
+
+/* Soft-dirty bits (os_soft_dirty.c; /proc/self/clear_refs and
+ * /proc/self/pagemap): opened once (0, or -1 when the kernel or the
+ * sandbox refuses); every page's bit cleared (writes 4 to clear_refs; 0 or
+ * -1); the pages among `pages` from `start` (page-aligned) whose bit is
+ * set (a page not mapped counts as clean). */
+AML_HIDDEN int aml_os_soft_dirty_open(void);
+AML_HIDDEN int aml_os_soft_dirty_clear(void);
+AML_HIDDEN unsigned long aml_os_soft_dirty_count(uintptr_t start, size_t pages);
 
 /* The AML error code for a system call's errno. */
 AML_HIDDEN int aml_errno_from_os(int err);

@@ -1,7 +1,9 @@
 /* The OS layer's file reads (declared in os.h): small /proc and sysfs
  * files, read with raw openat/read/close into the caller's buffer, so they
- * work inside allocator hooks (no stdio, no malloc) and keep errno; and the
- * memory still available to this process (meminfo and the memory cgroup). */
+ * work inside allocator hooks (no stdio, no malloc) and keep errno; the
+ * memory still available to this process (meminfo and the memory cgroup);
+ * a whole file mapped read-only (ELF symbol tables) and the program's
+ * path. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -203,4 +207,28 @@ int aml_os_process_stat(long pid, char *state, unsigned long long *start)
 int aml_os_create_file(const char *path)
 {
 	return (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+const void *aml_os_map_file(const char *path, size_t *size)
+{
+	AML_KEEP_ERRNO;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	void *map = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		map = aml_os_mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return NULL;
+	*size = (size_t)st.st_size;
+	return map;
+}
+
+void aml_os_exe_path(char *buf, size_t len)
+{
+	AML_KEEP_ERRNO;
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
 }

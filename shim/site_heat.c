@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "os_sites.h"
+#include "os.h"
 
 #include "routes.h"
 #include "site_rules.h"

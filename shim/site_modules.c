@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "os_sites.h"
+#include "os.h"
 #include "site_modules.h"
 
 struct shim_site_modules shim_site_modules = {.self = -1};

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "os_sites.h"
+#include "os.h"
 #include "site_modules.h"
 
 #define MAX_NAMES 64
