@@ -69,6 +69,60 @@ PY
 		"$BATS_TEST_TMPDIR/r.json" || fail "the func= rule took $(cat "$BATS_TEST_TMPDIR/r.json")"
 }
 
+@test "a library the program links at build time: its allocation is the same site from run to run, named by the library, and a func= rule on it places it" {
+	require_build
+	require_tool cc
+	cd "$BATS_TEST_TMPDIR"
+	cat >buf.c <<'C'
+#include <stdlib.h>
+#include <string.h>
+__attribute__((noinline)) void *buf_make(size_t n)
+{
+	void *p = malloc(n);
+	if (p)
+		memset(p, 1, n);
+	return p;
+}
+C
+	cat >main.c <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+void *buf_make(size_t n);
+int main(void)
+{
+	char *p = buf_make(4 << 20);
+	printf("%d\n", p ? p[4095] : -1);
+	free(p);
+	return 0;
+}
+C
+	cc -O2 -fPIC -fomit-frame-pointer -shared -o libbuf.so buf.c || fail "cannot build libbuf.so"
+	cc -O2 -o prog main.c -L. -lbuf -Wl,-rpath,"$PWD" || fail "cannot link prog with libbuf.so"
+	for run in 1 2; do
+		AMLSHIM_PROFILE="p$run.json" LD_PRELOAD="$SHIM" ./prog >out.$run || fail "prog under the shim failed"
+	done
+	assert_equal "$(cat out.1)" 1
+	"$PYTHON" - p1.json p2.json <<'PY' || fail "profiles: $(cat p1.json)"
+import json, sys
+sites = []
+for path in sys.argv[1:]:
+    p = json.load(open(path))
+    big = [s["site"] for s in p["sites"] if s["bytes"] >= 4 << 20]
+    assert len(big) == 1, p
+    sites.append(big[0])
+    mods = [m["name"] for m in p["modules"]]
+    assert "libbuf.so" in mods and "prog" in mods, mods
+assert sites[0] == sites[1], sites
+frames = sites[0].split(">")
+# Caller first: the library's malloc call is the last frame, main's call to it before.
+assert frames[-1].startswith("libbuf.so+0x") and frames[-2].startswith("prog+0x"), sites[0]
+PY
+	AMLSHIM_SITES='func=buf_make = local' AMLSHIM_STATS=json AMLSHIM_STATS_FILE=r.json LD_PRELOAD="$SHIM" ./prog ||
+		fail "prog with a func= rule failed"
+	"$PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1]))["sites"][0]; assert s["count"] == 1 and s["bytes"] >= 4 << 20, s' \
+		r.json || fail "the func= rule took $(cat r.json)"
+}
+
 @test "a site rule's page modifier is applied and reported (+nothp, +thp); +share in a site rule is one line" {
 	require_build
 	AMLSHIM_SITES='func=hot = local+nothp; func=warm = bind:0+thp' AMLSHIM_STATS=json \
