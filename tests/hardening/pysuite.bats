@@ -95,6 +95,32 @@ run_regrtest() {
 	echo $((SECONDS - start)) >"$dir/seconds"
 }
 
+# check_run PLAIN DIR LABEL: the run in DIR against the plain one (exit
+# status, nothing said by the shim, every case that passed plainly passed);
+# prints each difference, returns 1 if there is one.
+check_run() {
+	local plain=$1 dir=$2 label=$3 ref_rc rc bad=0
+	ref_rc=$(cat "$plain/rc") rc=$(cat "$dir/rc")
+	if [ "$rc" != "$ref_rc" ]; then
+		echo "$label: exit status $rc, plain run $ref_rc"
+		grep -E '^(== Tests result|[0-9]+ tests? (failed|crashed)|    test_)|crashed|timed out|Fatal Python error' "$dir/out" | head -n 20
+		bad=1
+	fi
+	if grep -q '^amlshim:' "$dir/out"; then
+		echo "$label: the shim wrote to stderr:"
+		grep '^amlshim:' "$dir/out" | sort | uniq -c | head -n 5
+		bad=1
+	fi
+	if [ ! -s "$dir/junit.xml" ]; then
+		echo "$label: no results written (status $rc):"
+		tail -n 20 "$dir/out" || true
+		bad=1
+	elif ! "$PYTHON" "$BATS_TEST_DIRNAME/pysuite/compare.py" "$plain/junit.xml" "$dir/junit.xml" "$label"; then
+		bad=1
+	fi
+	return $bad
+}
+
 @test "python3.11's regression tests (memory, threads, processes) pass under three policies as they do plainly" {
 	require_python_testsuite
 	local -a configs
@@ -115,27 +141,16 @@ run_regrtest() {
 		tail -n 20 "$plain/out" || true
 		return 1
 	fi
-	local failures=0 dir label rc
+	local failures=0 dir label
 	for i in "${!configs[@]}"; do
 		dir=$BATS_TEST_TMPDIR/run-$i label="regrtest under ${configs[$i]}"
-		rc=$(cat "$dir/rc")
-		if [ "$rc" != "$ref_rc" ]; then
-			echo "$label: exit status $rc, plain run $ref_rc"
-			grep -E '^(== Tests result|[0-9]+ tests? (failed|crashed)|    test_)|crashed|timed out|Fatal Python error' "$dir/out" | head -n 20
-			failures=$((failures + 1))
-		fi
-		if grep -q '^amlshim:' "$dir/out"; then
-			echo "$label: the shim wrote to stderr:"
-			grep '^amlshim:' "$dir/out" | sort | uniq -c | head -n 5
-			failures=$((failures + 1))
-		fi
-		if [ ! -s "$dir/junit.xml" ]; then
-			echo "$label: no results written (status $rc):"
-			tail -n 20 "$dir/out" || true
-			failures=$((failures + 1))
-		elif ! "$PYTHON" "$BATS_TEST_DIRNAME/pysuite/compare.py" "$plain/junit.xml" "$dir/junit.xml" "$label"; then
-			failures=$((failures + 1))
-		fi
+		check_run "$plain" "$dir" "$label" && continue
+		# Cases that lean on timing (thread and subprocess timeouts) can fail
+		# once among four runs at once on a loaded machine: the configuration
+		# runs again alone, and fails the test only if it differs again.
+		echo "$label: differs from the plain run; running it again alone"
+		run_regrtest "$dir-again" "${configs[$i]}"
+		check_run "$plain" "$dir-again" "$label (again, alone)" || failures=$((failures + 1))
 	done
 	[ $failures -eq 0 ]
 }
